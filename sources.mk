@@ -1,0 +1,39 @@
+# The one list of sources. The PGXS Makefile includes this file and
+# CMakeLists.txt parses it, so both builds compile exactly the same code.
+#
+# CORE_SRCS: plain C++17, never includes a PostgreSQL header.
+# SHIM_SRCS: C, the only code that includes PostgreSQL headers.
+
+CORE_SRCS = \
+	src/core/status.cpp \
+	src/core/text_util.cpp \
+	src/core/auto_conf.cpp \
+	src/core/identifiers.cpp \
+	src/core/hba_file.cpp \
+	src/core/password.cpp \
+	src/core/health.cpp \
+	src/core/hf_cache_scan.cpp \
+	src/core/hf_hash.cpp \
+	src/core/hf_manifest.cpp
+
+SHIM_SRCS = \
+	src/shim/module.c \
+	src/shim/errors.c \
+	src/shim/commit_actions.c \
+	src/shim/configure_primary.c \
+	src/shim/replication_user.c \
+	src/shim/hba_rules.c \
+	src/shim/archive_status.c \
+	src/shim/replication_status.c \
+	src/shim/hf_cache.c
+
+UNIT_TEST_SRCS = \
+	test/unit/status_test.cpp \
+	test/unit/auto_conf_test.cpp \
+	test/unit/identifiers_test.cpp \
+	test/unit/hba_file_test.cpp \
+	test/unit/password_test.cpp \
+	test/unit/health_test.cpp \
+	test/unit/hf_cache_scan_test.cpp \
+	test/unit/hf_hash_test.cpp \
+	test/unit/hf_manifest_test.cpp

@@ -1,0 +1,7 @@
+/* Placeholder: the owner of this area replaces this file. */
+#include "shim.h"
+
+void
+pgmlr_define_health_gucs(void)
+{
+}
