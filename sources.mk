@@ -12,6 +12,10 @@ CORE_SRCS = \
 	src/core/hba_file.cpp \
 	src/core/password.cpp \
 	src/core/health.cpp \
+	src/core/shell_quote.cpp \
+	src/core/standby_setup.cpp \
+	src/core/pgcat_config.cpp \
+	src/core/pgbackrest_info.cpp \
 	src/core/hf_cache_scan.cpp \
 	src/core/hf_hash.cpp \
 	src/core/hf_manifest.cpp
@@ -25,6 +29,7 @@ SHIM_SRCS = \
 	src/shim/hba_rules.c \
 	src/shim/archive_status.c \
 	src/shim/replication_status.c \
+	src/shim/operator_config.c \
 	src/shim/hf_cache.c
 
 UNIT_TEST_SRCS = \
@@ -34,6 +39,9 @@ UNIT_TEST_SRCS = \
 	test/unit/hba_file_test.cpp \
 	test/unit/password_test.cpp \
 	test/unit/health_test.cpp \
+	test/unit/standby_setup_test.cpp \
+	test/unit/pgcat_config_test.cpp \
+	test/unit/pgbackrest_info_test.cpp \
 	test/unit/hf_cache_scan_test.cpp \
 	test/unit/hf_hash_test.cpp \
 	test/unit/hf_manifest_test.cpp

@@ -70,6 +70,12 @@ void		pgmlr_free(void *ptr);
 /* END health */
 
 /* ------------------------------------------------------------------ */
+/* Operator toolkit: standby steps, PgCat config, pgBackRest info       */
+/* ------------------------------------------------------------------ */
+/* BEGIN operator */
+/* END operator */
+
+/* ------------------------------------------------------------------ */
 /* HuggingFace cache scan, hashing and manifest                         */
 /* ------------------------------------------------------------------ */
 /* BEGIN hf_cache */
