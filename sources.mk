@@ -30,7 +30,11 @@ SHIM_SRCS = \
 	src/shim/archive_status.c \
 	src/shim/replication_status.c \
 	src/shim/operator_config.c \
-	src/shim/hf_cache.c
+	src/shim/hf_cache.c \
+	src/shim/prefetch_gucs.c \
+	src/shim/prefetch_state.c \
+	src/shim/prefetch_worker.c \
+	src/shim/prefetch_cycle.c
 
 UNIT_TEST_SRCS = \
 	test/unit/status_test.cpp \

@@ -33,3 +33,39 @@
 -- ===================================================================
 -- BEGIN hf_cache
 -- END hf_cache
+
+-- ===================================================================
+-- Prefetch worker: progress from shared memory
+-- ===================================================================
+-- BEGIN prefetch
+CREATE FUNCTION pgml_repl.prefetch_status(
+    OUT role text, OUT state text, OUT detail text, OUT worker_pid integer,
+    OUT files_wanted bigint, OUT files_done bigint, OUT files_failed bigint,
+    OUT bytes_wanted bigint, OUT bytes_done bigint, OUT bytes_failed bigint,
+    OUT current_repo text, OUT current_path text,
+    OUT current_bytes bigint, OUT current_total bigint,
+    OUT throughput_bytes_per_sec double precision,
+    OUT last_error text, OUT last_error_at timestamptz,
+    OUT last_cycle_started_at timestamptz, OUT last_cycle_finished_at timestamptz,
+    OUT next_cycle_at timestamptz, OUT cycles bigint, OUT queued_files integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgmlr_prefetch_status'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION pgml_repl.prefetch_queue(
+    OUT repo text, OUT path text, OUT blob text, OUT size bigint,
+    OUT attempts integer, OUT last_error text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgmlr_prefetch_queue'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION pgml_repl.prefetch_now()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pgmlr_prefetch_now'
+LANGUAGE C STRICT VOLATILE;
+
+REVOKE EXECUTE ON FUNCTION pgml_repl.prefetch_status(), pgml_repl.prefetch_queue(),
+    pgml_repl.prefetch_now() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgml_repl.prefetch_status(), pgml_repl.prefetch_queue(),
+    pgml_repl.prefetch_now() TO pg_monitor;
+-- END prefetch

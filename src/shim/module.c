@@ -4,7 +4,10 @@
 #include "shim.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
+
+#include "prefetch.h"
 
 PG_MODULE_MAGIC;
 
@@ -15,7 +18,15 @@ _PG_init(void)
 {
 	pgmlr_define_health_gucs();
 	pgmlr_define_hf_cache_gucs();
+	pgmlr_define_prefetch_gucs();
 	MarkGUCPrefixReserved("pgml_replication");
 
 	pgmlr_commit_actions_init();
+
+	/* The worker and its shared state exist only when preloaded. */
+	if (process_shared_preload_libraries_in_progress)
+	{
+		pgmlr_prefetch_shmem_init();
+		pgmlr_register_prefetch_worker();
+	}
 }
