@@ -33,6 +33,7 @@ sub archive_row
 {
 	my $row = $node->safe_psql('postgres',
 		q{SELECT status, ready_count, failed_count, archived_count, detail FROM pgml_repl.archive_status()});
+	note("archive_status(): $row");
 	return split /\|/, $row, 5;
 }
 

@@ -26,12 +26,14 @@ ok( $primary->poll_query_until(
 		'postgres',
 		q{SELECT count(*) = 1 AND bool_and(lag_bytes = 0 AND status = 'ok') FROM pgml_repl.replication_status()}),
 	'primary: one standby row, lag_bytes 0 after catch-up, status ok');
-is( $primary->safe_psql(
+# Background WAL (hint bits, running-xacts records) may move the primary on
+# between the two queries, so only the shape of the lag is fixed here.
+like( $primary->safe_psql(
 		'postgres',
 		q{SELECT role, application_name, state, sync_state, sender_host IS NULL, replay_delay IS NULL,
 		         replay_lsn IS NOT NULL, detail
 		  FROM pgml_repl.replication_status()}),
-	'primary|standby|streaming|async|t|t|t|Standby "standby" is streaming; replay is 0 bytes behind the primary.',
+	qr/^primary\|standby\|streaming\|async\|t\|t\|t\|Standby "standby" is streaming; replay is [0-9.]+ (bytes|kB) behind the primary\.$/,
 	'primary row: standby name, state, sync state and detail');
 
 # --- the standby's view --------------------------------------------------
@@ -42,7 +44,7 @@ ok( $standby->poll_query_until(
 	'standby: receiver row ok, replay_delay 0 with nothing pending');
 is( $standby->safe_psql(
 		'postgres',
-		q{SELECT role, state, sender_port, application_name IS NULL, replay_lsn = pg_last_wal_replay_lsn(),
+		q{SELECT role, state, sender_port, application_name IS NULL, replay_lsn <= pg_last_wal_replay_lsn(),
 		         flush_lsn >= replay_lsn
 		  FROM pgml_repl.replication_status()}),
 	'standby|streaming|' . $primary->port . '|t|t|t',
