@@ -67,6 +67,108 @@ void		pgmlr_free(void *ptr);
 /* Archive and replication health                                       */
 /* ------------------------------------------------------------------ */
 /* BEGIN health */
+/*
+ * Classification of archive and replication health. The shim gathers the
+ * facts (SPI on pg_stat_archiver, pg_ls_archive_statusdir(),
+ * pg_stat_replication, pg_stat_wal_receiver); the core only compares them
+ * with the thresholds and writes the detail sentence.
+ *
+ * Times are microsecond counts on one clock (the shim passes TimestampTz
+ * values as they are); the core only subtracts them. Texts are borrowed for
+ * the duration of the call; NULL means "unknown".
+ */
+typedef enum pgmlr_health_state
+{
+	PGMLR_HEALTH_OK = 0,
+	PGMLR_HEALTH_WARNING,
+	PGMLR_HEALTH_ERROR,
+	PGMLR_HEALTH_DISABLED
+} pgmlr_health_state;
+
+/* "ok", "warning", "error", "disabled". */
+const char *pgmlr_health_state_name(pgmlr_health_state state);
+
+typedef struct pgmlr_archive_facts
+{
+	const char *archive_mode;	/* "off", "on", "always" */
+	bool		in_recovery;	/* RecoveryInProgress() */
+
+	int64_t		archived_count;
+	const char *last_archived_wal;
+	bool		has_last_archived_at;
+	int64_t		last_archived_at;
+	const char *last_archived_at_text;	/* for the detail */
+
+	int64_t		failed_count;
+	const char *last_failed_wal;
+	bool		has_last_failed_at;
+	int64_t		last_failed_at;
+	const char *last_failed_at_text;
+
+	int32_t		ready_count;	/* names ending .ready in archive_status */
+	const char *oldest_ready_wal;
+	bool		has_oldest_ready_at;	/* modification time of its .ready file */
+	int64_t		oldest_ready_at;
+	int64_t		now;
+
+	int32_t		ready_warning;	/* pgml_replication.archive_ready_warning */
+	int32_t		ready_error;	/* pgml_replication.archive_ready_error */
+} pgmlr_archive_facts;
+
+typedef struct pgmlr_archive_verdict
+{
+	pgmlr_health_state state;
+	bool		has_oldest_ready_age;
+	int64_t		oldest_ready_age;	/* microseconds, never negative */
+	char	   *detail;			/* malloc'd; release with pgmlr_free */
+} pgmlr_archive_verdict;
+
+/* On failure *verdict holds no detail (NULL) and status says why. */
+void		pgmlr_archive_classify(const pgmlr_archive_facts *facts,
+								   pgmlr_archive_verdict *verdict,
+								   pgmlr_status *status);
+
+typedef struct pgmlr_replication_facts
+{
+	bool		is_standby;
+	/*
+	 * Primary: pg_stat_replication.state of one walsender. Standby:
+	 * pg_stat_wal_receiver.status, NULL when no WAL receiver runs.
+	 */
+	const char *state;
+	const char *peer;			/* application_name or sender host, for the detail */
+
+	/*
+	 * The position replay is measured against: pg_current_wal_lsn() on a
+	 * primary, the receiver's flushed LSN on a standby.
+	 */
+	bool		has_source_lsn;
+	uint64_t	source_lsn;
+	bool		has_replay_lsn;
+	uint64_t	replay_lsn;
+
+	/* Standby only: pg_last_xact_replay_timestamp(), NULL on a fresh standby. */
+	bool		has_last_replay_at;
+	int64_t		last_replay_at;
+	int64_t		now;
+
+	int64_t		lag_warning_bytes;
+	int64_t		lag_error_bytes;
+} pgmlr_replication_facts;
+
+typedef struct pgmlr_replication_verdict
+{
+	pgmlr_health_state state;
+	bool		has_lag_bytes;
+	int64_t		lag_bytes;		/* source - replay, never negative */
+	bool		has_replay_delay;	/* standby only */
+	int64_t		replay_delay;	/* microseconds; 0 when nothing is pending */
+	char	   *detail;			/* malloc'd; release with pgmlr_free */
+} pgmlr_replication_verdict;
+
+void		pgmlr_replication_classify(const pgmlr_replication_facts *facts,
+									   pgmlr_replication_verdict *verdict,
+									   pgmlr_status *status);
 /* END health */
 
 /* ------------------------------------------------------------------ */

@@ -1,7 +1,255 @@
-/* Placeholder: the owner of this area replaces this file. */
-#include "shim.h"
+/*
+ * archive_status.c — pgml_repl.archive_status() and the health GUCs.
+ *
+ * The facts come from pg_stat_archiver, pg_ls_archive_statusdir() and the
+ * settings; the core decides ok/warning/error/disabled and writes the detail.
+ * Runs with the caller's privileges: pg_monitor can read all of these.
+ */
+#include "health_shim.h"
+
+#include <limits.h>
+
+#include "access/xlog.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+
+int			pgmlr_archive_ready_warning = 16;
+int			pgmlr_archive_ready_error = 128;
+int			pgmlr_replication_lag_warning_kb = 16 * 1024;
+int			pgmlr_replication_lag_error_kb = 1024 * 1024;
 
 void
 pgmlr_define_health_gucs(void)
 {
+	DefineCustomIntVariable("pgml_replication.archive_ready_warning",
+							"WAL segments waiting to be archived at which archive_status() reports a warning.",
+							"Counts the .ready files in pg_wal/archive_status.",
+							&pgmlr_archive_ready_warning,
+							16, 1, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.archive_ready_error",
+							"WAL segments waiting to be archived at which archive_status() reports an error.",
+							"A value below pgml_replication.archive_ready_warning is raised to it when used.",
+							&pgmlr_archive_ready_error,
+							128, 1, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.replication_lag_warning",
+							"Replay lag at which replication_status() reports a warning.",
+							"Bytes of WAL not yet replayed by a standby; set with a unit, e.g. '16MB'.",
+							&pgmlr_replication_lag_warning_kb,
+							16 * 1024, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.replication_lag_error",
+							"Replay lag at which replication_status() reports an error.",
+							"Bytes of WAL not yet replayed by a standby; set with a unit, e.g. '1GB'. "
+							"A value below pgml_replication.replication_lag_warning is raised to it when used.",
+							&pgmlr_replication_lag_error_kb,
+							1024 * 1024, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+}
+
+void
+pgmlr_health_spi_query(const char *sql)
+{
+	int			rc = SPI_execute(sql, true, 0);
+
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "pgml_replication: query failed (%s): %s", SPI_result_code_string(rc), sql);
+}
+
+Datum
+pgmlr_health_spi_value(int col, bool *isnull)
+{
+	if (SPI_processed < 1)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+}
+
+char *
+pgmlr_health_spi_text(int col)
+{
+	bool		isnull;
+	Datum		d = pgmlr_health_spi_value(col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+Datum
+pgmlr_health_interval(int64 microseconds)
+{
+	Interval   *iv = (Interval *) palloc0(sizeof(Interval));
+
+	iv->time = microseconds;
+	return IntervalPGetDatum(iv);
+}
+
+/* Column order of pgml_repl.archive_status(). */
+enum
+{
+	COL_ARCHIVE_MODE,
+	COL_ARCHIVE_COMMAND,
+	COL_WAL_LEVEL,
+	COL_ARCHIVED_COUNT,
+	COL_LAST_ARCHIVED_WAL,
+	COL_LAST_ARCHIVED_AT,
+	COL_FAILED_COUNT,
+	COL_LAST_FAILED_WAL,
+	COL_LAST_FAILED_AT,
+	COL_READY_COUNT,
+	COL_OLDEST_READY_WAL,
+	COL_OLDEST_READY_AGE,
+	COL_CURRENT_WAL,
+	COL_STATUS,
+	COL_DETAIL,
+	ARCHIVE_STATUS_COLS
+};
+
+static char *
+text_or_null(Datum *values, bool *nulls, int col, char *s)
+{
+	nulls[col] = (s == NULL);
+	if (s)
+		values[col] = CStringGetTextDatum(s);
+	return s;
+}
+
+static bool
+timestamp_column(Datum *values, bool *nulls, int out_col, int spi_col, int64 *ts, char **text)
+{
+	bool		isnull;
+	Datum		d = pgmlr_health_spi_value(spi_col, &isnull);
+
+	nulls[out_col] = isnull;
+	*text = NULL;
+	if (isnull)
+		return false;
+	values[out_col] = d;
+	*ts = DatumGetTimestampTz(d);
+	*text = pstrdup(timestamptz_to_str(*ts));
+	return true;
+}
+
+static int64
+int8_column(Datum *values, bool *nulls, int out_col, int spi_col)
+{
+	bool		isnull;
+	Datum		d = pgmlr_health_spi_value(spi_col, &isnull);
+	int64		v = isnull ? 0 : DatumGetInt64(d);
+
+	values[out_col] = Int64GetDatum(v);
+	nulls[out_col] = false;
+	return v;
+}
+
+PG_FUNCTION_INFO_V1(pgmlr_archive_status);
+
+Datum
+pgmlr_archive_status(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[ARCHIVE_STATUS_COLS];
+	bool		nulls[ARCHIVE_STATUS_COLS];
+	pgmlr_archive_facts facts;
+	pgmlr_archive_verdict verdict;
+	pgmlr_status st;
+	HeapTuple	tuple;
+	Datum		result;
+	bool		isnull;
+	Datum		d;
+	char	   *last_archived_at_text;
+	char	   *last_failed_at_text;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	memset(values, 0, sizeof values);
+	memset(nulls, true, sizeof nulls);
+	memset(&facts, 0, sizeof facts);
+
+	SPI_connect();
+
+	facts.archive_mode = text_or_null(values, nulls, COL_ARCHIVE_MODE,
+									  pstrdup(GetConfigOption("archive_mode", false, true)));
+	text_or_null(values, nulls, COL_ARCHIVE_COMMAND,
+				 pstrdup(GetConfigOption("archive_command", false, true)));
+	text_or_null(values, nulls, COL_WAL_LEVEL,
+				 pstrdup(GetConfigOption("wal_level", false, true)));
+	facts.in_recovery = RecoveryInProgress();
+
+	pgmlr_health_spi_query("SELECT archived_count, last_archived_wal, last_archived_time,"
+						   " failed_count, last_failed_wal, last_failed_time"
+						   " FROM pg_catalog.pg_stat_archiver");
+	facts.archived_count = int8_column(values, nulls, COL_ARCHIVED_COUNT, 1);
+	facts.last_archived_wal = text_or_null(values, nulls, COL_LAST_ARCHIVED_WAL, pgmlr_health_spi_text(2));
+	facts.has_last_archived_at = timestamp_column(values, nulls, COL_LAST_ARCHIVED_AT, 3,
+												  &facts.last_archived_at,
+												  &last_archived_at_text);
+	facts.last_archived_at_text = last_archived_at_text;
+	facts.failed_count = int8_column(values, nulls, COL_FAILED_COUNT, 4);
+	facts.last_failed_wal = text_or_null(values, nulls, COL_LAST_FAILED_WAL, pgmlr_health_spi_text(5));
+	facts.has_last_failed_at = timestamp_column(values, nulls, COL_LAST_FAILED_AT, 6,
+												&facts.last_failed_at,
+												&last_failed_at_text);
+	facts.last_failed_at_text = last_failed_at_text;
+
+	/*
+	 * The archiver takes timeline history files first, then segments in
+	 * name order; by modification time the oldest file is the one waiting
+	 * longest.
+	 */
+	pgmlr_health_spi_query("WITH ready AS ("
+						   " SELECT pg_catalog.left(name, -6) AS wal, modification"
+						   " FROM pg_catalog.pg_ls_archive_statusdir()"
+						   " WHERE name LIKE '%.ready')"
+						   " SELECT (SELECT pg_catalog.count(*) FROM ready)::int4, o.wal, o.modification"
+						   " FROM (SELECT 1) AS one LEFT JOIN"
+						   " (SELECT wal, modification FROM ready ORDER BY modification, wal LIMIT 1) AS o ON true");
+	d = pgmlr_health_spi_value(1, &isnull);
+	facts.ready_count = isnull ? 0 : DatumGetInt32(d);
+	values[COL_READY_COUNT] = Int32GetDatum(facts.ready_count);
+	nulls[COL_READY_COUNT] = false;
+	facts.oldest_ready_wal = text_or_null(values, nulls, COL_OLDEST_READY_WAL, pgmlr_health_spi_text(2));
+	d = pgmlr_health_spi_value(3, &isnull);
+	facts.has_oldest_ready_at = !isnull;
+	if (!isnull)
+		facts.oldest_ready_at = DatumGetTimestampTz(d);
+	facts.now = GetCurrentTimestamp();
+
+	/* pg_walfile_name() refuses to run during recovery. */
+	if (!facts.in_recovery)
+	{
+		pgmlr_health_spi_query("SELECT pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn())");
+		text_or_null(values, nulls, COL_CURRENT_WAL, pgmlr_health_spi_text(1));
+	}
+
+	facts.ready_warning = pgmlr_archive_ready_warning;
+	facts.ready_error = pgmlr_archive_ready_error;
+
+	pgmlr_archive_classify(&facts, &verdict, &st);
+	pgmlr_report_status(&st);
+
+	text_or_null(values, nulls, COL_DETAIL, pgmlr_take_string(verdict.detail));
+	text_or_null(values, nulls, COL_STATUS, pstrdup(pgmlr_health_state_name(verdict.state)));
+	if (verdict.has_oldest_ready_age)
+	{
+		values[COL_OLDEST_READY_AGE] = pgmlr_health_interval(verdict.oldest_ready_age);
+		nulls[COL_OLDEST_READY_AGE] = false;
+	}
+
+	tuple = heap_form_tuple(tupdesc, values, nulls);
+	result = PointerGetDatum(SPI_returntuple(tuple, tupdesc));
+	SPI_finish();
+	PG_RETURN_DATUM(result);
 }
