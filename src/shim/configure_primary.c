@@ -75,7 +75,7 @@ notice_pending_restart(pgmlr_primary_plan *plan)
 		return;
 	ereport(NOTICE,
 			(errmsg("server restart required to apply %s", names.data),
-			 errdetail("postgresql.auto.conf is written when the transaction commits; these settings are read only at server start."),
+			 errdetail("These settings are read only at server start; until a restart the server keeps its current values."),
 			 errhint("Restart PostgreSQL after COMMIT, for example with \"pg_ctl restart -D <data directory>\" or \"systemctl restart postgresql\".")));
 }
 
