@@ -8,6 +8,20 @@
 -- configure_primary: archive and WAL settings in postgresql.auto.conf
 -- ===================================================================
 -- BEGIN auto_conf
+-- Sets archive_mode, wal_level, archive_command and max_wal_senders in
+-- postgresql.auto.conf, like ALTER SYSTEM but transactional: the file is
+-- written at COMMIT, and a ROLLBACK leaves it untouched.
+CREATE FUNCTION pgml_repl.configure_primary(
+    stanza text DEFAULT 'main',
+    archive_command text DEFAULT NULL,
+    max_wal_senders integer DEFAULT 10,
+    pgbackrest_config text DEFAULT NULL)
+RETURNS TABLE(name text, previous_value text, value text, changed boolean, pending_restart boolean)
+AS 'MODULE_PATHNAME', 'pgmlr_configure_primary'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pgml_repl.configure_primary(text, text, integer, text) IS
+'Configures WAL archiving (pgBackRest) and streaming replication settings in postgresql.auto.conf at COMMIT';
+REVOKE EXECUTE ON FUNCTION pgml_repl.configure_primary(text, text, integer, text) FROM PUBLIC;
 -- END auto_conf
 
 -- ===================================================================

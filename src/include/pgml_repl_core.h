@@ -55,6 +55,55 @@ void		pgmlr_free(void *ptr);
 /* postgresql.auto.conf (configure_primary)                             */
 /* ------------------------------------------------------------------ */
 /* BEGIN auto_conf */
+
+/*
+ * postgresql.auto.conf as ordered name/value entries (as PostgreSQL's
+ * ParseConfigFp returns them), merged and rendered exactly as PostgreSQL 15's
+ * ALTER SYSTEM writes the file. Free with pgmlr_auto_conf_free.
+ */
+typedef struct pgmlr_auto_conf pgmlr_auto_conf;
+
+pgmlr_auto_conf *pgmlr_auto_conf_create(pgmlr_status *status);
+void		pgmlr_auto_conf_free(void *conf);
+/* Appends an entry as read from the file (duplicates are kept). */
+void		pgmlr_auto_conf_add(pgmlr_auto_conf *conf, const char *name, const char *value,
+								pgmlr_status *status);
+/* The value the server would read (last matching entry, names compared
+ * case-insensitively), or NULL. Valid until conf changes. */
+const char *pgmlr_auto_conf_get(const pgmlr_auto_conf *conf, const char *name);
+/* Replaces the first matching entry in place (later duplicates dropped) or
+ * appends one. */
+void		pgmlr_auto_conf_set(pgmlr_auto_conf *conf, const char *name, const char *value,
+								pgmlr_status *status);
+/* The whole file: header comment, then name = 'value' lines (malloc). */
+char	   *pgmlr_auto_conf_render(const pgmlr_auto_conf *conf, pgmlr_status *status);
+
+/*
+ * The settings configure_primary writes: archive_mode, wal_level,
+ * archive_command, max_wal_senders, in that order. NULL arguments are SQL
+ * NULLs. Create validates every argument. Free with pgmlr_primary_plan_free.
+ */
+typedef struct pgmlr_primary_plan pgmlr_primary_plan;
+
+pgmlr_primary_plan *pgmlr_primary_plan_create(const char *stanza, const char *archive_command,
+											  const int64_t *max_wal_senders,
+											  const char *pgbackrest_config, pgmlr_status *status);
+void		pgmlr_primary_plan_free(void *plan);
+int			pgmlr_primary_plan_count(const pgmlr_primary_plan *plan);
+/* The archive_command has no %p placeholder (worth a NOTICE, not an error). */
+bool		pgmlr_primary_plan_archive_command_lacks_path(const pgmlr_primary_plan *plan);
+const char *pgmlr_primary_plan_name(const pgmlr_primary_plan *plan, int i);
+/* The value asked for, before looking at the current configuration. */
+const char *pgmlr_primary_plan_desired(const pgmlr_primary_plan *plan, int i);
+/* configured: the auto.conf entry or NULL; running: the server's value. */
+void		pgmlr_primary_plan_observe(pgmlr_primary_plan *plan, int i, const char *configured,
+									   const char *running, pgmlr_status *status);
+/* After observe: */
+const char *pgmlr_primary_plan_previous(const pgmlr_primary_plan *plan, int i);
+const char *pgmlr_primary_plan_value(const pgmlr_primary_plan *plan, int i);
+bool		pgmlr_primary_plan_changed(const pgmlr_primary_plan *plan, int i);
+bool		pgmlr_primary_plan_pending_restart(const pgmlr_primary_plan *plan, int i);
+
 /* END auto_conf */
 
 /* ------------------------------------------------------------------ */
