@@ -300,6 +300,7 @@ Result<EditResult> allow(std::string_view content, const Rule &rule) {
 		bool same = r->conntype == rule.conntype() && r->method == rule.method;
 		if (lines[i].ours()) {
 			if (same) {
+				res.rule = strip_eol(lines[i].raw);
 				res.content = std::string(content);
 				return res;
 			}
@@ -319,8 +320,9 @@ Result<EditResult> allow(std::string_view content, const Rule &rule) {
 		return res;
 	}
 	if (hand_written_same) {
+		res.rule = strip_eol(lines[*hand_written_same].raw);
 		res.notices.push_back("pg_hba.conf line " + std::to_string(lines[*hand_written_same].line_number) +
-							  " already has this rule and was not added by pgml_replication; it is left as is.");
+							  " already has this rule and was not added by pgml_replication; it is left as is");
 		res.content = std::string(content);
 		return res;
 	}
@@ -333,7 +335,7 @@ Result<EditResult> allow(std::string_view content, const Rule &rule) {
 	if (hand_written_other)
 		res.notices.push_back("pg_hba.conf line " + std::to_string(lines[*hand_written_other].line_number) +
 							  " also matches this role and address with another method; the new rule is placed "
-							  "before it, so the new rule applies.");
+							  "before it, so the new rule applies");
 	if (at == lines.size() && !lines.empty() && !ends_with(lines.back().raw, "\n")) lines.back().raw += eol;
 	Line added;
 	added.raw = res.rule + eol;
@@ -356,7 +358,7 @@ Result<EditResult> disallow(std::string_view content, std::string_view role, std
 			}
 			res.notices.push_back("pg_hba.conf line " + std::to_string(l.line_number) +
 								  " matches this role and address but was not added by pgml_replication; it is "
-								  "left in place.");
+								  "left in place");
 		}
 		kept.push_back(std::move(l));
 	}

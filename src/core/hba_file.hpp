@@ -58,7 +58,7 @@ std::string render_rule(const Rule &rule);
 struct EditResult {
 	std::string content;
 	bool changed = false;
-	std::string rule;                  // the line added/kept/removed, empty if none
+	std::string rule;                  // the line added, kept (as in the file) or removed; empty if none
 	std::vector<std::string> notices;  // about hand-written lines left alone
 };
 

@@ -224,6 +224,7 @@ TEST(HbaAllow, HandWrittenEquivalentLineIsEnough) {
 	EXPECT_EQ(r->content, text);
 	ASSERT_EQ(r->notices.size(), 1u);
 	EXPECT_NE(r->notices[0].find("line 1"), std::string::npos);
+	EXPECT_EQ(r->rule, "host replication replication_user 10.0.0.5 255.255.255.255 scram-sha-256");
 	// With a comment that is not our marker it is still hand-written.
 	text = "host replication \"replication_user\" 10.0.0.5/32 scram-sha-256 # pgml_replication too\n";
 	r = allow(text, rule("10.0.0.5"));
