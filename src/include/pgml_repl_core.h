@@ -110,6 +110,47 @@ bool		pgmlr_primary_plan_pending_restart(const pgmlr_primary_plan *plan, int i);
 /* Role names, passwords and pg_hba.conf                                */
 /* ------------------------------------------------------------------ */
 /* BEGIN replication_user_hba */
+
+/*
+ * Role names: [A-Za-z_][A-Za-z0-9_$]*, 1 to 63 bytes, not reserved (pg_
+ * prefix, public, none, current_user, session_user, current_role; any case).
+ */
+bool		pgmlr_check_role_name(const char *name, pgmlr_status *status);
+
+/* A strong random password (32 characters, no look-alikes); pgmlr_free it. */
+char	   *pgmlr_generate_password(pgmlr_status *status);
+
+#define PGMLR_PASSWORD_PLAINTEXT 0
+#define PGMLR_PASSWORD_SCRAM_VERIFIER 1
+/*
+ * PGMLR_PASSWORD_PLAINTEXT or PGMLR_PASSWORD_SCRAM_VERIFIER; refuses empty
+ * text, md5 hashes and malformed SCRAM-SHA-256 verifiers.
+ */
+int			pgmlr_classify_password(const char *password, pgmlr_status *status);
+
+/* Normalised CIDR ("10.0.0.1" -> "10.0.0.1/32"), or NULL with an error. */
+char	   *pgmlr_hba_normalize_address(const char *address, pgmlr_status *status);
+/* "scram-sha-256", "md5" or "cert", or NULL with an error. */
+char	   *pgmlr_hba_normalize_method(const char *method, pgmlr_status *status);
+
+/*
+ * One edit of pg_hba.conf text: the new content, whether it differs, the rule
+ * line concerned (NULL if none) and notices about hand-written lines. Role,
+ * address and method are checked and normalised again here. Release with
+ * pgmlr_hba_edit_free (usable with pgmlr_own_handle).
+ */
+typedef struct pgmlr_hba_edit pgmlr_hba_edit;
+pgmlr_hba_edit *pgmlr_hba_allow(const char *content, const char *role, const char *address,
+								const char *method, pgmlr_status *status);
+pgmlr_hba_edit *pgmlr_hba_disallow(const char *content, const char *role, const char *address,
+								   pgmlr_status *status);
+const char *pgmlr_hba_edit_content(const pgmlr_hba_edit *edit);
+bool		pgmlr_hba_edit_changed(const pgmlr_hba_edit *edit);
+const char *pgmlr_hba_edit_rule(const pgmlr_hba_edit *edit);
+int			pgmlr_hba_edit_notice_count(const pgmlr_hba_edit *edit);
+const char *pgmlr_hba_edit_notice(const pgmlr_hba_edit *edit, int i);
+void		pgmlr_hba_edit_free(void *edit);
+
 /* END replication_user_hba */
 
 /* ------------------------------------------------------------------ */
