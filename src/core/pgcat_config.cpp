@@ -26,7 +26,7 @@ Result<int> parse_port(std::string_view entry, std::string_view digits) {
 
 }  // namespace
 
-Result<PgcatServer> parse_server_entry(std::string_view entry, int default_port) {
+Result<PgcatServer> parse_server_entry(std::string_view entry, int default_port, std::string_view param) {
 	PgcatServer s;
 	s.port = default_port;
 	std::string_view host = entry;
@@ -54,7 +54,7 @@ Result<PgcatServer> parse_server_entry(std::string_view entry, int default_port)
 			s.port = *port;
 		}
 	}
-	if (Status st = validate_host("server host", host)) return *st;
+	if (Status st = validate_host(param, host)) return *st;
 	s.host = std::string(host);
 	return s;
 }
@@ -86,7 +86,7 @@ Result<std::string> render_pgcat_config(const PgcatPool &p) {
 			                  "Names are non-empty printable UTF-8.", {});
 
 	std::vector<PgcatServer> servers;
-	Result<PgcatServer> primary = parse_server_entry(p.primary_host, p.port);
+	Result<PgcatServer> primary = parse_server_entry(p.primary_host, p.port, "primary_host");
 	if (!primary) return primary.error();
 	servers.push_back(*primary);
 	std::set<std::pair<std::string, int>> seen{{primary->host, primary->port}};

@@ -17,7 +17,8 @@ struct PgcatServer {
 
 // "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address; the
 // default port applies when none is given.
-Result<PgcatServer> parse_server_entry(std::string_view entry, int default_port);
+Result<PgcatServer> parse_server_entry(std::string_view entry, int default_port,
+                                       std::string_view param = "replica host");
 
 struct PgcatPool {
 	std::string pool = "postgresml";

@@ -81,9 +81,11 @@ Status validate_stanza(std::string_view param, std::string_view stanza) {
 
 Status validate_absolute_path(std::string_view param, std::string_view path) {
 	std::string p(param);
+	const std::string example =
+	    param == "pgbackrest_config" ? "/etc/pgbackrest/pgbackrest.conf" : "/var/lib/postgresql/15/main";
 	if (path.empty() || path.front() != '/')
 		return invalid(param, p + " must be an absolute path", "Got " + quoted_for_message(path) + ".",
-		               "Give the full path, for example /var/lib/postgresql/15/main.");
+		               "Give the full path, for example " + example + ".");
 	if (has_control_chars(path) || !is_valid_utf8(path) || path.size() > 1024)
 		return invalid(param, p + " contains a newline or another control character", {},
 		               "Give a path of printable UTF-8 characters, up to 1024 bytes.");
