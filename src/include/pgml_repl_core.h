@@ -265,6 +265,81 @@ void		pgmlr_replication_classify(const pgmlr_replication_facts *facts,
 /* Operator toolkit: standby steps, PgCat config, pgBackRest info       */
 /* ------------------------------------------------------------------ */
 /* BEGIN operator */
+/*
+ * standby_setup(): the shell steps that turn a host into a streaming replica.
+ * NULL strings mean "not given"; data_directory is required here (the shim
+ * fills in the primary's own data_directory). Returns malloc'd text.
+ */
+typedef struct pgmlr_standby_setup_args
+{
+	const char *primary_host;
+	int			primary_port;
+	const char *role_name;
+	const char *stanza;
+	const char *data_directory;
+	bool		data_directory_from_primary;	/* says so in a comment */
+	const char *pgbackrest_config;	/* NULL: pgBackRest's default file */
+	const char *application_name;	/* NULL: derived on the replica host */
+	bool		copy_model_cache;
+} pgmlr_standby_setup_args;
+
+char	   *pgmlr_standby_setup_script(const pgmlr_standby_setup_args *args, pgmlr_status *status);
+
+/*
+ * pgcat_config(): a PgCat [pools.<pool>] TOML block. replicas are "host" or
+ * "host:port" ("[v6]:port"); n_replicas may be 0. Returns malloc'd text.
+ */
+typedef struct pgmlr_pgcat_args
+{
+	const char *pool;
+	int			port;
+	const char *primary_host;
+	const char *const *replicas;
+	int			n_replicas;
+	const char *database;
+	const char *user_name;
+} pgmlr_pgcat_args;
+
+char	   *pgmlr_pgcat_config(const pgmlr_pgcat_args *args, pgmlr_status *status);
+
+/*
+ * The primary's address for PgCat when none is given: the server address of
+ * this connection, else the first listen address that names one host, else
+ * "localhost". Either input may be NULL. Returns malloc'd text.
+ */
+char	   *pgmlr_pgcat_default_primary_host(const char *server_addr, const char *listen_addresses,
+											 pgmlr_status *status);
+
+/*
+ * The /bin/sh command that runs "pgbackrest ... --output=json info" under
+ * coreutils timeout, with stderr redirected to stderr_path. Values are
+ * validated and shell-quoted here. Returns malloc'd text.
+ */
+char	   *pgmlr_pgbackrest_info_command(const char *stanza, const char *pgbackrest_config,
+										  int timeout_seconds, const char *stderr_path,
+										  pgmlr_status *status);
+
+/*
+ * Explains a non-zero pgbackrest exit in *status (always an error):
+ * exit_code is the program's exit code, or -1 if it died from a signal.
+ * stdout_text/stderr_text may be NULL.
+ */
+void		pgmlr_pgbackrest_exit_error(int exit_code, int timeout_seconds, const char *stdout_text,
+										const char *stderr_text, pgmlr_status *status);
+
+/*
+ * Checks that text is pgBackRest info JSON (an array of stanza objects, each
+ * with a name and status). The shim converts the very same text to jsonb, so
+ * numbers such as system-id (> 2^53) stay exact.
+ */
+void		pgmlr_pgbackrest_info_validate(const char *json_text, pgmlr_status *status);
+
+/*
+ * The newest archived WAL segment (archive[].max) of the stanza's current
+ * database, or NULL (no error) when nothing is archived yet. A stanza that
+ * is missing or broken is an error with pgBackRest's status explained.
+ */
+char	   *pgmlr_pgbackrest_archive_max(const char *json_text, const char *stanza, pgmlr_status *status);
 /* END operator */
 
 /* ------------------------------------------------------------------ */

@@ -58,5 +58,6 @@ extern int	pgmlr_pending_commit_actions(void);
 /* GUC definitions, one function per area, called from _PG_init. */
 extern void pgmlr_define_health_gucs(void);
 extern void pgmlr_define_hf_cache_gucs(void);
+extern void pgmlr_define_operator_gucs(void);
 
 #endif							/* PGMLR_SHIM_H */
