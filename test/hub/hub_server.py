@@ -199,6 +199,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._error(416, "RangeNotSatisfiable", "bad range")
                 return
             start = int(m.group(1))
+            if size == 0:
+                self._send(416, b"", dict(headers, **{"Content-Range": "bytes */0"}), "text/plain")
+                return
             if m.group(2):
                 end = min(int(m.group(2)), size - 1)
             if start >= size or start > end:
@@ -214,7 +217,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(length))
         self.end_headers()
-        if self.command == "HEAD":
+        if self.command == "HEAD" or length == 0:
             return
         drop = self.state.take_fault(target, ("drop_after",))
         wrong = self.state.take_fault(target, ("wrong_bytes",))

@@ -16,6 +16,7 @@ COMMIT_PR = "b" * 40
 LFS = os.urandom(300000)
 LFS_BLOB = hashlib.sha256(LFS).hexdigest()
 SMALL = b'{"hidden_size": 384}'
+EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 SMALL_BLOB = hashlib.sha1(b"blob %d\0" % len(SMALL) + SMALL).hexdigest()
 
 
@@ -23,7 +24,7 @@ def make_cache(root):
     folder = os.path.join(root, "models--org--model")
     os.makedirs(os.path.join(folder, "blobs"))
     os.makedirs(os.path.join(folder, "refs", "refs", "pr"))
-    for blob, data in ((LFS_BLOB, LFS), (SMALL_BLOB, SMALL)):
+    for blob, data in ((LFS_BLOB, LFS), (SMALL_BLOB, SMALL), (EMPTY_BLOB, b"")):
         with open(os.path.join(folder, "blobs", blob), "wb") as f:
             f.write(data)
     for commit in (COMMIT, COMMIT_PR):
@@ -31,6 +32,7 @@ def make_cache(root):
         os.makedirs(os.path.join(snap, "sub"))
         os.symlink("../../blobs/" + LFS_BLOB, os.path.join(snap, "model.safetensors"))
         os.symlink("../../../blobs/" + SMALL_BLOB, os.path.join(snap, "sub", "config.json"))
+        os.symlink("../../blobs/" + EMPTY_BLOB, os.path.join(snap, "empty.txt"))
     with open(os.path.join(folder, "refs", "main"), "w") as f:
         f.write(COMMIT)
     with open(os.path.join(folder, "refs", "refs", "pr", "1"), "w") as f:
@@ -118,6 +120,11 @@ class HubTest(unittest.TestCase):
         st, _, body = self.follow("/org/model/resolve/%s/model.safetensors" % COMMIT)
         self.assertEqual((st, body), (200, LFS))
 
+    def test_empty_file(self):
+        st, h, body = self.req("GET", "/org/model/resolve/main/empty.txt")
+        self.assertEqual((st, h["content-length"], body), (200, "0", b""))
+        self.assertEqual(h["etag"], '"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"')
+
     def test_range(self):
         st, h, body = self.follow("/org/model/resolve/main/model.safetensors", {"Range": "bytes=1000-"})
         self.assertEqual(st, 206)
@@ -150,7 +157,7 @@ class HubTest(unittest.TestCase):
         st, _, body = self.req("GET", "/api/models/org/model/revision/main")
         doc = json.loads(body)
         self.assertEqual(doc["sha"], COMMIT)
-        self.assertEqual(sorted(s["rfilename"] for s in doc["siblings"]), ["model.safetensors", "sub/config.json"])
+        self.assertEqual(sorted(s["rfilename"] for s in doc["siblings"]), ["empty.txt", "model.safetensors", "sub/config.json"])
         tree = json.loads(self.req("GET", "/api/models/org/model/tree/%s?recursive=true" % COMMIT)[2])
         by_path = {e["path"]: e for e in tree}
         self.assertEqual(by_path["model.safetensors"]["lfs"]["oid"], LFS_BLOB)
