@@ -13,6 +13,7 @@
 
 #include "hf_fetch_fs.hpp"
 #include "hf_fetch_hash.hpp"
+#include "hf_fetch_sink.hpp"
 
 namespace pgmlr::hf_fetch {
 namespace {
@@ -23,6 +24,7 @@ using Ms = std::chrono::milliseconds;
 // curl hands over at most CURL_MAX_WRITE_SIZE (16 KiB) per callback; gather
 // that into large writes so the disk sees few, big requests.
 constexpr size_t kWriteBlock = size_t{2} << 20;
+constexpr size_t kQueuedBlocks = 2;  // per transfer, plus the one being filled
 constexpr int kHardAttemptCap = 100;  // progress resets the retry count; this bounds it anyway
 constexpr int kMaxRetryAfterMs = 60000;
 
@@ -52,8 +54,9 @@ struct Transfer {
 	std::string temp_path;
 	BlobLock lock;
 	std::unique_ptr<BlobHasher> hasher;
-	std::vector<char> buf;
-	int64_t on_disk = 0;         // bytes in the temp file, all hashed
+	std::unique_ptr<BlockSink> sink;  // while a response body may arrive
+	int64_t on_disk = 0;         // bytes in the temp file, all hashed (when no sink runs)
+	int64_t accepted = 0;        // on_disk plus bytes handed to the sink
 	int64_t attempt_start = 0;   // on_disk when this attempt began
 	bool body_checked = false;
 	bool discard_body = false;
@@ -88,30 +91,26 @@ struct Job::Impl {
 	std::string blobs_dir(const Transfer &t) const { return root + "/" + task(t).folder + "/blobs"; }
 
 	// ---- file handling ---------------------------------------------------
-	bool flush(Transfer &t) {
-		size_t off = 0;
-		while (off < t.buf.size()) {
-			ssize_t n = write(t.fd, t.buf.data() + off, t.buf.size() - off);
-			if (n < 0 && errno == EINTR) continue;
-			if (n < 0) {
-				t.write_error = std::string("could not write the download: ") + std::strerror(errno);
-				return false;
-			}
-			off += static_cast<size_t>(n);
-		}
-		t.hasher->update(t.buf.data(), t.buf.size());
-		t.on_disk += static_cast<int64_t>(t.buf.size());
-		t.buf.clear();
-		return true;
+	// Waits for the sink to write and hash everything, then stops it: the
+	// file, on_disk and the hasher agree again.
+	bool settle(Transfer &t) {
+		if (!t.sink) return t.write_error.empty();
+		bool ok = t.sink->drain();
+		t.on_disk += t.sink->written();
+		if (!ok && t.write_error.empty()) t.write_error = t.sink->error();
+		t.sink.reset();
+		t.accepted = t.on_disk;
+		return ok;
 	}
 
 	void drop_temp(Transfer &t) {
+		t.sink.reset();  // stop the writer before its fd goes away
 		if (t.fd >= 0) close(t.fd);
 		t.fd = -1;
 		if (!t.temp_path.empty()) unlink(t.temp_path.c_str());
 		t.temp_path.clear();
 		t.on_disk = 0;
-		t.buf.clear();
+		t.accepted = 0;
 		if (t.hasher) t.hasher->reset();
 	}
 
@@ -128,7 +127,10 @@ struct Job::Impl {
 	void abandon_all(bool remove_temp) {
 		for (auto &t : transfers) {
 			detach_easy(*t);
-			if (remove_temp) drop_temp(*t);
+			if (remove_temp)
+				drop_temp(*t);
+			else
+				settle(*t);
 			t->lock.release();
 			if (t->state == PGMLR_FETCH_ACTIVE || t->state == PGMLR_FETCH_BACKOFF) t->state = PGMLR_FETCH_PENDING;
 		}
@@ -158,16 +160,18 @@ struct Job::Impl {
 			t->body_checked = true;
 			long code = 0;
 			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
-			if (code == 200 && (t->on_disk > 0 || !t->buf.empty())) {
+			if (code == 200 && t->accepted > 0) {
 				// The server ignored our Range: start over, hash included.
-				t->buf.clear();
+				if (!job->settle(*t)) return 0;
 				if (ftruncate(t->fd, 0) != 0 || lseek(t->fd, 0, SEEK_SET) != 0) {
 					t->write_error = std::string("could not truncate the download: ") + std::strerror(errno);
 					return 0;
 				}
 				t->on_disk = 0;
+				t->accepted = 0;
 				t->attempt_start = 0;
 				t->hasher->reset();
+				t->sink = std::make_unique<BlockSink>(t->fd, t->hasher.get(), kWriteBlock, kQueuedBlocks);
 			} else if (code == 206 && t->content_range_start != t->on_disk) {
 				t->write_error = "the server answered a different range than asked";
 				return 0;
@@ -176,13 +180,16 @@ struct Job::Impl {
 			}
 		}
 		if (t->discard_body) return len;
-		if (t->on_disk + static_cast<int64_t>(t->buf.size() + len) > job->task(*t).size) {
+		if (t->accepted + static_cast<int64_t>(len) > job->task(*t).size) {
 			t->write_error = "the server sent more bytes than the manifest size";
 			return 0;
 		}
-		t->buf.insert(t->buf.end(), data, data + len);
+		if (!t->sink->append(data, len)) {
+			t->write_error = t->sink->error();
+			return 0;
+		}
+		t->accepted += static_cast<int64_t>(len);
 		job->bytes_received += static_cast<int64_t>(len);
-		if (t->buf.size() >= kWriteBlock && !job->flush(*t)) return 0;
 		return len;
 	}
 
@@ -286,7 +293,8 @@ struct Job::Impl {
 			finish(t);
 			return false;
 		}
-		t.buf.reserve(kWriteBlock + CURL_MAX_WRITE_SIZE);
+		t.sink = std::make_unique<BlockSink>(t.fd, t.hasher.get(), kWriteBlock, kQueuedBlocks);
+		t.accepted = t.on_disk;
 		t.write_error.clear();
 		t.body_checked = false;
 		t.discard_body = false;
@@ -373,7 +381,7 @@ struct Job::Impl {
 		if (curl_easy_getinfo(t.easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK) retry_after = static_cast<long>(ra);
 		std::string curl_msg = curl_easy_strerror(rc);
 		detach_easy(t);
-		bool flushed = t.write_error.empty() && flush(t);
+		settle(t);
 		if (!t.write_error.empty()) {
 			// Our own refusal (disk error, oversized or misplaced body):
 			// restart from zero.
@@ -382,7 +390,6 @@ struct Job::Impl {
 			retry_later(t, why, 0);
 			return;
 		}
-		(void)flushed;
 		if (rc == CURLE_OK && (code == 200 || code == 206)) return finish(t);
 		if (rc == CURLE_OK) {
 			std::string why = "HTTP " + std::to_string(code) + " from " + resolve_url(opts.endpoint, task(t).source);
@@ -501,7 +508,7 @@ struct Job::Impl {
 		if (cur) {
 			copy_field(out->current_repo, sizeof out->current_repo, task(*cur).source.repo_id);
 			copy_field(out->current_path, sizeof out->current_path, task(*cur).source.path);
-			out->current_bytes = cur->on_disk + static_cast<int64_t>(cur->buf.size());
+			out->current_bytes = cur->accepted;
 			out->current_total = task(*cur).size;
 		}
 		out->canceled = canceled;
@@ -642,7 +649,7 @@ bool Job::queue_item(int index, pgmlr_fetch_queue_entry *out) const {
 		copy_field(out->path, sizeof out->path, b.source.path);
 		copy_field(out->blob, sizeof out->blob, b.blob);
 		out->size = b.size;
-		out->bytes_done = t->on_disk + static_cast<int64_t>(t->buf.size());
+		out->bytes_done = t->accepted;
 		out->attempts = t->attempts;
 		out->state = t->state;
 		copy_field(out->last_error, sizeof out->last_error, t->last_error);

@@ -207,3 +207,47 @@ TEST(HfFetchJob, BadOptionsAreRefused) {
 	EXPECT_EQ(pgmlr_fetch_new(&o, &st), nullptr);
 	EXPECT_EQ(st.code, PGMLR_ERR_IO);
 }
+
+#include "hf_fetch_sink.hpp"
+
+#include <fcntl.h>
+
+TEST(HfFetchSink, WritesAndHashesEverythingInOrder) {
+	TempDir d;
+	std::string content;
+	for (int i = 0; i < 700000; ++i) content += static_cast<char>('a' + (i * 7919) % 26);
+	std::string p = d.path + "/out";
+	int fd = open(p.c_str(), O_WRONLY | O_CREAT, 0644);
+	ASSERT_GE(fd, 0);
+	BlobHasher h(std::string(64, '0'), static_cast<int64_t>(content.size()));
+	{
+		BlockSink sink(fd, &h, 64 * 1024, 2);
+		size_t off = 0, piece = 1;
+		while (off < content.size()) {  // odd piece sizes, like curl's callbacks
+			size_t n = std::min(piece, content.size() - off);
+			ASSERT_TRUE(sink.append(content.data() + off, n));
+			off += n;
+			piece = piece * 3 % 16411 + 1;
+		}
+		ASSERT_TRUE(sink.drain());
+		EXPECT_EQ(sink.written(), static_cast<int64_t>(content.size()));
+	}
+	close(fd);
+	EXPECT_EQ(read_file(p), content);
+	BlobHasher ref(std::string(64, '0'), static_cast<int64_t>(content.size()));
+	ref.update(content.data(), content.size());
+	EXPECT_EQ(h.hex_digest(), ref.hex_digest());
+}
+
+TEST(HfFetchSink, ReportsWriteErrors) {
+	int fd = open("/dev/full", O_WRONLY);
+	if (fd < 0) GTEST_SKIP() << "no /dev/full";
+	BlobHasher h(std::string(64, '0'), 0);
+	BlockSink sink(fd, &h, 4096, 1);
+	std::string block(4096, 'x');
+	bool ok = true;
+	for (int i = 0; i < 10 && ok; ++i) ok = sink.append(block.data(), block.size());
+	EXPECT_FALSE(sink.drain());
+	EXPECT_NE(sink.error().find("could not write"), std::string::npos) << sink.error();
+	close(fd);
+}
