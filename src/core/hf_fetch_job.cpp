@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hf_fetch_fs.hpp"
@@ -252,8 +253,12 @@ struct Job::Impl {
 		}
 		t.lock_waiting = false;
 		// Another writer may have finished the blob while we waited.
-		if (access((blobs_dir(t) + "/" + b.blob).c_str(), F_OK) == 0) {
-			Result<bool> ok = file_matches_blob(blobs_dir(t) + "/" + b.blob, b.blob, b.size);
+		// Same test as planning (size; checksum only with verify_present), so
+		// a step never hashes a large foreign file unasked.
+		struct stat sb;
+		std::string existing = blobs_dir(t) + "/" + b.blob;
+		if (stat(existing.c_str(), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == b.size) {
+			Result<bool> ok = opts.verify_present ? file_matches_blob(existing, b.blob, b.size) : Result<bool>(true);
 			if (ok && *ok) {
 				drop_temp(t);
 				t.lock.release();

@@ -215,7 +215,7 @@ TEST(HfFetchJob, BadOptionsAreRefused) {
 TEST(HfFetchSink, WritesAndHashesEverythingInOrder) {
 	TempDir d;
 	std::string content;
-	for (int i = 0; i < 700000; ++i) content += static_cast<char>('a' + (i * 7919) % 26);
+	for (int i = 0; i < 700000; ++i) content += static_cast<char>('a' + (i * 7919LL) % 26);
 	std::string p = d.path + "/out";
 	int fd = open(p.c_str(), O_WRONLY | O_CREAT, 0644);
 	ASSERT_GE(fd, 0);
@@ -250,4 +250,24 @@ TEST(HfFetchSink, ReportsWriteErrors) {
 	EXPECT_FALSE(sink.drain());
 	EXPECT_NE(sink.error().find("could not write"), std::string::npos) << sink.error();
 	close(fd);
+}
+
+TEST(HfFetchHash, RehashOfAKeptPrefixMatchesStreaming) {
+	TempDir d;
+	std::string content(3 << 20, 'q');
+	content[12345] = 'z';
+	write_file(d.path + "/part", content);
+	int fd = open((d.path + "/part").c_str(), O_RDONLY);
+	ASSERT_GE(fd, 0);
+	BlobHasher from_disk(std::string(40, '0'), 5 << 20), streamed(std::string(40, '0'), 5 << 20);
+	ASSERT_FALSE(hash_fd_prefix(fd, 2 << 20, from_disk));
+	EXPECT_EQ(from_disk.bytes(), 2 << 20);
+	EXPECT_TRUE(hash_fd_prefix(fd, 4 << 20, from_disk));  // the file is shorter: an error, not garbage
+	close(fd);
+	from_disk.reset();
+	fd = open((d.path + "/part").c_str(), O_RDONLY);
+	ASSERT_FALSE(hash_fd_prefix(fd, 2 << 20, from_disk));
+	close(fd);
+	streamed.update(content.data(), 2 << 20);
+	EXPECT_EQ(from_disk.hex_digest(), streamed.hex_digest());
 }
