@@ -356,6 +356,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["oid"] = blob
         if expand:
             entry["lastCommit"] = {"id": commit, "title": "test hub", "date": "2026-01-01T00:00:00.000Z"}
+            entry["securityFileStatus"] = {"status": "safe"}
         return entry
 
     def _api(self, m):
