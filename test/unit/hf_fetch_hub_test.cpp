@@ -19,7 +19,9 @@
 #include <vector>
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -494,6 +496,40 @@ TEST_F(HubTest, ForeignSymlinkInTheCacheIsRefused) {
 	EXPECT_NE(std::string(out.queue[0].last_error).find("outside the cache"), std::string::npos) << out.queue[0].last_error;
 	EXPECT_TRUE(fs::is_empty(outside));
 	fs::remove_all(outside);
+}
+
+TEST_F(HubTest, BusyBlobLockIsWaitedForThenRecorded) {
+	SETUP_ENDPOINT();
+	const Repo &r = repos_[2];
+	std::string blob = digest(r.files[0].content, true);
+	fs::create_directories(dest_ + "/.locks/" + folder_of(r));
+	int fd = open((dest_ + "/.locks/" + folder_of(r) + "/" + blob + ".lock").c_str(), O_RDWR | O_CREAT, 0644);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);  // another writer, as huggingface_hub would hold it
+	auto o = options();
+	o.lock_wait_ms = 300;
+	auto out = fetch(rows_for({2}), o);
+	close(fd);
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 1);
+	ASSERT_EQ(out.queue.size(), 1u);
+	EXPECT_NE(std::string(out.queue[0].last_error).find("blob lock"), std::string::npos) << out.queue[0].last_error;
+	EXPECT_GE(out.seconds, 0.3);
+	EXPECT_EQ(log(), "[]");
+	// released: the next job gets it
+	auto again = fetch(rows_for({2}), options());
+	EXPECT_EQ(again.progress.files_done, 1);
+}
+
+TEST_F(HubTest, MissingEntryIsRecordedWithoutRetrying) {
+	SETUP_ENDPOINT();
+	Rows rows = rows_for({2});
+	rows.rows[0].path = "data/missing.parquet";
+	auto out = fetch(rows, options());
+	ASSERT_TRUE(out.finished);
+	ASSERT_EQ(out.queue.size(), 1u);
+	EXPECT_EQ(out.queue[0].attempts, 1);
+	EXPECT_NE(std::string(out.queue[0].last_error).find("HTTP 404"), std::string::npos) << out.queue[0].last_error;
 }
 
 }  // namespace
