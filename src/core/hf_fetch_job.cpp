@@ -82,6 +82,8 @@ struct Job::Impl {
 	int64_t bytes_received = 0;
 	int64_t links_created = 0;
 	int64_t refs_written = 0;
+	int64_t links_failed = 0;
+	std::string last_publish_error;
 
 	~Impl() {
 		abandon_all(true);
@@ -423,6 +425,8 @@ struct Job::Impl {
 		if (!st) st = create_symlink_atomic(root + "/" + l.dir, l.name, l.target, &created);
 		if (st) {
 			g.failed = true;
+			links_failed++;
+			last_publish_error = st->message + " " + st->detail;
 			return;
 		}
 		l.done = true;
@@ -442,6 +446,9 @@ struct Job::Impl {
 			if (!st) st = write_file_atomic(root + "/" + dir, name, r.revision);
 			if (st) {
 				g.failed = true;
+				links_failed++;
+				last_publish_error = st->message + " " + st->detail;
+				r.revision.clear();  // do not retry (and count) it every step
 				continue;
 			}
 			refs_written++;
@@ -506,6 +513,8 @@ struct Job::Impl {
 		out->bytes_received = bytes_received;
 		out->links_created = links_created;
 		out->refs_written = refs_written;
+		out->links_failed = links_failed;
+		copy_field(out->last_publish_error, sizeof out->last_publish_error, last_publish_error);
 		if (started_set) {
 			double s = std::chrono::duration<double>(Clock::now() - started).count();
 			out->throughput_bps = s > 0 ? double(bytes_received) / s : 0;

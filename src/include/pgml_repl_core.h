@@ -134,6 +134,8 @@ typedef struct pgmlr_fetch_progress
 	int64_t		bytes_received;	/* every body byte written so far */
 	int64_t		links_created;
 	int64_t		refs_written;
+	int64_t		links_failed;	/* snapshot links or refs that could not be written */
+	char		last_publish_error[512];	/* the latest of those, "" if none */
 	double		throughput_bps;	/* bytes_received / seconds since first step */
 	char		current_repo[256];
 	char		current_path[1025];

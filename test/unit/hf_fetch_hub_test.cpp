@@ -498,6 +498,22 @@ TEST_F(HubTest, ForeignSymlinkInTheCacheIsRefused) {
 	fs::remove_all(outside);
 }
 
+TEST_F(HubTest, SnapshotFolderLeadingOutsideIsRecorded) {
+	SETUP_ENDPOINT();
+	char tmpl[] = "/tmp/hf_fetch_outside_XXXXXX";
+	std::string outside = mkdtemp(tmpl);
+	fs::create_directories(dest_ + "/datasets--squad");
+	fs::create_symlink(outside, dest_ + "/datasets--squad/snapshots");
+	auto out = fetch(rows_for({2}), options());
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_done, 1);  // the blob itself is fine
+	EXPECT_EQ(out.progress.links_failed, 1);
+	EXPECT_NE(std::string(out.progress.last_publish_error).find("outside the cache"), std::string::npos);
+	EXPECT_FALSE(fs::exists(dest_ + "/datasets--squad/refs/main"));  // the ref waits for its links
+	EXPECT_TRUE(fs::is_empty(outside));
+	fs::remove_all(outside);
+}
+
 TEST_F(HubTest, BusyBlobLockIsWaitedForThenRecorded) {
 	SETUP_ENDPOINT();
 	const Repo &r = repos_[2];
