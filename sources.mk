@@ -14,7 +14,9 @@ CORE_SRCS = \
 	src/core/health.cpp \
 	src/core/hf_cache_scan.cpp \
 	src/core/hf_hash.cpp \
-	src/core/hf_manifest.cpp
+	src/core/hf_manifest.cpp \
+	src/core/hf_cache_paths.cpp \
+	src/core/hf_cache_api.cpp
 
 SHIM_SRCS = \
 	src/shim/module.c \
