@@ -65,7 +65,7 @@ std::string default_cache_dir(const std::string &configured, const EnvLookup &en
 	return {};
 }
 
-Resolved resolve_in_cache(const std::string &root, const std::string &rel, int max_links) {
+Resolved resolve_in_cache(const std::string &root, const std::string &rel, int max_links, KnownDirs *known_dirs) {
 	Resolved r;
 	std::deque<std::string> todo;
 	for (auto &c : split_components(rel)) todo.push_back(std::move(c));
@@ -86,7 +86,12 @@ Resolved resolve_in_cache(const std::string &root, const std::string &rel, int m
 			continue;
 		}
 		cur.push_back(comp);
-		std::string abs = join_path(root, join_components(cur));
+		std::string cur_rel = join_components(cur);
+		if (known_dirs && !todo.empty() && known_dirs->count(cur_rel)) {
+			have_stat = false;
+			continue;
+		}
+		std::string abs = join_path(root, cur_rel);
 		if (lstat(abs.c_str(), &r.st) != 0) {
 			r.errno_value = errno;
 			if (errno == ENOENT)
@@ -142,6 +147,7 @@ Resolved resolve_in_cache(const std::string &root, const std::string &rel, int m
 			r.result = Resolve::broken;
 			return r;
 		}
+		if (known_dirs && S_ISDIR(r.st.st_mode)) known_dirs->insert(cur_rel);
 	}
 	r.rel = join_components(cur);
 	if (!have_stat) {

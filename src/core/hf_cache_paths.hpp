@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace pgmlr::hf {
@@ -41,10 +42,15 @@ struct Resolved {
 	struct stat st {};
 };
 
+// Folders (relative to the root) already seen to be real folders, not links:
+// a scan resolves thousands of paths through the same few folders.
+using KnownDirs = std::unordered_set<std::string>;
+
 // Resolves rel (relative to root, '/'-separated) the way the kernel would,
 // but confined to root: an absolute link target is accepted only when it
 // names a path under root. max_links bounds the links followed.
-Resolved resolve_in_cache(const std::string &root, const std::string &rel, int max_links);
+Resolved resolve_in_cache(const std::string &root, const std::string &rel, int max_links,
+						  KnownDirs *known_dirs = nullptr);
 
 std::string join_path(const std::string &a, const std::string &b);
 

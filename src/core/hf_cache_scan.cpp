@@ -35,7 +35,8 @@ struct DirEntry {
 
 // Sorted listing with lstat of each entry; nullopt (and errno) when the
 // folder cannot be opened.
-std::optional<std::vector<DirEntry>> list_dir(const std::string &abs, int *err) {
+std::optional<std::vector<DirEntry>> list_dir(const std::string &abs, int *err,
+											  bool (*want_stat)(const char *name) = nullptr) {
 	DIR *d = opendir(abs.c_str());
 	if (!d) {
 		*err = errno;
@@ -48,6 +49,11 @@ std::optional<std::vector<DirEntry>> list_dir(const std::string &abs, int *err) 
 		DirEntry de;
 		de.name = e->d_name;
 		de.err = 0;
+		if (want_stat && !want_stat(e->d_name)) {
+			de.stat_ok = false;
+			out.push_back(std::move(de));
+			continue;
+		}
 		de.stat_ok = fstatat(dirfd(d), e->d_name, &de.st, AT_SYMLINK_NOFOLLOW) == 0;
 		if (!de.stat_ok) de.err = errno;
 		out.push_back(std::move(de));
@@ -96,6 +102,7 @@ public:
 private:
 	Scan &s_;
 	size_t suppressed_ = 0;
+	KnownDirs known_dirs_;
 
 	std::string label(const RepoName &r) const { return r.type + " " + r.id; }
 
@@ -267,7 +274,7 @@ private:
 	}
 
 	void classify_link(FileRow &r, const std::string &rel) {
-		Resolved res = resolve_in_cache(s_.root, rel, kMaxLinks);
+		Resolved res = resolve_in_cache(s_.root, rel, kMaxLinks, &known_dirs_);
 		std::string name;
 		if (!res.first_target.empty()) {
 			size_t slash = res.first_target.rfind('/');
@@ -305,7 +312,10 @@ private:
 	// blobs/<blob>.<8hex>.incomplete (1.x).
 	void scan_incomplete(const std::string &folder, const RepoName &repo) {
 		int err = 0;
-		auto entries = list_dir(join_path(s_.root, folder + "/blobs"), &err);
+		// Only partial downloads matter here; blobs are stat'ed through links.
+		auto entries = list_dir(join_path(s_.root, folder + "/blobs"), &err, [](const char *name) {
+			return ends_with(name, ".incomplete");
+		});
 		if (!entries) return;
 		for (const auto &e : *entries) {
 			if (!ends_with(e.name, ".incomplete")) continue;
