@@ -20,6 +20,8 @@ CORE_SRCS = \
 	src/core/hf_cache_scan.cpp \
 	src/core/hf_hash.cpp \
 	src/core/hf_manifest.cpp \
+	src/core/hf_cache_paths.cpp \
+	src/core/hf_cache_api.cpp \
 	src/core/hf_fetch_rows.cpp \
 	src/core/hf_fetch_hash.cpp \
 	src/core/hf_fetch_sink.cpp \
