@@ -2,7 +2,10 @@
 \echo Use "CREATE EXTENSION pgml_replication" to load this file. \quit
 
 -- The control file sets schema = pgml_repl, so CREATE EXTENSION creates it.
--- Nothing here is granted to PUBLIC unless a section says so.
+-- Nothing here is granted to PUBLIC. Every function's EXECUTE is revoked
+-- from PUBLIC; the roles that the sections grant functions to also need the
+-- schema itself.
+GRANT USAGE ON SCHEMA pgml_repl TO pg_monitor, pg_execute_server_program;
 
 -- ===================================================================
 -- configure_primary: archive and WAL settings in postgresql.auto.conf
@@ -117,8 +120,6 @@ COMMENT ON FUNCTION pgml_repl.replication_status() IS
 
 REVOKE ALL ON FUNCTION pgml_repl.archive_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgml_repl.replication_status() FROM PUBLIC;
--- The status functions are reached through the schema.
-GRANT USAGE ON SCHEMA pgml_repl TO pg_monitor;
 GRANT EXECUTE ON FUNCTION pgml_repl.archive_status() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION pgml_repl.replication_status() TO pg_monitor;
 -- END health
@@ -177,9 +178,6 @@ AS 'MODULE_PATHNAME', 'pgmlr_fn_pgbackrest_archive_max';
 COMMENT ON FUNCTION pgml_repl.pgbackrest_archive_max(text, text) IS
 'Newest WAL segment pgBackRest holds in the archive for the stanza''s current database, NULL if none';
 
--- The functions are reached through the schema (the health section grants
--- pg_monitor the same; granting twice is harmless).
-GRANT USAGE ON SCHEMA pgml_repl TO pg_monitor, pg_execute_server_program;
 -- The generated texts reveal no secret: monitoring roles may render them.
 REVOKE ALL ON FUNCTION pgml_repl.standby_setup(text, integer, name, text, text, text, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgml_repl.pgcat_config(text[], text, integer, text, text, text) FROM PUBLIC;
