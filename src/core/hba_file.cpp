@@ -336,7 +336,19 @@ Result<EditResult> allow(std::string_view content, const Rule &rule) {
 		res.notices.push_back("pg_hba.conf line " + std::to_string(lines[*hand_written_other].line_number) +
 							  " also matches this role and address with another method; the new rule is placed "
 							  "before it, so the new rule applies");
-	if (at == lines.size() && !lines.empty() && !ends_with(lines.back().raw, "\n")) lines.back().raw += eol;
+	if (at == lines.size() && !lines.empty()) {
+		if (!ends_with(lines.back().raw, "\n")) lines.back().raw += eol;
+		// A last line ending in a backslash continues onto the next line
+		// (PostgreSQL 14+, even in a comment) and would swallow our rule; a
+		// blank line ends it without changing what it says. (Found by
+		// test/fuzz/fuzz_hba.)
+		if (ends_with(strip_eol(lines.back().raw), "\\")) {
+			Line blank;
+			blank.raw = eol;
+			lines.push_back(std::move(blank));
+			at = lines.size();
+		}
+	}
 	Line added;
 	added.raw = res.rule + eol;
 	lines.insert(lines.begin() + static_cast<long>(at), std::move(added));
