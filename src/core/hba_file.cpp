@@ -169,6 +169,16 @@ std::string pad(std::string_view s, size_t width) {
 	return out;
 }
 
+// Whether the last physical line of a logical line's bytes ends in a
+// backslash (line endings aside), so PostgreSQL would join the next line.
+bool ends_in_continuation(std::string_view raw) {
+	if (!raw.empty() && raw.back() == '\n') raw.remove_suffix(1);
+	size_t nl = raw.rfind('\n');
+	std::string_view body = nl == std::string_view::npos ? raw : raw.substr(nl + 1);
+	while (!body.empty() && body.back() == '\r') body.remove_suffix(1);
+	return !body.empty() && body.back() == '\\';
+}
+
 // Shows a value in a message only when it cannot break the message.
 std::string shown(std::string_view s) {
 	if (s.size() > 100 || has_control_chars(s) || !is_valid_utf8(s)) return "(not shown)";
@@ -342,7 +352,7 @@ Result<EditResult> allow(std::string_view content, const Rule &rule) {
 		// (PostgreSQL 14+, even in a comment) and would swallow our rule; a
 		// blank line ends it without changing what it says. (Found by
 		// test/fuzz/fuzz_hba.)
-		if (ends_with(strip_eol(lines.back().raw), "\\")) {
+		if (ends_in_continuation(lines.back().raw)) {
 			Line blank;
 			blank.raw = eol;
 			lines.push_back(std::move(blank));

@@ -181,6 +181,10 @@ TEST(HbaAllow, LastLineEndingInBackslashDoesNotSwallowTheRule) {
 		ASSERT_TRUE(again);
 		EXPECT_FALSE(again->changed);
 	}
+	// A continued line that already ended (on a blank line) needs no blank.
+	auto r = allow("\\\n\r", rule("10.0.0.5"));
+	ASSERT_TRUE(r);
+	EXPECT_EQ(r->content, "\\\n\r\n" + ours("10.0.0.5") + "\n");
 }
 
 TEST(HbaAllow, KeepsCrlfStyle) {
