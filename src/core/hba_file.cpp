@@ -169,6 +169,16 @@ std::string pad(std::string_view s, size_t width) {
 	return out;
 }
 
+// Whether the last physical line of a logical line's bytes ends in a
+// backslash (line endings aside), so PostgreSQL would join the next line.
+bool ends_in_continuation(std::string_view raw) {
+	if (!raw.empty() && raw.back() == '\n') raw.remove_suffix(1);
+	size_t nl = raw.rfind('\n');
+	std::string_view body = nl == std::string_view::npos ? raw : raw.substr(nl + 1);
+	while (!body.empty() && body.back() == '\r') body.remove_suffix(1);
+	return !body.empty() && body.back() == '\\';
+}
+
 // Shows a value in a message only when it cannot break the message.
 std::string shown(std::string_view s) {
 	if (s.size() > 100 || has_control_chars(s) || !is_valid_utf8(s)) return "(not shown)";
@@ -336,7 +346,19 @@ Result<EditResult> allow(std::string_view content, const Rule &rule) {
 		res.notices.push_back("pg_hba.conf line " + std::to_string(lines[*hand_written_other].line_number) +
 							  " also matches this role and address with another method; the new rule is placed "
 							  "before it, so the new rule applies");
-	if (at == lines.size() && !lines.empty() && !ends_with(lines.back().raw, "\n")) lines.back().raw += eol;
+	if (at == lines.size() && !lines.empty()) {
+		if (!ends_with(lines.back().raw, "\n")) lines.back().raw += eol;
+		// A last line ending in a backslash continues onto the next line
+		// (PostgreSQL 14+, even in a comment) and would swallow our rule; a
+		// blank line ends it without changing what it says. (Found by
+		// test/fuzz/fuzz_hba.)
+		if (ends_in_continuation(lines.back().raw)) {
+			Line blank;
+			blank.raw = eol;
+			lines.push_back(std::move(blank));
+			at = lines.size();
+		}
+	}
 	Line added;
 	added.raw = res.rule + eol;
 	lines.insert(lines.begin() + static_cast<long>(at), std::move(added));

@@ -151,7 +151,10 @@ Result<std::string> stanza_system_id(std::string_view json_text, std::string_vie
 	std::optional<long long> id = current_db_id(*s);
 	if (id)
 		for (const json &db : (*s)["db"])
-			if (db["id"] == *id && db.contains("system-id") && db["system-id"].is_number_integer())
+			// const operator[] on a missing key is undefined behaviour (found by
+			// test/fuzz/fuzz_pgbackrest_info): check each entry's shape first.
+			if (db.is_object() && db.contains("id") && db["id"].is_number_integer() &&
+			    db["id"].get<long long>() == *id && db.contains("system-id") && db["system-id"].is_number_integer())
 				return db["system-id"].dump();  // the integer's exact digits
 	return make_error(PGMLR_ERR_NOT_FOUND, "pgBackRest reports no database for stanza \"" + std::string(stanza) + "\"",
 	                  "Stanza status: " + stanza_status_text((*s)["status"]["code"].get<long>()) + ".",

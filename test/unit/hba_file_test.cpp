@@ -166,6 +166,27 @@ TEST(HbaAllow, AppendsAndAddsMissingFinalNewline) {
 	EXPECT_EQ(r->content, ours("10.0.0.5") + "\n");
 }
 
+// Found by test/fuzz/fuzz_hba: PostgreSQL joins a line ending in a
+// backslash with the next one, even in a comment, so a rule appended after
+// such a last line became part of it (commented out, or garbling that line).
+TEST(HbaAllow, LastLineEndingInBackslashDoesNotSwallowTheRule) {
+	for (std::string text : {"local all all peer\n# see C:\\pg\\", "local all all peer\n# see C:\\pg\\\n"}) {
+		auto r = allow(text, rule("10.0.0.5"));
+		ASSERT_TRUE(r);
+		EXPECT_EQ(r->content, "local all all peer\n# see C:\\pg\\\n\n" + ours("10.0.0.5") + "\n");
+		auto lines = parse(r->content);
+		ASSERT_FALSE(lines.empty());
+		EXPECT_TRUE(lines.back().ours());
+		auto again = allow(r->content, rule("10.0.0.5"));
+		ASSERT_TRUE(again);
+		EXPECT_FALSE(again->changed);
+	}
+	// A continued line that already ended (on a blank line) needs no blank.
+	auto r = allow("\\\n\r", rule("10.0.0.5"));
+	ASSERT_TRUE(r);
+	EXPECT_EQ(r->content, "\\\n\r\n" + ours("10.0.0.5") + "\n");
+}
+
 TEST(HbaAllow, KeepsCrlfStyle) {
 	auto r = allow("local all all peer\r\nhost replication all ::1/128 trust\r\n", rule("10.0.0.5"));
 	ASSERT_TRUE(r);

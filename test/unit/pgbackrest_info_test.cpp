@@ -32,6 +32,17 @@ TEST(PgbackrestInfo, SystemIdStaysExact) {
 	EXPECT_FALSE(validate_info_json(kInfo));
 }
 
+// Found by test/fuzz/fuzz_pgbackrest_info: a db entry without "id" (or not
+// an object) before the current one was read out of bounds (ASan) or threw.
+TEST(PgbackrestInfo, SystemIdSkipsMalformedDbEntries) {
+	const char *text =
+	    R"([{"name":"main","status":{"code":0,"message":"ok"},)"
+	    R"("db":[{"version":"15"},7,{"id":"1","system-id":1},{"id":1,"system-id":7345678901234567890}]}])";
+	Result<std::string> id = stanza_system_id(text, "main");
+	ASSERT_TRUE(id.ok()) << id.error().message;
+	EXPECT_EQ(*id, "7345678901234567890");
+}
+
 TEST(PgbackrestInfo, ArchiveMaxOfCurrentDatabase) {
 	auto r = archive_max(kInfo, "main");
 	ASSERT_TRUE(r.ok()) << r.error().message;
