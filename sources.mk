@@ -8,6 +8,7 @@ CORE_SRCS = \
 	src/core/status.cpp \
 	src/core/text_util.cpp \
 	src/core/auto_conf.cpp \
+	src/core/primary_settings.cpp \
 	src/core/identifiers.cpp \
 	src/core/hba_file.cpp \
 	src/core/password.cpp \
@@ -25,6 +26,7 @@ SHIM_SRCS = \
 	src/shim/errors.c \
 	src/shim/commit_actions.c \
 	src/shim/configure_primary.c \
+	src/shim/auto_conf_file.c \
 	src/shim/replication_user.c \
 	src/shim/hba_rules.c \
 	src/shim/archive_status.c \

@@ -55,12 +55,102 @@ void		pgmlr_free(void *ptr);
 /* postgresql.auto.conf (configure_primary)                             */
 /* ------------------------------------------------------------------ */
 /* BEGIN auto_conf */
+
+/*
+ * postgresql.auto.conf as ordered name/value entries (as PostgreSQL's
+ * ParseConfigFp returns them), merged and rendered exactly as PostgreSQL 15's
+ * ALTER SYSTEM writes the file. Free with pgmlr_auto_conf_free.
+ */
+typedef struct pgmlr_auto_conf pgmlr_auto_conf;
+
+pgmlr_auto_conf *pgmlr_auto_conf_create(pgmlr_status *status);
+void		pgmlr_auto_conf_free(void *conf);
+/* Appends an entry as read from the file (duplicates are kept). */
+void		pgmlr_auto_conf_add(pgmlr_auto_conf *conf, const char *name, const char *value,
+								pgmlr_status *status);
+/* The value the server would read (last matching entry, names compared
+ * case-insensitively), or NULL. Valid until conf changes. */
+const char *pgmlr_auto_conf_get(const pgmlr_auto_conf *conf, const char *name);
+/* Replaces the first matching entry in place (later duplicates dropped) or
+ * appends one. */
+void		pgmlr_auto_conf_set(pgmlr_auto_conf *conf, const char *name, const char *value,
+								pgmlr_status *status);
+/* The whole file: header comment, then name = 'value' lines (malloc). */
+char	   *pgmlr_auto_conf_render(const pgmlr_auto_conf *conf, pgmlr_status *status);
+
+/*
+ * The settings configure_primary writes: archive_mode, wal_level,
+ * archive_command, max_wal_senders, in that order. NULL arguments are SQL
+ * NULLs. Create validates every argument. Free with pgmlr_primary_plan_free.
+ */
+typedef struct pgmlr_primary_plan pgmlr_primary_plan;
+
+pgmlr_primary_plan *pgmlr_primary_plan_create(const char *stanza, const char *archive_command,
+											  const int64_t *max_wal_senders,
+											  const char *pgbackrest_config, pgmlr_status *status);
+void		pgmlr_primary_plan_free(void *plan);
+int			pgmlr_primary_plan_count(const pgmlr_primary_plan *plan);
+/* The archive_command has no %p placeholder (worth a NOTICE, not an error). */
+bool		pgmlr_primary_plan_archive_command_lacks_path(const pgmlr_primary_plan *plan);
+const char *pgmlr_primary_plan_name(const pgmlr_primary_plan *plan, int i);
+/* The value asked for, before looking at the current configuration. */
+const char *pgmlr_primary_plan_desired(const pgmlr_primary_plan *plan, int i);
+/* configured: the auto.conf entry or NULL; running: the server's value. */
+void		pgmlr_primary_plan_observe(pgmlr_primary_plan *plan, int i, const char *configured,
+									   const char *running, pgmlr_status *status);
+/* After observe: */
+const char *pgmlr_primary_plan_previous(const pgmlr_primary_plan *plan, int i);
+const char *pgmlr_primary_plan_value(const pgmlr_primary_plan *plan, int i);
+bool		pgmlr_primary_plan_changed(const pgmlr_primary_plan *plan, int i);
+bool		pgmlr_primary_plan_pending_restart(const pgmlr_primary_plan *plan, int i);
+
 /* END auto_conf */
 
 /* ------------------------------------------------------------------ */
 /* Role names, passwords and pg_hba.conf                                */
 /* ------------------------------------------------------------------ */
 /* BEGIN replication_user_hba */
+
+/*
+ * Role names: [A-Za-z_][A-Za-z0-9_$]*, 1 to 63 bytes, not reserved (pg_
+ * prefix, public, none, current_user, session_user, current_role; any case).
+ */
+bool		pgmlr_check_role_name(const char *name, pgmlr_status *status);
+
+/* A strong random password (32 characters, no look-alikes); pgmlr_free it. */
+char	   *pgmlr_generate_password(pgmlr_status *status);
+
+#define PGMLR_PASSWORD_PLAINTEXT 0
+#define PGMLR_PASSWORD_SCRAM_VERIFIER 1
+/*
+ * PGMLR_PASSWORD_PLAINTEXT or PGMLR_PASSWORD_SCRAM_VERIFIER; refuses empty
+ * text, md5 hashes and malformed SCRAM-SHA-256 verifiers.
+ */
+int			pgmlr_classify_password(const char *password, pgmlr_status *status);
+
+/* Normalised CIDR ("10.0.0.1" -> "10.0.0.1/32"), or NULL with an error. */
+char	   *pgmlr_hba_normalize_address(const char *address, pgmlr_status *status);
+/* "scram-sha-256", "md5" or "cert", or NULL with an error. */
+char	   *pgmlr_hba_normalize_method(const char *method, pgmlr_status *status);
+
+/*
+ * One edit of pg_hba.conf text: the new content, whether it differs, the rule
+ * line concerned (NULL if none) and notices about hand-written lines. Role,
+ * address and method are checked and normalised again here. Release with
+ * pgmlr_hba_edit_free (usable with pgmlr_own_handle).
+ */
+typedef struct pgmlr_hba_edit pgmlr_hba_edit;
+pgmlr_hba_edit *pgmlr_hba_allow(const char *content, const char *role, const char *address,
+								const char *method, pgmlr_status *status);
+pgmlr_hba_edit *pgmlr_hba_disallow(const char *content, const char *role, const char *address,
+								   pgmlr_status *status);
+const char *pgmlr_hba_edit_content(const pgmlr_hba_edit *edit);
+bool		pgmlr_hba_edit_changed(const pgmlr_hba_edit *edit);
+const char *pgmlr_hba_edit_rule(const pgmlr_hba_edit *edit);
+int			pgmlr_hba_edit_notice_count(const pgmlr_hba_edit *edit);
+const char *pgmlr_hba_edit_notice(const pgmlr_hba_edit *edit, int i);
+void		pgmlr_hba_edit_free(void *edit);
+
 /* END replication_user_hba */
 
 /* ------------------------------------------------------------------ */
