@@ -78,9 +78,13 @@ def main():
             f.write("**Bars missed:** " + "; ".join("item %s (%s vs %s)" % (r["item"], r["what"], r["baseline"] or r["ours"])
                                                     for r in missed) + ".\n\n")
         skipped = [r for r in rows if r["verdict"] == "skipped" or r["note"].startswith("skipped")]
-        if skipped:
-            f.write("**Not measured:** " + "; ".join("item %s: %s" % (r["item"], r["note"][len("skipped: "):])
-                                                   for r in skipped) + ".\n\n")
+        reasons = []
+        for r in skipped:
+            reason = "item %s: %s" % (r["item"], r["note"][len("skipped: "):].split(" (")[0])
+            if reason not in reasons:
+                reasons.append(reason)
+        if reasons:
+            f.write("**Not measured:** " + "; ".join(reasons) + ".\n\n")
         if plot:
             f.write("![ratios against the bars](plot.png)\n\n")
         f.write("## Machine and versions\n\n```\n" + machine + "```\n")
