@@ -3,7 +3,7 @@
 
 title() { printf '\n== %s\n' "$*" >&2; }
 quiet() { "$@" >/dev/null; }
-manifest_bytes() { awk -F'\t' '{ s += $7 } END { print s + 0 }' "$1"; }
+manifest_bytes() { awk -F'\t' '{ s += $7 } END { printf "%.0f\n", s }' "$1"; }
 manifest_files() { wc -l <"$1"; }
 
 # curl config (url/output pairs) for every row of a manifest.
