@@ -19,7 +19,16 @@ CORE_SRCS = \
 	src/core/pgbackrest_info.cpp \
 	src/core/hf_cache_scan.cpp \
 	src/core/hf_hash.cpp \
-	src/core/hf_manifest.cpp
+	src/core/hf_manifest.cpp \
+	src/core/hf_cache_paths.cpp \
+	src/core/hf_cache_api.cpp \
+	src/core/hf_fetch_rows.cpp \
+	src/core/hf_fetch_hash.cpp \
+	src/core/hf_fetch_sink.cpp \
+	src/core/hf_fetch_fs.cpp \
+	src/core/hf_fetch_plan.cpp \
+	src/core/hf_fetch_job.cpp \
+	src/core/hf_fetch_api.cpp
 
 SHIM_SRCS = \
 	src/shim/module.c \
@@ -50,4 +59,7 @@ UNIT_TEST_SRCS = \
 	test/unit/pgbackrest_info_test.cpp \
 	test/unit/hf_cache_scan_test.cpp \
 	test/unit/hf_hash_test.cpp \
-	test/unit/hf_manifest_test.cpp
+	test/unit/hf_manifest_test.cpp \
+	test/unit/hf_fetch_rows_test.cpp \
+	test/unit/hf_fetch_plan_test.cpp \
+	test/unit/hf_fetch_hub_test.cpp

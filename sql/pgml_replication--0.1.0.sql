@@ -127,12 +127,124 @@ GRANT EXECUTE ON FUNCTION pgml_repl.replication_status() TO pg_monitor;
 -- Operator toolkit: standby_setup, pgcat_config, pgbackrest_info
 -- ===================================================================
 -- BEGIN operator
+CREATE FUNCTION pgml_repl.standby_setup(
+    primary_host text,
+    primary_port integer DEFAULT 5432,
+    role_name name DEFAULT 'replication_user',
+    stanza text DEFAULT 'main',
+    data_directory text DEFAULT NULL,
+    pgbackrest_config text DEFAULT NULL,
+    application_name text DEFAULT NULL,
+    copy_model_cache boolean DEFAULT false)
+RETURNS text
+LANGUAGE C STABLE CALLED ON NULL INPUT
+AS 'MODULE_PATHNAME', 'pgmlr_fn_standby_setup';
+
+COMMENT ON FUNCTION pgml_repl.standby_setup(text, integer, name, text, text, text, text, boolean) IS
+'Bash steps that turn a host into a streaming replica of this primary (run them on the replica as the postgres OS user); nothing is executed by the server';
+
+CREATE FUNCTION pgml_repl.pgcat_config(
+    replicas text[] DEFAULT NULL,
+    pool text DEFAULT 'postgresml',
+    port integer DEFAULT 5432,
+    primary_host text DEFAULT NULL,
+    database text DEFAULT NULL,
+    user_name text DEFAULT NULL)
+RETURNS text
+LANGUAGE C STABLE CALLED ON NULL INPUT
+AS 'MODULE_PATHNAME', 'pgmlr_fn_pgcat_config';
+
+COMMENT ON FUNCTION pgml_repl.pgcat_config(text[], text, integer, text, text, text) IS
+'PgCat TOML pool block with this primary and its replicas (NULL replicas: the standbys connected now)';
+
+CREATE FUNCTION pgml_repl.pgbackrest_info(
+    stanza text DEFAULT 'main',
+    pgbackrest_config text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE C VOLATILE CALLED ON NULL INPUT
+AS 'MODULE_PATHNAME', 'pgmlr_fn_pgbackrest_info';
+
+COMMENT ON FUNCTION pgml_repl.pgbackrest_info(text, text) IS
+'Output of "pgbackrest info --output=json" for a stanza (runs pgbackrest on the server: superuser or pg_execute_server_program)';
+
+CREATE FUNCTION pgml_repl.pgbackrest_archive_max(
+    stanza text DEFAULT 'main',
+    pgbackrest_config text DEFAULT NULL)
+RETURNS text
+LANGUAGE C VOLATILE CALLED ON NULL INPUT
+AS 'MODULE_PATHNAME', 'pgmlr_fn_pgbackrest_archive_max';
+
+COMMENT ON FUNCTION pgml_repl.pgbackrest_archive_max(text, text) IS
+'Newest WAL segment pgBackRest holds in the archive for the stanza''s current database, NULL if none';
+
+-- The functions are reached through the schema (the health section grants
+-- pg_monitor the same; granting twice is harmless).
+GRANT USAGE ON SCHEMA pgml_repl TO pg_monitor, pg_execute_server_program;
+-- The generated texts reveal no secret: monitoring roles may render them.
+REVOKE ALL ON FUNCTION pgml_repl.standby_setup(text, integer, name, text, text, text, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgml_repl.pgcat_config(text[], text, integer, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgml_repl.standby_setup(text, integer, name, text, text, text, text, boolean) TO pg_monitor;
+GRANT EXECUTE ON FUNCTION pgml_repl.pgcat_config(text[], text, integer, text, text, text) TO pg_monitor;
+-- Running pgbackrest is running a server program: EXECUTE is granted to
+-- pg_execute_server_program, and the function checks that privilege itself
+-- too (as COPY ... PROGRAM does), so a later GRANT to someone else is not
+-- enough on its own.
+REVOKE ALL ON FUNCTION pgml_repl.pgbackrest_info(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgml_repl.pgbackrest_archive_max(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgml_repl.pgbackrest_info(text, text) TO pg_execute_server_program;
+GRANT EXECUTE ON FUNCTION pgml_repl.pgbackrest_archive_max(text, text) TO pg_execute_server_program;
 -- END operator
 
 -- ===================================================================
 -- HuggingFace cache manifest
 -- ===================================================================
 -- BEGIN hf_cache
+-- The primary describes its HuggingFace cache (outside the WAL) in a table
+-- (inside the WAL), so every replica learns exactly what to fetch.
+
+CREATE FUNCTION pgml_repl.hf_cache_manifest(cache_dir text DEFAULT NULL, verify boolean DEFAULT false)
+RETURNS TABLE(repo_type text, repo_id text, revision text, refs text[], path text,
+              blob text, size bigint, status text, verified boolean)
+AS 'MODULE_PATHNAME', 'pgmlr_hf_cache_manifest'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pgml_repl.hf_cache_manifest(text, boolean) IS
+  'one row per file of every snapshot in the HuggingFace cache; verify => true hashes every blob';
+
+CREATE FUNCTION pgml_repl.hf_cache_repos(cache_dir text DEFAULT NULL)
+RETURNS TABLE(repo_type text, repo_id text, revisions integer, files integer,
+              size_on_disk bigint, last_modified timestamptz, refs text[])
+AS 'MODULE_PATHNAME', 'pgmlr_hf_cache_repos'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pgml_repl.hf_cache_repos(text) IS
+  'one row per repo of the HuggingFace cache, like huggingface-cli scan-cache';
+
+CREATE TABLE pgml_repl.hf_manifest (
+    repo_type    text        NOT NULL CHECK (repo_type IN ('model', 'dataset', 'space')),
+    repo_id      text        NOT NULL CHECK (repo_id <> ''),
+    revision     text        NOT NULL CHECK (revision ~ '^[0-9a-f]{40}$'),
+    refs         text[]      NOT NULL DEFAULT '{}',
+    path         text        NOT NULL CHECK (path <> '' AND path !~ '(^/|(^|/)\.\.(/|$))'),
+    blob         text        NOT NULL CHECK (blob ~ '^([0-9a-f]{40}|[0-9a-f]{64})$'),
+    size         bigint      NOT NULL CHECK (size >= 0),
+    published_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (repo_type, repo_id, revision, path)
+);
+COMMENT ON TABLE pgml_repl.hf_manifest IS
+  'the primary''s HuggingFace cache as published by publish_hf_manifest(); replicas fetch what it lists';
+SELECT pg_catalog.pg_extension_config_dump('pgml_repl.hf_manifest', '');
+REVOKE ALL ON pgml_repl.hf_manifest FROM PUBLIC;
+GRANT SELECT ON pgml_repl.hf_manifest TO pg_monitor;
+
+CREATE FUNCTION pgml_repl.publish_hf_manifest(cache_dir text DEFAULT NULL)
+RETURNS TABLE(added integer, removed integer, unchanged integer)
+AS 'MODULE_PATHNAME', 'pgmlr_publish_hf_manifest'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pgml_repl.publish_hf_manifest(text) IS
+  'replaces pgml_repl.hf_manifest with the healthy files of the HuggingFace cache, writing only changed rows';
+
+REVOKE EXECUTE ON FUNCTION pgml_repl.hf_cache_manifest(text, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgml_repl.hf_cache_repos(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgml_repl.publish_hf_manifest(text) FROM PUBLIC;
 -- END hf_cache
 
 -- ===================================================================

@@ -1,2 +1,404 @@
-// Placeholder: the owner of this area replaces this file.
 #include "core_only.hpp"
+#include "hf_cache_scan.hpp"
+
+#include "hf_cache_paths.hpp"
+#include "text_util.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
+#include <tuple>
+#include <utility>
+
+namespace pgmlr::hf {
+
+namespace {
+
+constexpr int kMaxDepth = 64;
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+struct DirEntry {
+	std::string name;
+	struct stat st;
+	bool stat_ok;
+	int err;
+};
+
+// Sorted listing with lstat of each entry; nullopt (and errno) when the
+// folder cannot be opened.
+std::optional<std::vector<DirEntry>> list_dir(const std::string &abs, int *err,
+											  bool (*want_stat)(const char *name) = nullptr) {
+	DIR *d = opendir(abs.c_str());
+	if (!d) {
+		*err = errno;
+		return std::nullopt;
+	}
+	std::vector<DirEntry> out;
+	errno = 0;
+	while (struct dirent *e = readdir(d)) {
+		if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+		DirEntry de;
+		de.name = e->d_name;
+		de.err = 0;
+		if (want_stat && !want_stat(e->d_name)) {
+			de.stat_ok = false;
+			out.push_back(std::move(de));
+			continue;
+		}
+		de.stat_ok = fstatat(dirfd(d), e->d_name, &de.st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (!de.stat_ok) de.err = errno;
+		out.push_back(std::move(de));
+	}
+	closedir(d);
+	std::sort(out.begin(), out.end(), [](const DirEntry &a, const DirEntry &b) { return a.name < b.name; });
+	return out;
+}
+
+class Scanner {
+public:
+	explicit Scanner(Scan &scan) : s_(scan) {}
+
+	void notice(std::string msg) {
+		if (s_.notices.size() < kMaxNotices)
+			s_.notices.push_back(std::move(msg));
+		else
+			++suppressed_;
+	}
+
+	void finish_notices() {
+		if (suppressed_)
+			s_.notices.push_back(std::to_string(suppressed_) + " more notices about the cache were not shown");
+	}
+
+	void scan_root(const std::vector<DirEntry> &entries) {
+		for (const auto &e : entries) {
+			// Bookkeeping of huggingface_hub, and the 1.x cross-repo blob store
+			// (reached through the repos' own blob links).
+			if (e.name == ".locks" || e.name == "CACHEDIR.TAG" || e.name == "blobs" || e.name[0] == '.') continue;
+			auto repo = parse_repo_folder(e.name);
+			if (!repo) {
+				if (e.name.find("--") != std::string::npos)
+					notice("skipped cache folder \"" + e.name + "\": unknown repo type");
+				continue;
+			}
+			if (!e.stat_ok || !S_ISDIR(e.st.st_mode)) {
+				notice("skipped cache entry \"" + e.name + "\": not a folder");
+				continue;
+			}
+			scan_repo(e.name, *repo);
+		}
+		finish_notices();
+	}
+
+private:
+	Scan &s_;
+	size_t suppressed_ = 0;
+	KnownDirs known_dirs_;
+
+	std::string label(const RepoName &r) const { return r.type + " " + r.id; }
+
+	void read_refs(const std::string &dir_rel, const std::string &prefix, const RepoName &repo, int depth,
+				   std::map<std::string, std::vector<std::string>> &refs) {
+		int err = 0;
+		auto entries = list_dir(join_path(s_.root, dir_rel), &err);
+		if (!entries) {
+			if (err != ENOENT) notice("cannot read refs of " + label(repo) + ": " + errno_text(err));
+			return;
+		}
+		for (const auto &e : *entries) {
+			std::string ref = prefix.empty() ? e.name : prefix + "/" + e.name;
+			std::string rel = dir_rel + "/" + e.name;
+			if (e.stat_ok && S_ISDIR(e.st.st_mode)) {
+				if (depth < kMaxDepth) read_refs(rel, ref, repo, depth + 1, refs);
+				continue;
+			}
+			if (!e.stat_ok || !S_ISREG(e.st.st_mode)) {
+				notice("ignored ref \"" + ref + "\" of " + label(repo) + ": not a regular file");
+				continue;
+			}
+			int fd = open(join_path(s_.root, rel).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0) {
+				notice("cannot read ref \"" + ref + "\" of " + label(repo) + ": " + errno_text(errno));
+				continue;
+			}
+			char buf[128];
+			ssize_t n = read(fd, buf, sizeof buf);
+			close(fd);
+			std::string content(buf, n > 0 ? static_cast<size_t>(n) : 0);
+			if (is_commit_hash(content)) {
+				refs[content].push_back(ref);
+			} else if (content.size() > 40 && is_commit_hash(content.substr(0, 40)) &&
+					   trim(content.substr(40)).empty()) {
+				notice("ignored ref \"" + ref + "\" of " + label(repo) +
+					   ": it ends with a newline, which huggingface_hub cannot resolve offline");
+			} else {
+				notice("ignored ref \"" + ref + "\" of " + label(repo) + ": it does not hold a 40-hex commit");
+			}
+		}
+	}
+
+	void scan_repo(const std::string &folder, const RepoName &repo) {
+		std::map<std::string, std::vector<std::string>> refs;
+		read_refs(folder + "/refs", "", repo, 0, refs);
+		for (auto &kv : refs) std::sort(kv.second.begin(), kv.second.end());
+
+		RepoRow summary;
+		summary.repo_type = repo.type;
+		summary.repo_id = repo.id;
+		size_t first_row = s_.files.size();
+		std::set<std::string> snapshots;
+
+		int err = 0;
+		std::string snap_rel = folder + "/snapshots";
+		auto entries = list_dir(join_path(s_.root, snap_rel), &err);
+		if (!entries) {
+			if (err == ENOENT || err == ENOTDIR)
+				notice(label(repo) + " has no snapshots folder");
+			else
+				notice("cannot read snapshots of " + label(repo) + ": " + errno_text(err));
+		} else {
+			for (const auto &e : *entries) {
+				if (!is_commit_hash(e.name)) {
+					notice("skipped snapshot \"" + e.name + "\" of " + label(repo) + ": not a 40-hex commit");
+					continue;
+				}
+				if (!e.stat_ok || !S_ISDIR(e.st.st_mode)) {
+					notice("skipped snapshot " + e.name + " of " + label(repo) + ": not a folder");
+					continue;
+				}
+				snapshots.insert(e.name);
+				++summary.revisions;
+				auto it = refs.find(e.name);
+				const std::vector<std::string> no_refs;
+				walk_snapshot(repo, e.name, snap_rel + "/" + e.name, "", it == refs.end() ? no_refs : it->second, 0);
+			}
+		}
+		for (const auto &kv : refs) {
+			if (snapshots.count(kv.first)) {
+				summary.refs.insert(summary.refs.end(), kv.second.begin(), kv.second.end());
+				continue;
+			}
+			for (const auto &ref : kv.second)
+				notice("ref \"" + ref + "\" of " + label(repo) + " points to commit " + kv.first +
+					   ", which has no snapshot");
+		}
+		std::sort(summary.refs.begin(), summary.refs.end());
+
+		scan_incomplete(folder, repo);
+
+		// Blobs count once however many paths and revisions share them.
+		std::set<std::pair<dev_t, ino_t>> seen;
+		for (size_t i = first_row; i < s_.files.size(); ++i) {
+			const FileRow &f = s_.files[i];
+			if (f.content_rel.empty() || f.status == kIncomplete) continue;
+			if (!seen.insert({f.dev, f.ino}).second) continue;
+			++summary.files;
+			summary.size_on_disk += f.size;
+			if (!summary.last_modified || f.mtime > *summary.last_modified) summary.last_modified = f.mtime;
+		}
+		s_.repos.push_back(std::move(summary));
+	}
+
+	FileRow base_row(const RepoName &repo) {
+		FileRow r;
+		r.repo_type = repo.type;
+		r.repo_id = repo.id;
+		return r;
+	}
+
+	void walk_snapshot(const RepoName &repo, const std::string &commit, const std::string &dir_rel,
+					   const std::string &prefix, const std::vector<std::string> &refs, int depth) {
+		int err = 0;
+		auto entries = list_dir(join_path(s_.root, dir_rel), &err);
+		if (!entries) {
+			FileRow r = base_row(repo);
+			r.revision = commit;
+			r.refs = refs;
+			r.path = prefix.empty() ? std::string(".") : prefix;
+			r.status = kUnreadable;
+			notice("cannot read folder \"" + *r.path + "\" of snapshot " + commit + " of " + label(repo) + ": " +
+				   errno_text(err));
+			s_.files.push_back(std::move(r));
+			return;
+		}
+		for (const auto &e : *entries) {
+			std::string path = prefix.empty() ? e.name : prefix + "/" + e.name;
+			if (!is_valid_utf8(e.name)) {
+				notice("skipped a file of snapshot " + commit + " of " + label(repo) +
+					   ": its name is not valid UTF-8");
+				continue;
+			}
+			std::string rel = dir_rel + "/" + e.name;
+			if (e.stat_ok && S_ISDIR(e.st.st_mode)) {
+				if (depth < kMaxDepth)
+					walk_snapshot(repo, commit, rel, path, refs, depth + 1);
+				else
+					notice("skipped folder \"" + path + "\" of " + label(repo) + ": nested too deep");
+				continue;
+			}
+			FileRow r = base_row(repo);
+			r.revision = commit;
+			r.refs = refs;
+			r.path = path;
+			if (!e.stat_ok) {
+				r.status = kUnreadable;
+			} else if (S_ISREG(e.st.st_mode)) {
+				// No-symlink mode: the content is here, its blob name unknown
+				// until someone hashes it with the right algorithm.
+				r.status = kNotASymlink;
+				set_content(r, rel, e.st);
+			} else if (S_ISLNK(e.st.st_mode)) {
+				classify_link(r, rel);
+			} else {
+				r.status = kNotAFile;
+			}
+			s_.files.push_back(std::move(r));
+		}
+	}
+
+	static void set_content(FileRow &r, const std::string &rel, const struct stat &st) {
+		r.content_rel = rel;
+		r.size = static_cast<int64_t>(st.st_size);
+		r.dev = st.st_dev;
+		r.ino = st.st_ino;
+		r.mtime = static_cast<int64_t>(st.st_mtime);
+	}
+
+	void classify_link(FileRow &r, const std::string &rel) {
+		Resolved res = resolve_in_cache(s_.root, rel, kMaxLinks, &known_dirs_);
+		std::string name;
+		if (!res.first_target.empty()) {
+			size_t slash = res.first_target.rfind('/');
+			name = slash == std::string::npos ? res.first_target : res.first_target.substr(slash + 1);
+		}
+		switch (res.result) {
+			case Resolve::ok:
+				if (!S_ISREG(res.st.st_mode)) {
+					r.status = kNotAFile;
+					break;
+				}
+				r.blob = name;
+				r.status = is_blob_name(name) ? kOk : kBadBlobName;
+				set_content(r, res.rel, res.st);
+				break;
+			case Resolve::missing:
+				if (!name.empty()) r.blob = name;
+				r.status = kMissingBlob;
+				break;
+			case Resolve::broken:
+			case Resolve::too_many_links:
+				if (!name.empty()) r.blob = name;
+				r.status = kBrokenSymlink;
+				break;
+			case Resolve::outside:
+				r.status = kOutside;
+				break;
+			case Resolve::unreadable:
+				r.status = kUnreadable;
+				break;
+		}
+	}
+
+	// Downloads that never finished: blobs/<blob>.incomplete (0.27) and
+	// blobs/<blob>.<8hex>.incomplete (1.x).
+	void scan_incomplete(const std::string &folder, const RepoName &repo) {
+		int err = 0;
+		// Only partial downloads matter here; blobs are stat'ed through links.
+		auto entries = list_dir(join_path(s_.root, folder + "/blobs"), &err, [](const char *name) {
+			return ends_with(name, ".incomplete");
+		});
+		if (!entries) return;
+		for (const auto &e : *entries) {
+			if (!ends_with(e.name, ".incomplete")) continue;
+			std::string stem = e.name.substr(0, e.name.size() - std::strlen(".incomplete"));
+			size_t dot = stem.rfind('.');
+			if (dot != std::string::npos && stem.size() - dot - 1 == 8 && is_hex(stem.substr(dot + 1)))
+				stem.resize(dot);
+			FileRow r = base_row(repo);
+			r.blob = stem;
+			r.status = kIncomplete;
+			if (e.stat_ok && S_ISREG(e.st.st_mode)) r.size = static_cast<int64_t>(e.st.st_size);
+			s_.files.push_back(std::move(r));
+		}
+	}
+};
+
+}  // namespace
+
+std::optional<RepoName> parse_repo_folder(const std::string &name) {
+	static const std::pair<const char *, const char *> kinds[] = {
+		{"models--", "model"}, {"datasets--", "dataset"}, {"spaces--", "space"}};
+	for (const auto &k : kinds) {
+		if (!starts_with(name, k.first)) continue;
+		std::string rest = name.substr(std::strlen(k.first));
+		if (rest.empty()) return std::nullopt;
+		std::string id;
+		size_t i = 0;
+		while (i < rest.size()) {
+			if (rest.compare(i, 2, "--") == 0) {
+				id += '/';
+				i += 2;
+			} else {
+				id += rest[i++];
+			}
+		}
+		if (id.front() == '/' || id.back() == '/' || id.find("//") != std::string::npos) return std::nullopt;
+		return RepoName{k.second, id};
+	}
+	return std::nullopt;
+}
+
+bool is_commit_hash(const std::string &s) { return s.size() == 40 && is_hex(s); }
+
+bool is_blob_name(const std::string &s) { return (s.size() == 40 || s.size() == 64) && is_hex(s); }
+
+Result<Scan> scan_cache(const std::string &cache_dir) {
+	if (cache_dir.empty() || cache_dir[0] != '/')
+		return make_error(PGMLR_ERR_INVALID_PARAMETER, "cache folder must be an absolute path",
+						  "The cache folder given was \"" + cache_dir + "\".",
+						  "Pass an absolute path, or set pgml_replication.hf_cache_dir.");
+	Scan scan;
+	char *real = realpath(cache_dir.c_str(), nullptr);
+	if (!real) {
+		int e = errno;
+		if (e == ENOENT) {
+			scan.notices.push_back("HuggingFace cache folder \"" + cache_dir + "\" does not exist");
+			scan.found = false;
+			return scan;
+		}
+		return make_error(e == EACCES ? PGMLR_ERR_PERMISSION : PGMLR_ERR_IO,
+						  "could not open HuggingFace cache folder \"" + cache_dir + "\"",
+						  "The server process got: " + errno_text(e) + ".",
+						  "Make the folder and its parents readable and searchable by the operating system "
+						  "user that runs PostgreSQL.");
+	}
+	scan.root = real;
+	std::free(real);
+
+	int err = 0;
+	auto entries = list_dir(scan.root, &err);
+	if (!entries) {
+		if (err == ENOTDIR)
+			return make_error(PGMLR_ERR_INVALID_PARAMETER,
+							  "HuggingFace cache folder \"" + cache_dir + "\" is not a folder", "",
+							  "Point it at the hub folder, for example ~/.cache/huggingface/hub.");
+		return make_error(err == EACCES ? PGMLR_ERR_PERMISSION : PGMLR_ERR_IO,
+						  "could not read HuggingFace cache folder \"" + cache_dir + "\"",
+						  "The server process got: " + errno_text(err) + ".",
+						  "Make the folder readable and searchable by the operating system user that runs "
+						  "PostgreSQL.");
+	}
+	Scanner(scan).scan_root(*entries);
+	return scan;
+}
+
+}  // namespace pgmlr::hf

@@ -40,11 +40,6 @@ bool is_stanza_char(char c) {
 		   c == '.';
 }
 
-bool is_shell_plain(char c) {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-		   c == '.' || c == '/' || c == '+' || c == '=' || c == ':' || c == ',' || c == '@';
-}
-
 std::optional<long long> parse_integer(std::string_view text) {
 	std::string s(trim(text));
 	if (s.empty()) return std::nullopt;
@@ -142,26 +137,12 @@ Status validate_pgbackrest_config(std::string_view path) {
 	return {};
 }
 
-std::string shell_quote(std::string_view word) {
-	bool plain = !word.empty();
-	for (char c : word)
-		if (!is_shell_plain(c)) plain = false;
-	if (plain) return std::string(word);
-	std::string out = "'";
-	for (char c : word) {
-		if (c == '\'') out += "'\\''";
-		else out.push_back(c);
-	}
-	out += "'";
-	return out;
-}
-
 std::string default_archive_command(std::string_view stanza, const std::optional<std::string> &config) {
 	std::string cmd = "pgbackrest --stanza=";
 	cmd += stanza;
 	if (config) {
 		cmd += " --config=";
-		for (char c : shell_quote(*config)) {
+		for (char c : shell_word(*config)) {
 			if (c == '%') cmd += "%%";
 			else cmd.push_back(c);
 		}

@@ -3,6 +3,7 @@
 // (previous value, new value, changed, pending restart).
 #pragma once
 #include "core_only.hpp"
+#include "shell_quote.hpp"
 #include "status.hpp"
 
 #include <cstdint>
@@ -23,8 +24,6 @@ Status validate_archive_command(std::string_view command);
 bool archive_command_has_path(std::string_view command);
 Status validate_max_wal_senders(const int64_t *value);
 Status validate_pgbackrest_config(std::string_view path);
-// POSIX shell word: unchanged when it is plain, else single-quoted.
-std::string shell_quote(std::string_view word);
 // "pgbackrest --stanza=S [--config=P] archive-push %p"; every % of the path
 // doubled so PostgreSQL does not expand it.
 std::string default_archive_command(std::string_view stanza, const std::optional<std::string> &config);

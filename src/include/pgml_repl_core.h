@@ -265,13 +265,323 @@ void		pgmlr_replication_classify(const pgmlr_replication_facts *facts,
 /* Operator toolkit: standby steps, PgCat config, pgBackRest info       */
 /* ------------------------------------------------------------------ */
 /* BEGIN operator */
+/*
+ * standby_setup(): the shell steps that turn a host into a streaming replica.
+ * NULL strings mean "not given"; data_directory is required here (the shim
+ * fills in the primary's own data_directory). Returns malloc'd text.
+ */
+typedef struct pgmlr_standby_setup_args
+{
+	const char *primary_host;
+	int			primary_port;
+	const char *role_name;
+	const char *stanza;
+	const char *data_directory;
+	bool		data_directory_from_primary;	/* says so in a comment */
+	const char *pgbackrest_config;	/* NULL: pgBackRest's default file */
+	const char *application_name;	/* NULL: derived on the replica host */
+	bool		copy_model_cache;
+} pgmlr_standby_setup_args;
+
+char	   *pgmlr_standby_setup_script(const pgmlr_standby_setup_args *args, pgmlr_status *status);
+
+/*
+ * pgcat_config(): a PgCat [pools.<pool>] TOML block. replicas are "host" or
+ * "host:port" ("[v6]:port"); n_replicas may be 0. Returns malloc'd text.
+ */
+typedef struct pgmlr_pgcat_args
+{
+	const char *pool;
+	int			port;
+	const char *primary_host;
+	const char *const *replicas;
+	int			n_replicas;
+	const char *database;
+	const char *user_name;
+} pgmlr_pgcat_args;
+
+char	   *pgmlr_pgcat_config(const pgmlr_pgcat_args *args, pgmlr_status *status);
+
+/*
+ * The primary's address for PgCat when none is given: the server address of
+ * this connection, else the first listen address that names one host, else
+ * "localhost". Either input may be NULL. Returns malloc'd text.
+ */
+char	   *pgmlr_pgcat_default_primary_host(const char *server_addr, const char *listen_addresses,
+											 pgmlr_status *status);
+
+/*
+ * The /bin/sh command that runs "pgbackrest ... --output=json info" under
+ * coreutils timeout, with stderr redirected to stderr_path. Values are
+ * validated and shell-quoted here. Returns malloc'd text.
+ */
+char	   *pgmlr_pgbackrest_info_command(const char *stanza, const char *pgbackrest_config,
+										  int timeout_seconds, const char *stderr_path,
+										  pgmlr_status *status);
+
+/*
+ * Explains a non-zero pgbackrest exit in *status (always an error):
+ * exit_code is the program's exit code, or -1 if it died from a signal.
+ * stdout_text/stderr_text may be NULL.
+ */
+void		pgmlr_pgbackrest_exit_error(int exit_code, int timeout_seconds, const char *stdout_text,
+										const char *stderr_text, pgmlr_status *status);
+
+/*
+ * Checks that text is pgBackRest info JSON (an array of stanza objects, each
+ * with a name and status). The shim converts the very same text to jsonb, so
+ * numbers such as system-id (> 2^53) stay exact.
+ */
+void		pgmlr_pgbackrest_info_validate(const char *json_text, pgmlr_status *status);
+
+/*
+ * The newest archived WAL segment (archive[].max) of the stanza's current
+ * database, or NULL (no error) when nothing is archived yet. A stanza that
+ * is missing or broken is an error with pgBackRest's status explained.
+ */
+char	   *pgmlr_pgbackrest_archive_max(const char *json_text, const char *stanza, pgmlr_status *status);
 /* END operator */
 
 /* ------------------------------------------------------------------ */
 /* HuggingFace cache scan, hashing and manifest                         */
 /* ------------------------------------------------------------------ */
 /* BEGIN hf_cache */
+/*
+ * Scan of a HuggingFace hub cache folder. A scan is an opaque handle: the
+ * shim reads its rows, repos and notices through the accessors below (every
+ * pointer stays valid until the handle is freed) and ties it to a memory
+ * context with pgmlr_own_handle(scan, pgmlr_hf_scan_free).
+ */
+typedef struct pgmlr_hf_scan pgmlr_hf_scan;
+
+/* One file of one snapshot (or a stray blob download: revision/path NULL). */
+typedef struct pgmlr_hf_file_row
+{
+	const char *repo_type;		/* model, dataset, space */
+	const char *repo_id;		/* gpt2, org/name */
+	const char *revision;		/* snapshot commit; NULL for a stray download */
+	const char *const *refs;	/* refs pointing at revision, sorted */
+	int32_t		nrefs;
+	const char *path;			/* relative to the snapshot; NULL for a stray download */
+	const char *blob;			/* blob name; NULL when unknown */
+	int64_t		size;			/* bytes; -1 when unknown */
+	const char *status;			/* ok, broken_symlink, ... (docs/hf_cache.md) */
+	bool		verified;		/* content hashed and equal to the blob name */
+} pgmlr_hf_file_row;
+
+/* One repo, as `huggingface-cli scan-cache` shows it. */
+typedef struct pgmlr_hf_repo_row
+{
+	const char *repo_type;
+	const char *repo_id;
+	int32_t		revisions;
+	int32_t		files;			/* distinct blobs (plus real files of no-symlink snapshots) */
+	int64_t		size_on_disk;	/* each blob counted once */
+	bool		has_last_modified;
+	int64_t		last_modified;	/* newest blob mtime, seconds since the Unix epoch */
+	const char *const *refs;
+	int32_t		nrefs;
+} pgmlr_hf_repo_row;
+
+/*
+ * The cache folder to use: configured if non-empty, else HF_HUB_CACHE,
+ * HUGGINGFACE_HUB_CACHE, $HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub,
+ * $HOME/.cache/huggingface/hub (the server's environment). malloc'd.
+ */
+char	   *pgmlr_hf_default_cache_dir(const char *configured, pgmlr_status *status);
+
+/*
+ * Lists cache_dir (absolute). A missing folder is no error: an empty scan
+ * with a notice. Damage inside the cache becomes row statuses or notices.
+ */
+pgmlr_hf_scan *pgmlr_hf_scan_cache(const char *cache_dir, pgmlr_status *status);
+/* Cancels and joins a running verification, then releases everything. */
+void		pgmlr_hf_scan_free(void *scan);
+/* False when the cache folder did not exist (the scan is then empty). */
+bool		pgmlr_hf_scan_found(const pgmlr_hf_scan *scan);
+
+size_t		pgmlr_hf_scan_file_count(const pgmlr_hf_scan *scan);
+const pgmlr_hf_file_row *pgmlr_hf_scan_file(const pgmlr_hf_scan *scan, size_t i);
+size_t		pgmlr_hf_scan_repo_count(const pgmlr_hf_scan *scan);
+const pgmlr_hf_repo_row *pgmlr_hf_scan_repo(const pgmlr_hf_scan *scan, size_t i);
+size_t		pgmlr_hf_scan_notice_count(const pgmlr_hf_scan *scan);
+const char *pgmlr_hf_scan_notice(const pgmlr_hf_scan *scan, size_t i);
+
+/*
+ * Verification: hashes every distinct blob of the scan's ok rows on a pool
+ * of threads (signals blocked, no PostgreSQL calls) while the caller waits
+ * in slices and stays cancellable:
+ *     pgmlr_hf_verify_start(scan, &st);
+ *     while (!pgmlr_hf_verify_wait(scan, 100)) CHECK_FOR_INTERRUPTS();
+ * wait returns true once every blob is hashed and the rows are updated
+ * (verified, or status corrupt/unreadable). cancel asks the threads to stop;
+ * pgmlr_hf_scan_free also cancels and joins them.
+ */
+void		pgmlr_hf_verify_start(pgmlr_hf_scan *scan, pgmlr_status *status);
+bool		pgmlr_hf_verify_wait(pgmlr_hf_scan *scan, int timeout_ms);
+void		pgmlr_hf_verify_cancel(pgmlr_hf_scan *scan);
+
+/* A manifest row as stored in pgml_repl.hf_manifest (published_at aside). */
+typedef struct pgmlr_hf_manifest_row
+{
+	const char *repo_type;
+	const char *repo_id;
+	const char *revision;
+	const char *const *refs;
+	int32_t		nrefs;
+	const char *path;
+	const char *blob;
+	int64_t		size;
+} pgmlr_hf_manifest_row;
+
+typedef enum pgmlr_hf_change
+{
+	PGMLR_HF_INSERT = 0,
+	PGMLR_HF_UPDATE,			/* same key, other refs/blob/size */
+	PGMLR_HF_DELETE
+} pgmlr_hf_change;
+
+/*
+ * Diff of the published manifest against a scan's healthy (ok) rows. Key:
+ * repo_type, repo_id, revision, path. The shim adds the table's rows (copied),
+ * computes, then applies the changes.
+ */
+typedef struct pgmlr_hf_diff pgmlr_hf_diff;
+
+pgmlr_hf_diff *pgmlr_hf_diff_new(pgmlr_status *status);
+void		pgmlr_hf_diff_free(void *diff);
+void		pgmlr_hf_diff_add_published(pgmlr_hf_diff *diff, const pgmlr_hf_manifest_row *row,
+										pgmlr_status *status);
+void		pgmlr_hf_diff_compute(pgmlr_hf_diff *diff, const pgmlr_hf_scan *scan, pgmlr_status *status);
+size_t		pgmlr_hf_diff_count(const pgmlr_hf_diff *diff, pgmlr_hf_change change);
+const pgmlr_hf_manifest_row *pgmlr_hf_diff_row(const pgmlr_hf_diff *diff, pgmlr_hf_change change, size_t i);
+size_t		pgmlr_hf_diff_unchanged(const pgmlr_hf_diff *diff);
+/* Scan rows left out because their status is not ok. */
+size_t		pgmlr_hf_diff_unhealthy(const pgmlr_hf_diff *diff);
 /* END hf_cache */
+
+/* ------------------------------------------------------------------ */
+/* HuggingFace Hub fetcher (replica prefetch)                           */
+/* ------------------------------------------------------------------ */
+/* BEGIN hf_fetch */
+#include <signal.h>
+
+/*
+ * A fetch job downloads the blobs a manifest lists into a huggingface_hub
+ * cache and publishes them (blob, then snapshot symlinks, then refs LAST).
+ * The caller stays in control: pgmlr_fetch_step() runs libcurl for at most
+ * max_ms and returns, so a background worker can check its latch, update
+ * shared memory and stop on SIGTERM between steps. No thread of the core
+ * ever calls back into the caller.
+ */
+typedef struct pgmlr_fetch_job pgmlr_fetch_job;
+
+typedef struct pgmlr_fetch_options
+{
+	const char *cache_root;		/* huggingface_hub cache ("hub" folder) */
+	const char *endpoint;		/* e.g. "https://huggingface.co" */
+	const char *token;			/* bearer token or NULL; sent to the endpoint host only */
+	const char *ca_file;		/* extra CA bundle (tests) or NULL */
+	int			max_parallel;	/* concurrent transfers, 1..64 */
+	int64_t		min_free_disk;	/* bytes that must stay free after a download */
+	int			connect_timeout_ms;
+	int			low_speed_limit;	/* bytes/s; slower for low_speed_time_s aborts */
+	int			low_speed_time_s;
+	int			max_retries;	/* failed attempts without progress, per file */
+	int			backoff_base_ms;	/* first retry delay, doubled each retry */
+	int			backoff_max_ms;
+	int			lock_wait_ms;	/* how long a busy blob lock is retried */
+	bool		verify_present;	/* hash blobs already present (slow) */
+	volatile sig_atomic_t *abort_flag;	/* checked by curl's progress callback */
+} pgmlr_fetch_options;
+
+/* One manifest row. Every field is untrusted input. */
+typedef struct pgmlr_fetch_row
+{
+	const char *repo_type;		/* model | dataset | space */
+	const char *repo_id;
+	const char *revision;		/* 40-hex commit */
+	const char *ref;			/* branch/tag naming the commit, or NULL/"" */
+	const char *path;			/* file path inside the snapshot */
+	const char *blob;			/* 40-hex git blob id or 64-hex sha256 */
+	int64_t		size;
+} pgmlr_fetch_row;
+
+typedef struct pgmlr_fetch_progress
+{
+	int64_t		files_wanted;	/* blobs to download */
+	int64_t		files_done;
+	int64_t		files_failed;	/* gave up in this job */
+	int64_t		files_active;
+	int64_t		bytes_wanted;
+	int64_t		bytes_done;		/* bytes of verified, published blobs */
+	int64_t		bytes_failed;
+	int64_t		bytes_received;	/* every body byte written so far */
+	int64_t		links_created;
+	int64_t		refs_written;
+	int64_t		links_failed;	/* snapshot links or refs that could not be written */
+	char		last_publish_error[512];	/* the latest of those, "" if none */
+	double		throughput_bps;	/* bytes_received / seconds since first step */
+	char		current_repo[256];
+	char		current_path[1025];
+	int64_t		current_bytes;
+	int64_t		current_total;
+	bool		canceled;
+} pgmlr_fetch_progress;
+
+typedef enum pgmlr_fetch_state
+{
+	PGMLR_FETCH_PENDING = 0,
+	PGMLR_FETCH_ACTIVE,
+	PGMLR_FETCH_BACKOFF,		/* waiting before a retry */
+	PGMLR_FETCH_FAILED,
+	PGMLR_FETCH_DONE
+} pgmlr_fetch_state;
+
+typedef struct pgmlr_fetch_queue_entry
+{
+	char		repo_type[16];
+	char		repo_id[200];
+	char		path[1025];
+	char		blob[65];
+	int64_t		size;
+	int64_t		bytes_done;
+	int			attempts;
+	pgmlr_fetch_state state;
+	char		last_error[512];
+} pgmlr_fetch_queue_entry;
+
+/* curl_global_init; call once in the worker process, never the postmaster. */
+void		pgmlr_fetch_global_init(pgmlr_status *status);
+
+/* Fills *opts with defaults (every pointer NULL). */
+void		pgmlr_fetch_options_init(pgmlr_fetch_options *opts);
+
+/* NULL with *status set on bad options. Free with pgmlr_fetch_free. */
+pgmlr_fetch_job *pgmlr_fetch_new(const pgmlr_fetch_options *opts, pgmlr_status *status);
+
+/* Validates and adds one row. A refused row sets *status (the message names
+ * the column) and leaves the job unchanged; the job stays usable. */
+bool		pgmlr_fetch_add_row(pgmlr_fetch_job *job, const pgmlr_fetch_row *row, pgmlr_status *status);
+
+/* Computes what is missing (blobs, symlinks, refs). Call once, after the rows. */
+void		pgmlr_fetch_plan(pgmlr_fetch_job *job, pgmlr_status *status);
+
+/* Runs transfers for at most about max_ms. Returns true once the job is
+ * finished (every file done or failed, or canceled: then status is
+ * PGMLR_ERR_CANCELED). Per-file failures are data (queue entries), not a
+ * status. out may be NULL. */
+bool		pgmlr_fetch_step(pgmlr_fetch_job *job, int max_ms, pgmlr_fetch_progress *out, pgmlr_status *status);
+
+/* Blobs not yet present (pending, active, backing off or failed). */
+int			pgmlr_fetch_queue_count(const pgmlr_fetch_job *job);
+bool		pgmlr_fetch_queue_item(const pgmlr_fetch_job *job, int index, pgmlr_fetch_queue_entry *out);
+
+/* Stops every transfer, removes temp files, releases locks. Published
+ * files stay. The job is finished afterwards. */
+void		pgmlr_fetch_cancel(pgmlr_fetch_job *job);
+void		pgmlr_fetch_free(pgmlr_fetch_job *job);
+/* END hf_fetch */
 
 #ifdef __cplusplus
 }

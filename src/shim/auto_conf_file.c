@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "access/xact.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "storage/fd.h"
@@ -25,25 +25,22 @@
 /* The name ALTER SYSTEM uses; it truncates a stale one, so do we. */
 #define AUTO_CONF_TMP_FILENAME PG_AUTOCONF_FILENAME ".tmp"
 
+/* One edit of the commit action: one setting, in call order. */
 typedef struct PendingSetting
 {
 	char	   *name;
 	char	   *value;
-	SubTransactionId subid;		/* subtransaction that queued it */
 } PendingSetting;
 
 /* The transaction's one queued write; lives in TopTransactionContext. */
 typedef struct AutoConfWrite
 {
-	List	   *settings;		/* PendingSetting *, in call order */
 	int			tmp_fd;
 	bool		tmp_written;	/* a temp file may exist and is ours */
 	bool		up_to_date;		/* the file already says it all: no write */
-	MemoryContextCallback reset_cb;
 } AutoConfWrite;
 
-static AutoConfWrite *pending_write = NULL;
-static bool subxact_callback_registered = false;
+static const PgmlrCommitAction auto_conf_action;
 
 /* ---------------------------------------------------------------- */
 /* Reading                                                            */
@@ -115,21 +112,25 @@ pgmlr_auto_conf_load(pgmlr_auto_conf *conf, char **raw_out, Size *raw_len)
 	FreeConfigVariables(head);
 }
 
-void
-pgmlr_auto_conf_overlay_pending(pgmlr_auto_conf *conf)
+static void
+overlay_settings(pgmlr_auto_conf *conf, List *settings)
 {
 	ListCell   *lc;
 	pgmlr_status status;
 
-	if (pending_write == NULL)
-		return;
-	foreach(lc, pending_write->settings)
+	foreach(lc, settings)
 	{
 		PendingSetting *p = (PendingSetting *) lfirst(lc);
 
 		pgmlr_auto_conf_set(conf, p->name, p->value, &status);
 		pgmlr_report_status(&status);
 	}
+}
+
+void
+pgmlr_auto_conf_overlay_pending(pgmlr_auto_conf *conf)
+{
+	overlay_settings(conf, pgmlr_commit_action_edits(&auto_conf_action));
 }
 
 /* ---------------------------------------------------------------- */
@@ -160,7 +161,7 @@ write_all(int fd, const char *data, Size len)
 }
 
 static void
-auto_conf_prepare(void *arg)
+auto_conf_prepare(void *arg, List *settings)
 {
 	AutoConfWrite *w = (AutoConfWrite *) arg;
 	MemoryContext work;
@@ -171,12 +172,6 @@ auto_conf_prepare(void *arg)
 	Size		raw_len;
 	char	   *text;
 	Size		text_len;
-
-	if (w->settings == NIL)
-	{
-		w->up_to_date = true;
-		return;
-	}
 
 	work = AllocSetContextCreate(TopTransactionContext, "pgml_repl auto.conf write",
 								 ALLOCSET_SMALL_SIZES);
@@ -190,7 +185,7 @@ auto_conf_prepare(void *arg)
 	pgmlr_own_handle(conf, pgmlr_auto_conf_free);
 
 	pgmlr_auto_conf_load(conf, &raw, &raw_len);
-	pgmlr_auto_conf_overlay_pending(conf);
+	overlay_settings(conf, settings);
 	text = pgmlr_take_string(pgmlr_auto_conf_render(conf, &status));
 	pgmlr_report_status(&status);
 	text_len = strlen(text);
@@ -270,90 +265,39 @@ auto_conf_cleanup(void *arg)
 	}
 	else if (LWLockHeldByMe(AutoFileLock))
 		LWLockRelease(AutoFileLock);
-
-	if (pending_write == w)
-		pending_write = NULL;
 }
 
-/* TopTransactionContext is going away: never point into it afterwards. */
-static void
-auto_conf_forget(void *arg)
+static void *
+auto_conf_begin(void)
 {
-	if (pending_write == (AutoConfWrite *) arg)
-		pending_write = NULL;
+	AutoConfWrite *w = (AutoConfWrite *) palloc0(sizeof(AutoConfWrite));
+
+	w->tmp_fd = -1;
+	return w;
 }
 
-static void
-auto_conf_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						   SubTransactionId parentSubid, void *arg)
-{
-	ListCell   *lc;
-
-	if (pending_write == NULL)
-		return;
-	if (event == SUBXACT_EVENT_COMMIT_SUB)
-	{
-		foreach(lc, pending_write->settings)
-		{
-			PendingSetting *p = (PendingSetting *) lfirst(lc);
-
-			if (p->subid == mySubid)
-				p->subid = parentSubid;
-		}
-	}
-	else if (event == SUBXACT_EVENT_ABORT_SUB)
-	{
-		foreach(lc, pending_write->settings)
-		{
-			PendingSetting *p = (PendingSetting *) lfirst(lc);
-
-			if (p->subid == mySubid)
-				pending_write->settings = foreach_delete_current(pending_write->settings, lc);
-		}
-	}
-}
+/* A reload lets archive_command take effect and pg_settings show pending_restart. */
+static const PgmlrCommitAction auto_conf_action = {
+	.begin = auto_conf_begin,
+	.prepare = auto_conf_prepare,
+	.install = auto_conf_install,
+	.cleanup = auto_conf_cleanup,
+	.reload_after_commit = true,
+};
 
 void
 pgmlr_auto_conf_queue(int count, const char *const *names, const char *const *values)
 {
-	MemoryContext old;
-	SubTransactionId subid = GetCurrentSubTransactionId();
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 	int			i;
 
-	if (!subxact_callback_registered)
-	{
-		RegisterSubXactCallback(auto_conf_subxact_callback, NULL);
-		subxact_callback_registered = true;
-	}
-
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	if (pending_write == NULL)
-	{
-		AutoConfWrite *w = (AutoConfWrite *) palloc0(sizeof(AutoConfWrite));
-		PgmlrCommitAction action;
-
-		w->tmp_fd = -1;
-		w->reset_cb.func = auto_conf_forget;
-		w->reset_cb.arg = w;
-		MemoryContextRegisterResetCallback(TopTransactionContext, &w->reset_cb);
-
-		/* A reload lets archive_command take effect and pg_settings show pending_restart. */
-		action.prepare = auto_conf_prepare;
-		action.install = auto_conf_install;
-		action.cleanup = auto_conf_cleanup;
-		action.arg = w;
-		action.reload_after_commit = true;
-		pgmlr_at_commit(&action);
-		pending_write = w;
-	}
 	for (i = 0; i < count; i++)
 	{
 		PendingSetting *p = (PendingSetting *) palloc(sizeof(PendingSetting));
 
 		p->name = pstrdup(names[i]);
 		p->value = pstrdup(values[i]);
-		p->subid = subid;
-		pending_write->settings = lappend(pending_write->settings, p);
+		pgmlr_commit_action_add_edit(&auto_conf_action, p);
 	}
 	MemoryContextSwitchTo(old);
 }

@@ -5,6 +5,12 @@
  * cannot be rolled back. Migration tools wrap everything in a transaction, so
  * our functions queue their writes here instead and perform them at
  * pre-commit; an ERROR there aborts the transaction like any other.
+ *
+ * Savepoints are handled here, once, for every file: an action is queued at
+ * most once per transaction (one write per file, and AutoFileLock is not
+ * re-entrant), and what a call contributes is an edit tagged with the
+ * subtransaction that added it. ROLLBACK TO SAVEPOINT drops that
+ * subtransaction's edits, even when the action itself was queued earlier.
  */
 #include "shim.h"
 
@@ -16,16 +22,50 @@
 #include "postmaster/postmaster.h"
 #include "utils/memutils.h"
 
+typedef struct QueuedEdit
+{
+	void	   *edit;
+	SubTransactionId subid;		/* subtransaction that added it */
+} QueuedEdit;
+
 typedef struct QueuedAction
 {
-	PgmlrCommitAction action;
-	SubTransactionId subid;		/* subtransaction that queued it */
-	bool		prepared;
+	const PgmlrCommitAction *action;	/* also the action's key */
+	void	   *arg;
+	SubTransactionId subid;		/* subtransaction that queued the action */
+	List	   *edits;			/* QueuedEdit *, in the order added */
 } QueuedAction;
 
 /* Lives in TopTransactionContext; reset to NIL at every transaction end. */
 static List *queued_actions = NIL;
 static bool reload_pending = false;
+
+static QueuedAction *
+find_action(const PgmlrCommitAction *action)
+{
+	ListCell   *lc;
+
+	foreach(lc, queued_actions)
+	{
+		QueuedAction *q = (QueuedAction *) lfirst(lc);
+
+		if (q->action == action)
+			return q;
+	}
+	return NULL;
+}
+
+/* A fresh list, so callers may keep or free it without touching the queue. */
+static List *
+surviving_edits(const QueuedAction *q)
+{
+	List	   *edits = NIL;
+	ListCell   *lc;
+
+	foreach(lc, q->edits)
+		edits = lappend(edits, ((QueuedEdit *) lfirst(lc))->edit);
+	return edits;
+}
 
 static void
 run_cleanups(void)
@@ -36,11 +76,15 @@ run_cleanups(void)
 	{
 		QueuedAction *q = (QueuedAction *) lfirst(lc);
 
-		if (q->action.cleanup)
-			q->action.cleanup(q->action.arg);
+		if (q->action->cleanup)
+			q->action->cleanup(q->arg);
 	}
 }
 
+/*
+ * An action whose edits were all rolled back is skipped: its file stays
+ * byte-identical and it asks for no reload.
+ */
 static void
 run_pre_commit(void)
 {
@@ -51,17 +95,18 @@ run_pre_commit(void)
 	{
 		QueuedAction *q = (QueuedAction *) lfirst(lc);
 
-		if (q->action.prepare)
-			q->action.prepare(q->action.arg);
-		q->prepared = true;
+		if (q->edits != NIL && q->action->prepare)
+			q->action->prepare(q->arg, surviving_edits(q));
 	}
 	foreach(lc, queued_actions)
 	{
 		QueuedAction *q = (QueuedAction *) lfirst(lc);
 
-		if (q->action.install)
-			q->action.install(q->action.arg);
-		if (q->action.reload_after_commit)
+		if (q->edits == NIL)
+			continue;
+		if (q->action->install)
+			q->action->install(q->arg);
+		if (q->action->reload_after_commit)
 			reload_pending = true;
 	}
 }
@@ -106,37 +151,43 @@ commit_actions_xact_callback(XactEvent event, void *arg)
 	}
 }
 
+/*
+ * An action queued inside the aborted subtransaction goes with it (its edits
+ * are necessarily from there too); one queued earlier stays and loses only
+ * the aborted subtransaction's edits.
+ */
 static void
 commit_actions_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 								SubTransactionId parentSubid, void *arg)
 {
-	ListCell   *lc;
+	ListCell   *alc;
 
-	if (queued_actions == NIL)
+	if (event != SUBXACT_EVENT_COMMIT_SUB && event != SUBXACT_EVENT_ABORT_SUB)
 		return;
-	if (event == SUBXACT_EVENT_COMMIT_SUB)
+	foreach(alc, queued_actions)
 	{
-		foreach(lc, queued_actions)
-		{
-			QueuedAction *q = (QueuedAction *) lfirst(lc);
+		QueuedAction *q = (QueuedAction *) lfirst(alc);
+		ListCell   *lc;
 
-			if (q->subid == mySubid)
-				q->subid = parentSubid;
+		if (event == SUBXACT_EVENT_ABORT_SUB && q->subid == mySubid)
+		{
+			if (q->action->cleanup)
+				q->action->cleanup(q->arg);
+			queued_actions = foreach_delete_current(queued_actions, alc);
+			continue;
 		}
-	}
-	else if (event == SUBXACT_EVENT_ABORT_SUB)
-	{
-		/* ROLLBACK TO SAVEPOINT forgets what the subtransaction queued. */
-		foreach(lc, queued_actions)
+		if (q->subid == mySubid)
+			q->subid = parentSubid;
+		foreach(lc, q->edits)
 		{
-			QueuedAction *q = (QueuedAction *) lfirst(lc);
+			QueuedEdit *e = (QueuedEdit *) lfirst(lc);
 
-			if (q->subid == mySubid)
-			{
-				if (q->action.cleanup)
-					q->action.cleanup(q->action.arg);
-				queued_actions = foreach_delete_current(queued_actions, lc);
-			}
+			if (e->subid != mySubid)
+				continue;
+			if (event == SUBXACT_EVENT_COMMIT_SUB)
+				e->subid = parentSubid;
+			else
+				q->edits = foreach_delete_current(q->edits, lc);
 		}
 	}
 }
@@ -148,20 +199,49 @@ pgmlr_commit_actions_init(void)
 	RegisterSubXactCallback(commit_actions_subxact_callback, NULL);
 }
 
-void
-pgmlr_at_commit(const PgmlrCommitAction *action)
+void *
+pgmlr_commit_action_arg(const PgmlrCommitAction *action)
 {
-	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-	QueuedAction *q = (QueuedAction *) palloc0(sizeof(QueuedAction));
+	QueuedAction *q = find_action(action);
+	MemoryContext old;
+	void	   *arg;
 
-	q->action = *action;
+	if (q != NULL)
+		return q->arg;
+
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	/* Before queuing: an ERROR in begin() must not leave a half-made action. */
+	arg = action->begin ? action->begin() : NULL;
+	q = (QueuedAction *) palloc0(sizeof(QueuedAction));
+	q->action = action;
+	q->arg = arg;
 	q->subid = GetCurrentSubTransactionId();
 	queued_actions = lappend(queued_actions, q);
 	MemoryContextSwitchTo(old);
+	return arg;
 }
 
-int
-pgmlr_pending_commit_actions(void)
+void
+pgmlr_commit_action_add_edit(const PgmlrCommitAction *action, void *edit)
 {
-	return list_length(queued_actions);
+	MemoryContext old;
+	QueuedEdit *e;
+	QueuedAction *q;
+
+	(void) pgmlr_commit_action_arg(action);
+	q = find_action(action);
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	e = (QueuedEdit *) palloc(sizeof(QueuedEdit));
+	e->edit = edit;
+	e->subid = GetCurrentSubTransactionId();
+	q->edits = lappend(q->edits, e);
+	MemoryContextSwitchTo(old);
+}
+
+List *
+pgmlr_commit_action_edits(const PgmlrCommitAction *action)
+{
+	QueuedAction *q = find_action(action);
+
+	return q ? surviving_edits(q) : NIL;
 }

@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "access/xact.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq/hba.h"
@@ -38,27 +37,23 @@ typedef enum HbaOp
 	HBA_DISALLOW
 } HbaOp;
 
+/* One edit of the commit action, one per call. */
 typedef struct PendingHbaEdit
 {
 	HbaOp		op;
 	char	   *role;
 	char	   *address;		/* normalised */
 	char	   *method;			/* normalised; NULL for disallow */
-	SubTransactionId subid;
 } PendingHbaEdit;
 
 /* One per transaction, in TopTransactionContext; the commit action's arg. */
 typedef struct HbaCommitState
 {
-	List	   *edits;			/* PendingHbaEdit *, in call order */
 	char	   *target;			/* pg_hba.conf, symlinks resolved */
 	char	   *temp_path;
 	bool		temp_written;
 	bool		install_needed;
 } HbaCommitState;
-
-static HbaCommitState *hba_state = NULL;
-static bool subxact_callback_registered = false;
 
 /* ------------------------------------------------------------------ */
 /* Files                                                                */
@@ -278,11 +273,11 @@ apply_pending_edits(char *content, List *edits)
 /* ------------------------------------------------------------------ */
 
 static void
-hba_prepare(void *arg)
+hba_prepare(void *arg, List *edits)
 {
 	HbaCommitState *s = (HbaCommitState *) arg;
 	char	   *current = read_hba_file(s->target);
-	char	   *updated = apply_pending_edits(current, s->edits);
+	char	   *updated = apply_pending_edits(current, edits);
 	struct stat stbuf;
 	int			fd;
 	size_t		len = strlen(updated);
@@ -342,34 +337,25 @@ hba_cleanup(void *arg)
 	if (s->temp_written)
 		(void) unlink(s->temp_path);	/* must not ERROR; a leftover is overwritten next time */
 	s->temp_written = false;
-	if (hba_state == s)
-		hba_state = NULL;
 }
 
-/*
- * ROLLBACK TO SAVEPOINT forgets the edits of the aborted subtransaction even
- * when the commit action itself was queued before the savepoint.
- */
-static void
-hba_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					 SubTransactionId parentSubid, void *arg)
+static void *
+hba_begin(void)
 {
-	ListCell   *lc;
+	HbaCommitState *s = (HbaCommitState *) palloc0(sizeof(HbaCommitState));
 
-	if (hba_state == NULL)
-		return;
-	foreach(lc, hba_state->edits)
-	{
-		PendingHbaEdit *e = (PendingHbaEdit *) lfirst(lc);
-
-		if (e->subid != mySubid)
-			continue;
-		if (event == SUBXACT_EVENT_COMMIT_SUB)
-			e->subid = parentSubid;
-		else if (event == SUBXACT_EVENT_ABORT_SUB)
-			hba_state->edits = foreach_delete_current(hba_state->edits, lc);
-	}
+	s->target = hba_target_path();
+	s->temp_path = psprintf("%s.pgml_repl.tmp", s->target);
+	return s;
 }
+
+static const PgmlrCommitAction hba_action = {
+	.begin = hba_begin,
+	.prepare = hba_prepare,
+	.install = hba_install,
+	.cleanup = hba_cleanup,
+	.reload_after_commit = true,
+};
 
 /* One editor of pg_hba.conf at a time, cluster-wide, until COMMIT/ROLLBACK. */
 static void
@@ -380,34 +366,6 @@ lock_hba_editing(void)
 	/* Database 0: the file belongs to the cluster, not to one database. */
 	SET_LOCKTAG_ADVISORY(tag, InvalidOid, 0x70676d6c, 0x68626121, 2);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-}
-
-static HbaCommitState *
-hba_commit_state(void)
-{
-	MemoryContext old;
-	PgmlrCommitAction action;
-
-	if (hba_state != NULL)
-		return hba_state;
-	if (!subxact_callback_registered)
-	{
-		RegisterSubXactCallback(hba_subxact_callback, NULL);
-		subxact_callback_registered = true;
-	}
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	hba_state = (HbaCommitState *) palloc0(sizeof(HbaCommitState));
-	hba_state->target = hba_target_path();
-	hba_state->temp_path = psprintf("%s.pgml_repl.tmp", hba_state->target);
-	MemoryContextSwitchTo(old);
-
-	action.prepare = hba_prepare;
-	action.install = hba_install;
-	action.cleanup = hba_cleanup;
-	action.arg = hba_state;
-	action.reload_after_commit = true;
-	pgmlr_at_commit(&action);
-	return hba_state;
 }
 
 /*
@@ -424,12 +382,12 @@ queue_hba_edit(HbaOp op, const char *role, const char *address, const char *meth
 	char	   *current;
 	char	   *overlaid;
 	char	   *updated;
-	PendingHbaEdit probe = {op, (char *) role, (char *) address, (char *) method, 0};
+	PendingHbaEdit probe = {op, (char *) role, (char *) address, (char *) method};
 
 	lock_hba_editing();
-	s = hba_commit_state();
+	s = (HbaCommitState *) pgmlr_commit_action_arg(&hba_action);
 	current = read_hba_file(s->target);
-	overlaid = apply_pending_edits(current, s->edits);
+	overlaid = apply_pending_edits(current, pgmlr_commit_action_edits(&hba_action));
 	updated = apply_edit(overlaid, &probe, changed, rule);
 	if (*changed)
 		validate_hba_text(updated, s->target);
@@ -440,8 +398,7 @@ queue_hba_edit(HbaOp op, const char *role, const char *address, const char *meth
 	e->role = pstrdup(role);
 	e->address = pstrdup(address);
 	e->method = method ? pstrdup(method) : NULL;
-	e->subid = GetCurrentSubTransactionId();
-	s->edits = lappend(s->edits, e);
+	pgmlr_commit_action_add_edit(&hba_action, e);
 	MemoryContextSwitchTo(old);
 }
 

@@ -19,6 +19,7 @@ _PG_init(void)
 	pgmlr_define_health_gucs();
 	pgmlr_define_hf_cache_gucs();
 	pgmlr_define_prefetch_gucs();
+	pgmlr_define_operator_gucs();
 	MarkGUCPrefixReserved("pgml_replication");
 
 	pgmlr_commit_actions_init();

@@ -3,14 +3,59 @@
  */
 #include "prefetch_cycle.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "pgstat.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/pmsignal.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
+
+/* A step returns after at most this long, so SIGTERM is honoured quickly. */
+#define FETCH_STEP_MS 200
+
+/*
+ * The running job lives in core memory and holds temp files and flocks in
+ * the cache: a static, so that an exit at any point (FATAL included) can
+ * cancel it and remove its temp files.
+ */
+static pgmlr_fetch_job *current_job = NULL;
+
+static void
+release_current_job(void)
+{
+	if (current_job != NULL)
+	{
+		pgmlr_fetch_job *job = current_job;
+
+		current_job = NULL;
+		pgmlr_fetch_cancel(job);
+		pgmlr_fetch_free(job);
+	}
+}
+
+static void
+release_current_job_at_exit(int code, Datum arg)
+{
+	release_current_job();
+}
 
 void
 pgmlr_prefetch_cycle_init(void)
 {
+	pgmlr_status st;
+
+	before_shmem_exit(release_current_job_at_exit, (Datum) 0);
+	pgmlr_fetch_global_init(&st);
+	pgmlr_report_status(&st);
 }
 
 static void
@@ -82,9 +127,316 @@ pgmlr_prefetch_primary_cycle(void)
 		pgmlr_prefetch_set_state("primary", "error", "publishing the manifest failed; see last_error");
 }
 
+/* The token: the setting, else HF_TOKEN, HUGGING_FACE_HUB_TOKEN, else the
+ * huggingface_hub token file ($HF_HOME/token). */
+static char *
+hub_token(void)
+{
+	const char *t = pgmlr_hf_token();
+	const char *home;
+	char		path[MAXPGPATH];
+	char		buf[512];
+	FILE	   *f;
+	size_t		n;
+
+	if (t != NULL)
+		return pstrdup(t);
+	if ((home = getenv("HF_HOME")) != NULL && home[0])
+		snprintf(path, sizeof(path), "%s/token", home);
+	else if ((home = getenv("XDG_CACHE_HOME")) != NULL && home[0])
+		snprintf(path, sizeof(path), "%s/huggingface/token", home);
+	else if ((home = getenv("HOME")) != NULL && home[0])
+		snprintf(path, sizeof(path), "%s/.cache/huggingface/token", home);
+	else
+		return NULL;
+	if ((f = AllocateFile(path, "r")) == NULL)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	FreeFile(f);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return n > 0 ? pstrdup(buf) : NULL;
+}
+
+static const char *
+hub_endpoint(void)
+{
+	const char *env;
+
+	if (pgmlr_hf_endpoint != NULL && pgmlr_hf_endpoint[0])
+		return pgmlr_hf_endpoint;
+	if ((env = getenv("HF_ENDPOINT")) != NULL && env[0])
+		return env;
+	return "https://huggingface.co";
+}
+
+typedef struct ManifestLoad
+{
+	pgmlr_fetch_job *job;
+	int64		rows;
+	int64		refused;
+	char		first_refusal[PREFETCH_ERROR_LEN];
+} ManifestLoad;
+
+static void
+add_manifest_row(ManifestLoad *load, pgmlr_fetch_row *row)
+{
+	pgmlr_status st;
+
+	if (!pgmlr_fetch_add_row(load->job, row, &st))
+	{
+		/* Untrusted input: report the row, never act on it. */
+		if (load->refused++ == 0)
+			snprintf(load->first_refusal, sizeof(load->first_refusal),
+					 "manifest row refused: %s", st.message);
+	}
+}
+
+/* Reads the replicated manifest in one short read-only transaction. */
+static void
+load_manifest(void *arg)
+{
+	ManifestLoad *load = (ManifestLoad *) arg;
+
+	pgstat_report_activity(STATE_RUNNING, "reading pgml_repl.hf_manifest");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT repo_type, repo_id, revision, refs, path, blob, size "
+					"FROM pgml_repl.hf_manifest ORDER BY repo_type, repo_id, revision, path",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pgml_repl.hf_manifest");
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		pgmlr_fetch_row row;
+		bool		isnull;
+		Datum		refs;
+		Datum		size;
+
+		memset(&row, 0, sizeof(row));
+		row.repo_type = SPI_getvalue(tup, desc, 1);
+		row.repo_id = SPI_getvalue(tup, desc, 2);
+		row.revision = SPI_getvalue(tup, desc, 3);
+		row.path = SPI_getvalue(tup, desc, 5);
+		row.blob = SPI_getvalue(tup, desc, 6);
+		size = SPI_getbinval(tup, desc, 7, &isnull);
+		row.size = isnull ? -1 : DatumGetInt64(size);
+		load->rows++;
+
+		refs = SPI_getbinval(tup, desc, 4, &isnull);
+		if (isnull || ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(refs)), ARR_DIMS(DatumGetArrayTypeP(refs))) == 0)
+		{
+			add_manifest_row(load, &row);
+			continue;
+		}
+		{
+			Datum	   *elems;
+			bool	   *elem_nulls;
+			int			nelems;
+
+			deconstruct_array(DatumGetArrayTypeP(refs), TEXTOID, -1, false, TYPALIGN_INT,
+							  &elems, &elem_nulls, &nelems);
+			/* One row per ref, so every ref file gets written. */
+			for (int k = 0; k < nelems; k++)
+			{
+				row.ref = elem_nulls[k] ? NULL : TextDatumGetCString(elems[k]);
+				add_manifest_row(load, &row);
+			}
+		}
+	}
+	SPI_finish();
+}
+
+/* Copies the job's progress and the head of its queue to shared memory. */
+static void
+publish_progress(const pgmlr_fetch_progress *p, const char *state, const char *detail)
+{
+	int			queued = pgmlr_fetch_queue_count(current_job);
+	int			shown = Min(queued, PREFETCH_QUEUE_SLOTS);
+	PrefetchQueueSlot *slots = palloc0(sizeof(PrefetchQueueSlot) * PREFETCH_QUEUE_SLOTS);
+	char		failure[PREFETCH_ERROR_LEN] = "";
+
+	for (int k = 0; k < shown; k++)
+	{
+		pgmlr_fetch_queue_entry e;
+
+		if (!pgmlr_fetch_queue_item(current_job, k, &e))
+			break;
+		snprintf(slots[k].repo, sizeof(slots[k].repo), "%s:%s", e.repo_type, e.repo_id);
+		strlcpy(slots[k].path, e.path, sizeof(slots[k].path));
+		strlcpy(slots[k].blob, e.blob, sizeof(slots[k].blob));
+		slots[k].size = e.size;
+		slots[k].attempts = e.attempts;
+		strlcpy(slots[k].last_error, e.last_error, sizeof(slots[k].last_error));
+		if (failure[0] == '\0' && e.last_error[0] != '\0')
+			snprintf(failure, sizeof(failure), "%s:%s %s: %s", e.repo_type, e.repo_id, e.path, e.last_error);
+	}
+	if (failure[0] == '\0' && p->last_publish_error[0] != '\0')
+		strlcpy(failure, p->last_publish_error, sizeof(failure));
+
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	strlcpy(prefetch_shared->role, "standby", sizeof(prefetch_shared->role));
+	strlcpy(prefetch_shared->state, state, sizeof(prefetch_shared->state));
+	strlcpy(prefetch_shared->detail, detail ? detail : "", sizeof(prefetch_shared->detail));
+	prefetch_shared->files_wanted = p->files_wanted;
+	prefetch_shared->files_done = p->files_done;
+	prefetch_shared->files_failed = p->files_failed;
+	prefetch_shared->bytes_wanted = p->bytes_wanted;
+	prefetch_shared->bytes_done = p->bytes_done;
+	prefetch_shared->bytes_failed = p->bytes_failed;
+	strlcpy(prefetch_shared->current_repo, p->current_repo, sizeof(prefetch_shared->current_repo));
+	strlcpy(prefetch_shared->current_path, p->current_path, sizeof(prefetch_shared->current_path));
+	prefetch_shared->current_bytes = p->current_bytes;
+	prefetch_shared->current_total = p->current_total;
+	prefetch_shared->throughput_bytes_per_sec = p->throughput_bps;
+	if (failure[0] != '\0' && strcmp(prefetch_shared->last_error, failure) != 0)
+	{
+		strlcpy(prefetch_shared->last_error, failure, sizeof(prefetch_shared->last_error));
+		prefetch_shared->last_error_at = GetCurrentTimestamp();
+	}
+	prefetch_shared->queue_total = queued;
+	prefetch_shared->queue_len = shown;
+	memcpy(prefetch_shared->queue, slots, sizeof(PrefetchQueueSlot) * shown);
+	LWLockRelease(prefetch_shared->lock);
+	pfree(slots);
+}
+
+static bool
+start_job(const char *cache_root)
+{
+	pgmlr_fetch_options opts;
+	pgmlr_status st;
+	char	   *token = hub_token();
+
+	pgmlr_fetch_options_init(&opts);
+	opts.cache_root = cache_root;
+	opts.endpoint = hub_endpoint();
+	opts.token = token;
+	opts.ca_file = (pgmlr_hf_ca_file && pgmlr_hf_ca_file[0]) ? pgmlr_hf_ca_file : NULL;
+	opts.max_parallel = pgmlr_max_parallel_downloads;
+	opts.min_free_disk = (int64) pgmlr_min_free_disk_mb * 1024 * 1024;
+	opts.abort_flag = &ShutdownRequestPending;
+
+	current_job = pgmlr_fetch_new(&opts, &st);
+	if (token)
+		pfree(token);			/* the core keeps its own copy */
+	if (current_job == NULL)
+	{
+		pgmlr_prefetch_record_error(st.message);
+		pgmlr_prefetch_set_state("standby", "error", st.message);
+		return false;
+	}
+	return true;
+}
+
+/* The cache folder, resolved the way hf_cache_manifest() resolves it. */
+static char *
+cache_root(void)
+{
+	pgmlr_status st;
+	char	   *dir = pgmlr_hf_default_cache_dir(GetConfigOption("pgml_replication.hf_cache_dir", true, false), &st);
+
+	if (dir == NULL)
+	{
+		pgmlr_prefetch_record_error(st.message);
+		pgmlr_prefetch_set_state("standby", "error", st.message);
+		return NULL;
+	}
+	return pgmlr_take_string(dir);
+}
+
 void
 pgmlr_prefetch_standby_cycle(void)
 {
-	/* Filled in once the fetch core lands (issue 4). */
-	pgmlr_prefetch_set_state("standby", "idle", NULL);
+	ManifestLoad load;
+	pgmlr_fetch_progress progress;
+	pgmlr_status st;
+	char	   *root;
+	char		detail[PREFETCH_ERROR_LEN];
+	bool		done = false;
+
+	if (!extension_ready("standby"))
+		return;
+	if ((root = cache_root()) == NULL || !start_job(root))
+		return;
+
+	pgmlr_prefetch_set_state("standby", "scanning", "reading the manifest and the local cache");
+	memset(&load, 0, sizeof(load));
+	load.job = current_job;
+	if (!pgmlr_prefetch_in_transaction(load_manifest, &load))
+	{
+		release_current_job();
+		pgmlr_prefetch_set_state("standby", "error", "reading pgml_repl.hf_manifest failed; see last_error");
+		return;
+	}
+	if (load.refused > 0)
+	{
+		ereport(WARNING,
+				(errmsg("pgml_replication prefetch: %lld manifest rows refused", (long long) load.refused),
+				 errdetail("%s", load.first_refusal),
+				 errhint("Rows with unsafe repo ids, paths or blob names are never written to the cache; fix them on the primary.")));
+		pgmlr_prefetch_record_error(load.first_refusal);
+	}
+
+	pgmlr_fetch_plan(current_job, &st);
+	if (st.code != PGMLR_OK)
+	{
+		release_current_job();
+		pgmlr_prefetch_record_error(st.message);
+		pgmlr_prefetch_set_state("standby", "error", st.message);
+		return;
+	}
+
+	memset(&progress, 0, sizeof(progress));
+	while (!done)
+	{
+		done = pgmlr_fetch_step(current_job, FETCH_STEP_MS, &progress, &st);
+		snprintf(detail, sizeof(detail), "%lld of %lld files, %lld of %lld bytes",
+				 (long long) progress.files_done, (long long) progress.files_wanted,
+				 (long long) progress.bytes_done, (long long) progress.bytes_wanted);
+		publish_progress(&progress, done ? "idle" : "downloading", detail);
+
+		if (ShutdownRequestPending || !PostmasterIsAlive())
+			break;
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			if (!pgmlr_prefetch_enabled)
+				break;
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	if (done && st.code == PGMLR_OK)
+	{
+		if (progress.files_failed > 0 || progress.links_failed > 0 || load.refused > 0)
+		{
+			snprintf(detail, sizeof(detail),
+					 "%lld files failed, %lld links or refs failed, %lld manifest rows refused; retried next cycle",
+					 (long long) progress.files_failed, (long long) progress.links_failed,
+					 (long long) load.refused);
+			publish_progress(&progress, "error", detail);
+		}
+		else
+		{
+			snprintf(detail, sizeof(detail), "cache complete: %lld manifest rows, %lld files fetched this cycle",
+					 (long long) load.rows, (long long) progress.files_done);
+			publish_progress(&progress, "idle", detail);
+		}
+	}
+	else if (st.code != PGMLR_OK && st.code != PGMLR_ERR_CANCELED)
+	{
+		pgmlr_prefetch_record_error(st.message);
+		publish_progress(&progress, "error", st.message);
+	}
+	/* Canceled (SIGTERM, prefetch off) or finished: temp files go, published files stay. */
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	prefetch_shared->current_repo[0] = '\0';
+	prefetch_shared->current_path[0] = '\0';
+	LWLockRelease(prefetch_shared->lock);
+	release_current_job();
 }

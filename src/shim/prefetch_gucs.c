@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #define HF_TOKEN_MASK "********"
@@ -115,11 +116,16 @@ pgmlr_define_prefetch_gucs(void)
 							 "On a standby it downloads what the replicated manifest lists; on a primary it publishes the manifest.",
 							 &pgmlr_prefetch_enabled, true,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomStringVariable("pgml_replication.database",
-							   "Database where the pgml_replication extension is installed (the worker connects to it).",
-							   NULL,
-							   &pgmlr_prefetch_database, "postgres",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	/*
+	 * PostgreSQL refuses new PGC_POSTMASTER settings after start-up, and the
+	 * worker that reads this one exists only when preloaded anyway.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable("pgml_replication.database",
+								   "Database where the pgml_replication extension is installed (the worker connects to it).",
+								   NULL,
+								   &pgmlr_prefetch_database, "postgres",
+								   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("pgml_replication.naptime",
 							"Time between two prefetch cycles.",
 							"prefetch_now() starts a cycle at once.",

@@ -7,6 +7,8 @@
 
 #include "postgres.h"
 
+#include "nodes/pg_list.h"
+
 #include "pgml_repl_core.h"
 
 /* errors.c */
@@ -35,28 +37,50 @@ extern void pgmlr_require_superuser(const char *function_name);
  * the rest of the transaction: nothing is written before COMMIT, ROLLBACK
  * (also ROLLBACK TO SAVEPOINT) leaves the files untouched.
  *
- * At pre-commit every queued action's prepare() runs first (compute, validate,
+ * One action per file and transaction, whatever the number of calls: two
+ * writers of one file in one commit would race each other, and AutoFileLock
+ * is not re-entrant. A static PgmlrCommitAction is the action's key. Each
+ * call adds an edit (opaque, palloc'd in TopTransactionContext); the edit
+ * belongs to the subtransaction that added it, so ROLLBACK TO SAVEPOINT drops
+ * exactly the edits made since the savepoint, and callers keep no savepoint
+ * or end-of-transaction state of their own.
+ *
+ * At pre-commit every action's prepare() runs first (compute, validate,
  * write and fsync a temp file; may ERROR, which aborts the transaction), then
- * every install() (durable rename). cleanup() runs on abort and after install
- * and must not ERROR. If any action asks for it, the configuration is
- * reloaded once the transaction has committed.
+ * every install() (durable rename). An action whose edits were all rolled
+ * back is skipped: no prepare, no install, no reload. cleanup() runs at
+ * transaction end (also after an ERROR in prepare or install) and when
+ * ROLLBACK TO SAVEPOINT drops an action queued inside the savepoint; it must
+ * not ERROR. If any installed action asks for it, the configuration is
+ * reloaded once the transaction has committed. PREPARE TRANSACTION is
+ * refused while an action is queued: the write could not wait for COMMIT
+ * PREPARED.
  */
 typedef struct PgmlrCommitAction
 {
-	void		(*prepare) (void *arg);
+	/* Per-transaction state (the arg below); runs in TopTransactionContext. */
+	void	   *(*begin) (void);
+	/* edits: this transaction's surviving edits, in the order added. */
+	void		(*prepare) (void *arg, List *edits);
 	void		(*install) (void *arg);
 	void		(*cleanup) (void *arg);
-	void	   *arg;			/* allocate in TopTransactionContext */
 	bool		reload_after_commit;
 } PgmlrCommitAction;
 
 extern void pgmlr_commit_actions_init(void);
-extern void pgmlr_at_commit(const PgmlrCommitAction *action);
-/* For callers that overlay queued changes on what a file says now. */
-extern int	pgmlr_pending_commit_actions(void);
+/* Queues the action on first use in this transaction; returns its arg. */
+extern void *pgmlr_commit_action_arg(const PgmlrCommitAction *action);
+/* Queues the action if needed and adds edit to it. */
+extern void pgmlr_commit_action_add_edit(const PgmlrCommitAction *action, void *edit);
+/*
+ * The surviving edits, in order (a new list; NIL when none), for callers
+ * that overlay what is queued on what a file says now.
+ */
+extern List *pgmlr_commit_action_edits(const PgmlrCommitAction *action);
 
 /* GUC definitions, one function per area, called from _PG_init. */
 extern void pgmlr_define_health_gucs(void);
 extern void pgmlr_define_hf_cache_gucs(void);
+extern void pgmlr_define_operator_gucs(void);
 
 #endif							/* PGMLR_SHIM_H */

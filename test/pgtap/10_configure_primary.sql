@@ -8,7 +8,7 @@
 -- back; values are captured with \gset and checked afterwards. The scratch
 -- server's auto.conf is restored at the end.
 SET client_min_messages = warning;
-SELECT plan(42);
+SELECT plan(44);
 
 SELECT pg_read_file('postgresql.auto.conf') AS orig_conf \gset
 
@@ -96,6 +96,20 @@ RELEASE SAVEPOINT s1;
 COMMIT;
 SELECT is((SELECT setting FROM auto_settings WHERE name = 'max_wal_senders'), '35',
           'a change queued in a released savepoint is written at COMMIT');
+
+-- RELEASE hands the change to the enclosing savepoint, whose rollback drops it.
+SELECT md5(pg_read_file('postgresql.auto.conf')) AS md5_35 \gset
+BEGIN;
+SAVEPOINT s1;
+SAVEPOINT s2;
+SELECT count(*) AS n FROM pgml_repl.configure_primary(max_wal_senders => 37) \gset
+RELEASE SAVEPOINT s2;
+ROLLBACK TO SAVEPOINT s1;
+SELECT previous_value AS prev_after_outer FROM pgml_repl.configure_primary(max_wal_senders => 35) WHERE name = 'max_wal_senders' \gset
+COMMIT;
+SELECT is(:'prev_after_outer'::text, '35', 'a change released into a rolled-back savepoint is no longer pending');
+SELECT is(md5(pg_read_file('postgresql.auto.conf')), :'md5_35',
+          'a change released into a rolled-back savepoint is not written');
 
 -- ---------------------------------------------------------------- two calls, one transaction
 BEGIN;

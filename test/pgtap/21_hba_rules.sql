@@ -4,7 +4,7 @@
 -- real COMMITs and ROLLBACKs; the values seen inside transactions are kept in
 -- psql variables and asserted afterwards. Leaves pg_hba.conf as it found it.
 \set hba 'pg_read_file(current_setting(''hba_file''))'
-SELECT plan(29);
+SELECT plan(31);
 CREATE TEMP TABLE hba_before AS SELECT :hba AS content;
 
 -- Privileges.
@@ -77,6 +77,18 @@ SELECT changed AS sp_c FROM pgml_repl.allow_replica('10.20.30.52') \gset
 ROLLBACK TO SAVEPOINT s;
 COMMIT;
 SELECT ok(position('10.20.30.52' IN :hba) = 0, 'an edit rolled back to a savepoint before it is not written');
+-- RELEASE hands the edit to the enclosing savepoint, whose rollback drops it;
+-- the edit made before both savepoints stays.
+BEGIN;
+SELECT changed AS nest_a FROM pgml_repl.allow_replica('10.20.30.53') \gset
+SAVEPOINT s1;
+SAVEPOINT s2;
+SELECT changed AS nest_b FROM pgml_repl.allow_replica('10.20.30.54') \gset
+RELEASE SAVEPOINT s2;
+ROLLBACK TO SAVEPOINT s1;
+COMMIT;
+SELECT ok(position('10.20.30.53/32' IN :hba) > 0, 'the edit before the nested savepoints was committed');
+SELECT ok(position('10.20.30.54' IN :hba) = 0, 'an edit released into a rolled-back savepoint is not written');
 
 -- Injection attempts: refused, file unchanged.
 SELECT md5(:hba) AS before_injection \gset
@@ -96,7 +108,8 @@ SELECT is(md5(:hba), :'before_injection'::text, 'pg_hba.conf is unchanged after 
 -- Clean up: our lines go, the file is as it was.
 SELECT changed AS d1 FROM pgml_repl.disallow_replica('10.20.30.40') \gset
 SELECT changed AS d2 FROM pgml_repl.disallow_replica('10.20.30.50') \gset
-SELECT ok(:'d1'::boolean AND :'d2'::boolean, 'disallow_replica removes the rules added here');
+SELECT changed AS d3 FROM pgml_repl.disallow_replica('10.20.30.53') \gset
+SELECT ok(:'d1'::boolean AND :'d2'::boolean AND :'d3'::boolean, 'disallow_replica removes the rules added here');
 SELECT is(:hba, (SELECT content FROM hba_before), 'pg_hba.conf is byte-identical to how the test found it');
 
 SELECT * FROM finish();

@@ -1,2 +1,324 @@
-// Placeholder: the owner of this area replaces this file.
+#include "hf_cache_fixture.hpp"
+#include "hf_cache_paths.hpp"
+#include "hf_cache_scan.hpp"
+
 #include <gtest/gtest.h>
+
+#include <map>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace pgmlr::hf;
+using hf_fixture::Cache;
+
+namespace {
+
+const FileRow *find_row(const Scan &s, const std::string &repo_id, const std::string &rev, const std::string &path) {
+	for (const auto &f : s.files)
+		if (f.repo_id == repo_id && f.revision == rev && f.path == path) return &f;
+	return nullptr;
+}
+
+const RepoRow *find_repo(const Scan &s, const std::string &type, const std::string &id) {
+	for (const auto &r : s.repos)
+		if (r.repo_type == type && r.repo_id == id) return &r;
+	return nullptr;
+}
+
+bool has_notice(const Scan &s, const std::string &part) {
+	for (const auto &n : s.notices)
+		if (n.find(part) != std::string::npos) return true;
+	return false;
+}
+
+Scan scan_ok(const Cache &c) {
+	auto r = scan_cache(c.root);
+	EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+	return r.ok() ? *r : Scan{};
+}
+
+EnvLookup env_of(std::map<std::string, std::string> m) {
+	return [m](const char *name) -> std::optional<std::string> {
+		auto it = m.find(name);
+		if (it == m.end()) return std::nullopt;
+		return it->second;
+	};
+}
+
+}  // namespace
+
+TEST(HfRepoFolder, ParsesTypesAndIds) {
+	auto m = parse_repo_folder("models--gpt2");
+	ASSERT_TRUE(m);
+	EXPECT_EQ(m->type, "model");
+	EXPECT_EQ(m->id, "gpt2");
+	auto d = parse_repo_folder("datasets--org--name");
+	ASSERT_TRUE(d);
+	EXPECT_EQ(d->type, "dataset");
+	EXPECT_EQ(d->id, "org/name");
+	auto s = parse_repo_folder("spaces--a--b-c");
+	ASSERT_TRUE(s);
+	EXPECT_EQ(s->id, "a/b-c");
+	EXPECT_FALSE(parse_repo_folder("kernels--org--name"));
+	EXPECT_FALSE(parse_repo_folder("models--"));
+	EXPECT_FALSE(parse_repo_folder("models----x"));
+	EXPECT_FALSE(parse_repo_folder("blobs"));
+}
+
+TEST(HfCacheDir, FollowsHuggingfaceHubOrder) {
+	std::map<std::string, std::string> all = {{"HF_HUB_CACHE", "/a"},
+											  {"HUGGINGFACE_HUB_CACHE", "/b"},
+											  {"HF_HOME", "/c"},
+											  {"XDG_CACHE_HOME", "/d"},
+											  {"HOME", "/e"}};
+	EXPECT_EQ(default_cache_dir("/conf", env_of(all)), "/conf");
+	EXPECT_EQ(default_cache_dir("", env_of(all)), "/a");
+	all.erase("HF_HUB_CACHE");
+	EXPECT_EQ(default_cache_dir("", env_of(all)), "/b");
+	all.erase("HUGGINGFACE_HUB_CACHE");
+	EXPECT_EQ(default_cache_dir("", env_of(all)), "/c/hub");
+	all.erase("HF_HOME");
+	EXPECT_EQ(default_cache_dir("", env_of(all)), "/d/huggingface/hub");
+	all.erase("XDG_CACHE_HOME");
+	EXPECT_EQ(default_cache_dir("", env_of(all)), "/e/.cache/huggingface/hub");
+	EXPECT_EQ(default_cache_dir("~/hf", env_of(all)), "/e/hf");
+	EXPECT_EQ(default_cache_dir("", env_of({})), "");
+}
+
+TEST(HfResolve, StaysInsideTheRoot) {
+	Cache c;
+	c.write("a/file", "x");
+	c.symlink("a/up", "../../outside");
+	c.symlink("a/abs_in", c.root + "/a/file");
+	c.symlink("a/abs_out", "/etc/hostname");
+	c.symlink("a/loop1", "loop2");
+	c.symlink("a/loop2", "loop1");
+	c.symlink("a/ok", "./file");
+	EXPECT_EQ(resolve_in_cache(c.root, "a/up", 3).result, Resolve::outside);
+	EXPECT_EQ(resolve_in_cache(c.root, "a/abs_out", 3).result, Resolve::outside);
+	auto in = resolve_in_cache(c.root, "a/abs_in", 3);
+	EXPECT_EQ(in.result, Resolve::ok);
+	EXPECT_EQ(in.rel, "a/file");
+	EXPECT_EQ(resolve_in_cache(c.root, "a/loop1", 3).result, Resolve::too_many_links);
+	auto ok = resolve_in_cache(c.root, "a/ok", 3);
+	EXPECT_EQ(ok.result, Resolve::ok);
+	EXPECT_EQ(ok.first_target, "./file");
+	EXPECT_EQ(resolve_in_cache(c.root, "a/none", 3).result, Resolve::missing);
+	EXPECT_EQ(resolve_in_cache(c.root, "a/file/x", 3).result, Resolve::broken);
+}
+
+TEST(HfScan, HealthyCacheListsEveryFileOfEverySnapshot) {
+	Cache c;
+	const std::string m = "models--sentence-transformers--all-MiniLM-L6-v2";
+	const std::string r1 = hf_fixture::commit("r1"), r2 = hf_fixture::commit("r2");
+	std::string weights = std::string(3000, 'w') + std::string("\0\1\2", 3);
+	std::string w = c.file(m, r1, "model.safetensors", weights, true);
+	std::string cfg = c.file(m, r1, "config.json", "{\"a\": 1}\n", false);
+	std::string pool = c.file(m, r1, "1_Pooling/config.json", "{\"pooling\": true}\n", false);
+	std::string spaced = c.file(m, r1, "dir with space/naïve – ü.txt", "unicode\n", false);
+	// r2 shares the weights blob and changes the config.
+	c.link(m, r2, "model.safetensors", w);
+	std::string cfg2 = c.file(m, r2, "config.json", "{\"a\": 2}\n", false);
+	c.ref(m, "main", r2);
+	c.ref(m, "v1.0", r1);
+	c.ref(m, "refs/pr/1", r1);
+	const std::string d = "datasets--org--data";
+	const std::string r3 = hf_fixture::commit("r3");
+	c.file(d, r3, "train/part-0.parquet", "parquet bytes", true);
+	c.ref(d, "main", r3);
+	c.write(".locks/" + m + "/" + w + ".lock", "");
+	c.write("CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n");
+	c.write(m + "/.no_exist/" + r1 + "/tokenizer.json", "");
+	c.write("version.txt", "1");
+
+	Scan s = scan_ok(c);
+	EXPECT_TRUE(s.notices.empty()) << s.notices.front();
+	ASSERT_EQ(s.files.size(), 7u);
+	for (const auto &f : s.files) EXPECT_EQ(f.status, kOk) << *f.path;
+
+	const FileRow *row = find_row(s, "sentence-transformers/all-MiniLM-L6-v2", r1, "model.safetensors");
+	ASSERT_TRUE(row);
+	EXPECT_EQ(row->repo_type, "model");
+	EXPECT_EQ(*row->blob, w);
+	EXPECT_EQ(row->blob->size(), 64u);
+	EXPECT_EQ(row->size, static_cast<int64_t>(weights.size()));
+	EXPECT_EQ(row->refs, (std::vector<std::string>{"refs/pr/1", "v1.0"}));
+
+	row = find_row(s, "sentence-transformers/all-MiniLM-L6-v2", r1, "1_Pooling/config.json");
+	ASSERT_TRUE(row);
+	EXPECT_EQ(*row->blob, pool);
+	EXPECT_EQ(row->blob->size(), 40u);
+	row = find_row(s, "sentence-transformers/all-MiniLM-L6-v2", r1, "dir with space/naïve – ü.txt");
+	ASSERT_TRUE(row);
+	EXPECT_EQ(*row->blob, spaced);
+	row = find_row(s, "sentence-transformers/all-MiniLM-L6-v2", r2, "config.json");
+	ASSERT_TRUE(row);
+	EXPECT_EQ(*row->blob, cfg2);
+	EXPECT_EQ(row->refs, std::vector<std::string>{"main"});
+	ASSERT_TRUE(find_row(s, "org/data", r3, "train/part-0.parquet"));
+
+	const RepoRow *repo = find_repo(s, "model", "sentence-transformers/all-MiniLM-L6-v2");
+	ASSERT_TRUE(repo);
+	EXPECT_EQ(repo->revisions, 2);
+	EXPECT_EQ(repo->files, 5);  // weights counted once
+	EXPECT_EQ(repo->size_on_disk, static_cast<int64_t>(weights.size() + 9 + 18 + 8 + 9));
+	EXPECT_EQ(repo->refs, (std::vector<std::string>{"main", "refs/pr/1", "v1.0"}));
+	EXPECT_TRUE(repo->last_modified.has_value());
+	ASSERT_EQ(s.repos.size(), 2u);
+	(void) cfg;
+}
+
+TEST(HfScan, DamagedCacheGivesStatusesAndNotices) {
+	Cache c;
+	const std::string m = "models--gpt2";
+	const std::string r = hf_fixture::commit("gpt2");
+	std::string good = c.file(m, r, "good.txt", "good\n", false);
+	// missing blob: link is fine, blob deleted (rsync of links only).
+	std::string gone = c.file(m, r, "gone.bin", "gone", true);
+	::unlink(c.abs(m + "/blobs/" + gone).c_str());
+	// broken: the link names a folder that does not exist.
+	c.symlink(m + "/snapshots/" + r + "/broken.txt", "../../nowhere/" + good);
+	// no-symlink mode: a real file in the snapshot.
+	c.write(m + "/snapshots/" + r + "/real.txt", "real content");
+	// out of the cache, relative and absolute.
+	c.write("../outside.txt", "secret");
+	c.symlink(m + "/snapshots/" + r + "/escape.txt", "../../../../outside.txt");
+	c.symlink(m + "/snapshots/" + r + "/abs.txt", c.base + "/outside.txt");
+	// a link to something that is not a checksum-named blob
+	c.write(m + "/blobs/notahash", "x");
+	c.symlink(m + "/snapshots/" + r + "/odd.txt", "../../blobs/notahash");
+	// a link to a folder
+	c.symlink(m + "/snapshots/" + r + "/dirlink", "../../blobs");
+	// stray downloads, 0.27 and 1.x names
+	const std::string part = std::string(64, 'a');
+	c.write(m + "/blobs/" + part + ".incomplete", "half");
+	c.write(m + "/blobs/" + std::string(64, 'b') + ".0a1b2c3d.incomplete", "hal");
+	// refs: good, to a missing snapshot, with a newline, garbage
+	c.ref(m, "main", r);
+	c.ref(m, "old", hf_fixture::commit("gone"));
+	c.write(m + "/refs/nl", r + "\n");
+	c.write(m + "/refs/junk", "not a commit");
+	// unknown repo type, and a snapshot folder that is not a commit
+	c.mkdirs("kernels--org--k/snapshots");
+	c.mkdirs(m + "/snapshots/not-a-commit");
+
+	Scan s = scan_ok(c);
+	auto status = [&](const std::string &path) {
+		const FileRow *f = find_row(s, "gpt2", r, path);
+		return f ? f->status : std::string("<no row>");
+	};
+	EXPECT_EQ(status("good.txt"), kOk);
+	EXPECT_EQ(status("gone.bin"), kMissingBlob);
+	EXPECT_EQ(*find_row(s, "gpt2", r, "gone.bin")->blob, gone);
+	EXPECT_EQ(status("broken.txt"), kBrokenSymlink);
+	EXPECT_EQ(status("real.txt"), kNotASymlink);
+	EXPECT_EQ(find_row(s, "gpt2", r, "real.txt")->size, 12);
+	EXPECT_FALSE(find_row(s, "gpt2", r, "real.txt")->blob.has_value());
+	EXPECT_EQ(status("escape.txt"), kOutside);
+	EXPECT_EQ(status("abs.txt"), kOutside);
+	EXPECT_EQ(find_row(s, "gpt2", r, "escape.txt")->content_rel, "");
+	EXPECT_EQ(status("odd.txt"), kBadBlobName);
+	EXPECT_EQ(status("dirlink"), kNotAFile);
+	EXPECT_EQ(find_row(s, "gpt2", r, "good.txt")->refs, std::vector<std::string>{"main"});
+
+	int incomplete = 0;
+	for (const auto &f : s.files) {
+		if (f.status != kIncomplete) continue;
+		++incomplete;
+		EXPECT_FALSE(f.revision.has_value());
+		EXPECT_FALSE(f.path.has_value());
+		EXPECT_TRUE(*f.blob == part || *f.blob == std::string(64, 'b')) << *f.blob;
+		EXPECT_EQ(f.size, *f.blob == part ? 4 : 3);
+	}
+	EXPECT_EQ(incomplete, 2);
+
+	EXPECT_TRUE(has_notice(s, "ref \"old\" of model gpt2 points to commit " + hf_fixture::commit("gone")));
+	EXPECT_TRUE(has_notice(s, "ref \"nl\" of model gpt2: it ends with a newline"));
+	EXPECT_TRUE(has_notice(s, "ref \"junk\" of model gpt2: it does not hold a 40-hex commit"));
+	EXPECT_TRUE(has_notice(s, "kernels--org--k"));
+	EXPECT_TRUE(has_notice(s, "not-a-commit"));
+	ASSERT_EQ(s.repos.size(), 1u);
+	EXPECT_EQ(s.repos[0].refs, std::vector<std::string>{"main"});
+}
+
+TEST(HfScan, CrossRepoBlobStoreOfHubOneX) {
+	Cache c;
+	const std::string m = "models--org--xet";
+	const std::string r = hf_fixture::commit("xet");
+	std::string content(5000, 'z');
+	std::string sha = hf_fixture::sha256(content);
+	c.write("blobs/ab/abcdef0123", content);
+	c.symlink(m + "/blobs/" + sha, "../../blobs/ab/abcdef0123");
+	c.link(m, r, "model.safetensors", sha);
+	c.ref(m, "main", r);
+	// A repo blob link from the store that leaves the cache.
+	c.write("../elsewhere", "x");
+	c.symlink(m + "/blobs/" + std::string(64, 'e'), "../../../elsewhere");
+	c.link(m, r, "leak.bin", std::string(64, 'e'));
+
+	Scan s = scan_ok(c);
+	const FileRow *f = find_row(s, "org/xet", r, "model.safetensors");
+	ASSERT_TRUE(f);
+	EXPECT_EQ(f->status, kOk);
+	EXPECT_EQ(*f->blob, sha);
+	EXPECT_EQ(f->size, 5000);
+	EXPECT_EQ(f->content_rel, "blobs/ab/abcdef0123");
+	EXPECT_EQ(find_row(s, "org/xet", r, "leak.bin")->status, kOutside);
+	EXPECT_EQ(s.repos.size(), 1u);  // the top-level blobs/ is no repo
+}
+
+TEST(HfScan, SymlinkedRepoBlobsFolderIsNotFollowedOut) {
+	Cache c;
+	const std::string m = "models--org--sneaky";
+	const std::string r = hf_fixture::commit("sneaky");
+	std::string content = "secret";
+	std::string name = hf_fixture::git_sha1(content);
+	c.write("../store/" + name, content);
+	c.mkdirs(m);
+	c.symlink(m + "/blobs", c.base + "/store");
+	c.link(m, r, "a.txt", name);
+	Scan s = scan_ok(c);
+	ASSERT_EQ(s.files.size(), 1u);
+	EXPECT_EQ(s.files[0].status, kOutside);
+}
+
+TEST(HfScan, MissingFolderIsEmptyWithNotice) {
+	Cache c;
+	auto r = scan_cache(c.root + "/nope");
+	ASSERT_TRUE(r.ok());
+	EXPECT_FALSE(r->found);
+	EXPECT_TRUE(r->files.empty());
+	ASSERT_EQ(r->notices.size(), 1u);
+	EXPECT_NE(r->notices[0].find("does not exist"), std::string::npos);
+}
+
+TEST(HfScan, BadFolderArgumentsAreErrors) {
+	Cache c;
+	auto rel = scan_cache("relative/hub");
+	ASSERT_FALSE(rel.ok());
+	EXPECT_EQ(rel.error().code, PGMLR_ERR_INVALID_PARAMETER);
+	EXPECT_FALSE(rel.error().hint.empty());
+	c.write("file", "x");
+	auto file = scan_cache(c.abs("file"));
+	ASSERT_FALSE(file.ok());
+	EXPECT_EQ(file.error().code, PGMLR_ERR_INVALID_PARAMETER);
+}
+
+TEST(HfScan, UnreadableFolderIsAnErrorWithHint) {
+	if (geteuid() == 0) GTEST_SKIP() << "root reads every folder";
+	Cache c;
+	chmod(c.root.c_str(), 0);
+	auto r = scan_cache(c.root);
+	chmod(c.root.c_str(), 0755);
+	ASSERT_FALSE(r.ok());
+	EXPECT_EQ(r.error().code, PGMLR_ERR_PERMISSION);
+	EXPECT_FALSE(r.error().hint.empty());
+}
+
+TEST(HfScan, TooManyNoticesAreSummarized) {
+	Cache c;
+	for (int i = 0; i < 60; ++i) c.mkdirs("kernels--x--" + std::to_string(i));
+	Scan s = scan_ok(c);
+	ASSERT_EQ(s.notices.size(), kMaxNotices + 1);
+	EXPECT_NE(s.notices.back().find("10 more notices"), std::string::npos);
+}

@@ -68,11 +68,13 @@ my $work = PostgreSQL::Test::Utils::tempdir('replica_setup');
 # The rule is effective: a wrong password is refused over TCP.
 my $bad_pass = write_pgpass($work, '127.0.0.1', $primary->port, 'replication_user', 'wrong-password');
 my ($stdout, $stderr);
-IPC::Run::run(
-	[ "$bindir/pg_basebackup", '-h', '127.0.0.1', '-p', $primary->port, '-U', 'replication_user',
-	  '-D', "$work/should_fail", '-X', 'none', '--no-sync' ],
-	'>', \$stdout, '2>', \$stderr, IPC::Run::timeout(60),
-	init => sub { $ENV{PGPASSFILE} = $bad_pass; });
+{
+	local $ENV{PGPASSFILE} = $bad_pass;
+	IPC::Run::run(
+		[ "$bindir/pg_basebackup", '-h', '127.0.0.1', '-p', $primary->port, '-U', 'replication_user',
+		  '-D', "$work/should_fail", '-X', 'none', '--no-sync' ],
+		'>', \$stdout, '2>', \$stderr, IPC::Run::timeout(60));
+}
 like($stderr, qr/password authentication failed for user "replication_user"/,
 	'the scram rule is the one that matches: a wrong password is refused');
 

@@ -1,0 +1,49 @@
+// Manifest rows for the fetcher: validation of untrusted rows, cache names,
+// Hub URLs and snapshot symlink targets. Pure functions, no I/O.
+#pragma once
+#include "core_only.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "status.hpp"
+
+namespace pgmlr::hf_fetch {
+
+struct Row {
+	std::string repo_type;  // model | dataset | space
+	std::string repo_id;
+	std::string revision;   // 40-hex commit
+	std::string ref;        // empty: no refs file
+	std::string path;
+	std::string blob;
+	int64_t size = 0;
+};
+
+constexpr int64_t kMaxFileSize = int64_t{1} << 42;  // 4 TiB: beyond any Hub file
+
+// Each refusal names the column in its message.
+Status validate_repo_type(std::string_view v);
+Status validate_repo_id(std::string_view v);
+Status validate_revision(std::string_view v);
+Status validate_ref(std::string_view v);  // empty is fine: no ref
+Status validate_path(std::string_view v);
+Status validate_blob(std::string_view v);
+Status validate_size(int64_t v);
+Status validate_row(const Row &row);
+
+// "models--org--name"
+std::string repo_folder_name(const Row &row);
+
+// Percent-encoding as Python's urllib.parse.quote: unreserved bytes kept,
+// plus the bytes in keep.
+std::string percent_encode(std::string_view s, std::string_view keep);
+
+// {endpoint}/{datasets/|spaces/}{repo_id}/resolve/{revision}/{path}
+std::string resolve_url(std::string_view endpoint, const Row &row);
+
+// "../../blobs/<blob>" plus one "../" per folder in path.
+std::string symlink_target(std::string_view path, std::string_view blob);
+
+}  // namespace pgmlr::hf_fetch

@@ -1,0 +1,127 @@
+#include "core_only.hpp"
+#include "hf_fetch_sink.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include <pthread.h>
+#include <unistd.h>
+
+namespace pgmlr::hf_fetch {
+
+BlockSink::BlockSink(int fd, BlobHasher *hasher, size_t block_size, size_t max_queued)
+	: fd_(fd), hasher_(hasher), block_size_(block_size), max_queued_(max_queued) {
+	current_.reserve(block_size_);
+	// The thread inherits the creator's mask: block everything while
+	// creating it so PostgreSQL's signals always land on the main thread.
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	try {
+		thread_ = std::thread([this] { run(); });
+	} catch (...) {
+		pthread_sigmask(SIG_SETMASK, &old, nullptr);
+		throw;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+BlockSink::~BlockSink() {
+	{
+		std::lock_guard<std::mutex> lk(m_);
+		stop_ = true;
+	}
+	work_cv_.notify_all();
+	if (thread_.joinable()) thread_.join();
+}
+
+void BlockSink::push_current(std::unique_lock<std::mutex> &lk) {
+	space_cv_.wait(lk, [&] { return queue_.size() < max_queued_ || failed_; });
+	if (failed_) return;
+	queue_.push_back(std::move(current_));
+	if (!spare_.empty()) {
+		current_ = std::move(spare_.back());
+		spare_.pop_back();
+	} else {
+		current_ = std::vector<char>();
+	}
+	current_.clear();
+	current_.reserve(block_size_);
+	work_cv_.notify_one();
+}
+
+bool BlockSink::append(const char *data, size_t n) {
+	std::unique_lock<std::mutex> lk(m_, std::defer_lock);
+	// current_ is only touched by the caller's thread; the lock guards the queue.
+	current_.insert(current_.end(), data, data + n);
+	if (current_.size() < block_size_) {
+		lk.lock();
+		return !failed_;
+	}
+	lk.lock();
+	push_current(lk);
+	return !failed_;
+}
+
+bool BlockSink::drain() {
+	std::unique_lock<std::mutex> lk(m_);
+	if (!current_.empty() && !failed_) push_current(lk);
+	space_cv_.wait(lk, [&] { return (queue_.empty() && !busy_) || failed_; });
+	if (failed_) {
+		// The thread stops at the first error; wait until it is idle.
+		space_cv_.wait(lk, [&] { return !busy_; });
+	}
+	return !failed_;
+}
+
+int64_t BlockSink::written() {
+	std::lock_guard<std::mutex> lk(m_);
+	return written_;
+}
+
+std::string BlockSink::error() {
+	std::lock_guard<std::mutex> lk(m_);
+	return error_;
+}
+
+void BlockSink::run() {
+	std::unique_lock<std::mutex> lk(m_);
+	while (true) {
+		work_cv_.wait(lk, [&] { return stop_ || (!queue_.empty() && !failed_); });
+		if (stop_) return;
+		std::vector<char> block = std::move(queue_.front());
+		queue_.pop_front();
+		busy_ = true;
+		lk.unlock();
+		space_cv_.notify_all();
+
+		std::string err;
+		size_t off = 0;
+		while (off < block.size()) {
+			ssize_t w = write(fd_, block.data() + off, block.size() - off);
+			if (w < 0 && errno == EINTR) continue;
+			if (w < 0) {
+				err = std::string("could not write the download: ") + std::strerror(errno);
+				break;
+			}
+			off += static_cast<size_t>(w);
+		}
+		if (err.empty()) hasher_->update(block.data(), block.size());
+
+		lk.lock();
+		busy_ = false;
+		if (err.empty()) {
+			written_ += static_cast<int64_t>(block.size());
+		} else {
+			failed_ = true;
+			error_ = err;
+			queue_.clear();
+		}
+		block.clear();
+		if (spare_.size() < 2) spare_.push_back(std::move(block));
+		space_cv_.notify_all();
+	}
+}
+
+}  // namespace pgmlr::hf_fetch

@@ -1,0 +1,474 @@
+#!/usr/bin/python3
+"""A local stand-in for the HuggingFace Hub, for tests and demos only.
+
+Serves the repos of a huggingface_hub cache folder over the Hub's resolve
+protocol (HEAD/GET /{repo}/resolve/{rev}/{path}, 302 to a "CDN" listener for
+LFS blobs, Range requests), a few /api endpoints, gated repos, and faults
+injected at run time through /_control. Python 3 standard library only.
+
+Usage: hub_server.py --cache DIR [--port 0] [--cdn-port 0]
+                     [--gated REPO_ID ...] [--token TOKEN]
+Prints "READY <port> <cdn_port>" once both listeners accept connections.
+"""
+import argparse
+import hashlib
+import http.server
+import json
+import os
+import re
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import time
+import urllib.parse
+
+HEX40 = re.compile(r"^[0-9a-f]{40}$")
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+TYPES = {"model": "models", "dataset": "datasets", "space": "spaces"}
+MAX_SLEEP = 30.0          # every injected sleep is bounded
+CHUNK = 1 << 20
+
+
+def git_blob_sha1(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+class Cache:
+    """Read-only view of a huggingface_hub cache folder."""
+
+    def __init__(self, root):
+        self.root = os.path.abspath(root)
+
+    def repo_folder(self, repo_type, repo_id):
+        return os.path.join(self.root, TYPES[repo_type] + "--" + repo_id.replace("/", "--"))
+
+    def resolve_revision(self, folder, rev):
+        """Returns the commit for a ref name or a commit, or None."""
+        if HEX40.match(rev) and os.path.isdir(os.path.join(folder, "snapshots", rev)):
+            return rev
+        if ".." in rev.split("/") or rev.startswith("/") or "\0" in rev:
+            return None
+        ref = os.path.join(folder, "refs", rev)
+        try:
+            with open(ref, "r", encoding="ascii") as f:
+                commit = f.read()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return commit if HEX40.match(commit) else None
+
+    def file_info(self, folder, commit, path):
+        """(blob, size, disk_path) of a file in a snapshot, or None."""
+        parts = path.split("/")
+        if not path or any(p in ("", ".", "..") for p in parts):
+            return None
+        disk = os.path.join(folder, "snapshots", commit, *parts)
+        if not os.path.isfile(disk):
+            return None
+        if os.path.islink(disk):
+            blob = os.path.basename(os.readlink(disk))
+        else:  # no-symlink cache: the name is the git blob id of the content
+            with open(disk, "rb") as f:
+                blob = git_blob_sha1(f.read())
+        return blob, os.path.getsize(disk), disk
+
+    def list_files(self, folder, commit):
+        base = os.path.join(folder, "snapshots", commit)
+        out = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            for name in sorted(filenames):
+                rel = os.path.relpath(os.path.join(dirpath, name), base).replace(os.sep, "/")
+                out.append(rel)
+        return out
+
+
+class State:
+    def __init__(self, cache, gated, token):
+        self.cache = cache
+        self.gated = set(gated)
+        self.token = token
+        self.lock = threading.Lock()
+        self.faults = []        # list of dicts, each with a "used" counter
+        self.log = []
+        self.port = 0
+        self.cdn_port = 0
+        self.stopping = threading.Event()
+
+    def record(self, entry):
+        with self.lock:
+            if len(self.log) < 100000:
+                self.log.append(entry)
+
+    def take_fault(self, target, kinds):
+        """The first matching rule of one of kinds that still has uses left."""
+        with self.lock:
+            for rule in self.faults:
+                if rule.get("kind") not in kinds:
+                    continue
+                if rule.get("match", "") not in target:
+                    continue
+                times = int(rule.get("times", -1))
+                if times >= 0 and rule["used"] >= times:
+                    continue
+                rule["used"] += 1
+                return dict(rule)
+        return None
+
+
+def lfs_pointer_oid(sha256, size):
+    pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n" % (sha256, size)
+    return git_blob_sha1(pointer.encode())
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "pgml-test-hub/1"
+    state: State = None
+    listener = "hub"
+
+    def log_message(self, fmt, *args):  # quiet: the /_control/log is the log
+        pass
+
+    # ---- helpers -------------------------------------------------------
+    def _target(self):
+        return urllib.parse.unquote(self.path)
+
+    def _record(self):
+        if self.path.startswith("/_control/"):
+            return
+        self.state.record({
+            "listener": self.listener,
+            "method": self.command,
+            "path": self.path,
+            "range": self.headers.get("Range"),
+            "auth": self.headers.get("Authorization") is not None,
+            "host": self.headers.get("Host"),
+        })
+
+    def _send(self, code, body=b"", headers=None, ctype="application/json"):
+        self.send_response(code)
+        for k, v in (headers or {}).items():
+            self.send_header(k, str(v))
+        if body is not None:
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and body:
+            self.wfile.write(body)
+
+    def _error(self, code, error_code, message, headers=None):
+        body = json.dumps({"error": message}).encode()
+        self._send(code, body, dict(headers or {}, **{"X-Error-Code": error_code, "X-Error-Message": message}))
+
+    def _json(self, obj, headers=None):
+        self._send(200, json.dumps(obj).encode(), headers)
+
+    def _authorized(self, repo_id):
+        if repo_id not in self.state.gated:
+            return True
+        return self.headers.get("Authorization") == "Bearer " + (self.state.token or "\0")
+
+    def _status_fault(self, target):
+        rule = self.state.take_fault(target, ("status", "redirect_loop", "redirect_other_host"))
+        if rule is None:
+            return False
+        kind = rule["kind"]
+        if kind == "status":
+            code = int(rule.get("code", 500))
+            headers = {}
+            if code in (429, 503):
+                headers["Retry-After"] = str(rule.get("retry_after", 1))
+            self._error(code, "InjectedFault", "injected status %d" % code, headers)
+        elif kind == "redirect_loop":
+            self._send(302, b"", {"Location": self.path}, "text/plain")
+        else:  # redirect_other_host: same server, another host name
+            port = self.state.cdn_port if self.listener == "cdn" else self.state.port
+            self._send(302, b"", {"Location": "http://localhost:%d%s" % (port, self.path)}, "text/plain")
+        return True
+
+    def _serve_body(self, disk, size, headers, target):
+        """200 or 206 with the file's bytes, faults applied."""
+        start, end = 0, size - 1
+        rng = self.headers.get("Range")
+        code = 200
+        if rng:
+            m = re.match(r"^bytes=(\d+)-(\d*)$", rng.strip())
+            if not m:
+                self._error(416, "RangeNotSatisfiable", "bad range")
+                return
+            start = int(m.group(1))
+            if size == 0:
+                self._send(416, b"", dict(headers, **{"Content-Range": "bytes */0"}), "text/plain")
+                return
+            if m.group(2):
+                end = min(int(m.group(2)), size - 1)
+            if start >= size or start > end:
+                self._send(416, b"", dict(headers, **{"Content-Range": "bytes */%d" % size}), "text/plain")
+                return
+            code = 206
+            headers = dict(headers, **{"Content-Range": "bytes %d-%d/%d" % (start, end, size)})
+        length = end - start + 1
+        self.send_response(code)
+        for k, v in headers.items():
+            self.send_header(k, str(v))
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        if self.command == "HEAD" or length == 0:
+            return
+        drop = self.state.take_fault(target, ("drop_after",))
+        wrong = self.state.take_fault(target, ("wrong_bytes",))
+        stall = self.state.take_fault(target, ("stall",))
+        with open(disk, "rb") as f:
+            if not (drop or wrong or stall):
+                self.wfile.flush()
+                self.connection.sendfile(f, start, length)
+                return
+            f.seek(start)
+            sent = 0
+            limit = int(drop.get("n", 0)) if drop else None
+            stall_at = int(stall.get("after", length // 2)) if stall else None
+            while sent < length:
+                want = min(CHUNK, length - sent)
+                if limit is not None:
+                    want = min(want, limit - sent)
+                if stall_at is not None and sent < stall_at:
+                    want = min(want, stall_at - sent)
+                if want > 0:
+                    data = f.read(want)
+                    if not data:
+                        break
+                    if wrong:
+                        data = bytes((b ^ 0x5A) for b in data)
+                    self.wfile.write(data)
+                    sent += len(data)
+                if limit is not None and sent >= limit:
+                    self.wfile.flush()
+                    self.close_connection = True
+                    try:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    return
+                if stall_at is not None and sent >= stall_at:
+                    self.wfile.flush()
+                    deadline = time.monotonic() + min(float(stall.get("seconds", 5)), MAX_SLEEP)
+                    while time.monotonic() < deadline and not self.state.stopping.is_set():
+                        time.sleep(0.05)
+                    stall_at = None
+
+    # ---- routing -------------------------------------------------------
+    def do_HEAD(self):
+        self._dispatch()
+
+    def do_GET(self):
+        self._dispatch()
+
+    def do_POST(self):
+        self._dispatch()
+
+    def _dispatch(self):
+        self._record()
+        try:
+            if self.listener == "cdn":
+                self._cdn()
+            else:
+                self._hub()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _cdn(self):
+        target = self._target()
+        if self._status_fault(target):
+            return
+        m = re.match(r"^/cdn/([^/]+)/([0-9a-f]{64})(\?.*)?$", self.path)
+        if not m or self.command not in ("GET", "HEAD"):
+            self._error(404, "EntryNotFound", "no such blob")
+            return
+        disk = os.path.join(self.state.cache.root, m.group(1), "blobs", m.group(2))
+        if not os.path.isfile(disk):
+            self._error(404, "EntryNotFound", "no such blob")
+            return
+        self._serve_body(disk, os.path.getsize(disk), {"ETag": '"%s"' % m.group(2)}, target)
+
+    def _hub(self):
+        raw = self.path.split("?", 1)[0]
+        if raw.startswith("/_control/"):
+            return self._control(raw)
+        target = self._target()
+        if self._status_fault(target):
+            return
+        m = re.match(r"^/api/(models|datasets|spaces)/(.+?)/(revision|tree|paths-info)/([^/]+)(/.*)?$", raw)
+        if m:
+            return self._api(m)
+        m = re.match(r"^/(?:(datasets|spaces)/)?(.+?)/resolve/([^/]+)/(.+)$", raw)
+        if m and self.command in ("GET", "HEAD"):
+            return self._resolve(m, target)
+        self._error(404, "RepoNotFound", "no route")
+
+    def _repo(self, type_plural, raw_repo, raw_rev):
+        """(folder, repo_id, commit) or None after answering the error."""
+        repo_type = {"models": "model", "datasets": "dataset", "spaces": "space"}[type_plural or "models"]
+        repo_id = urllib.parse.unquote(raw_repo)
+        folder = self.state.cache.repo_folder(repo_type, repo_id)
+        if "--" in repo_id or ".." in repo_id or not os.path.isdir(folder):
+            self._error(404, "RepoNotFound", "repository not found")
+            return None
+        if not self._authorized(repo_id):
+            self._error(401, "GatedRepo", "access to this repository is restricted")
+            return None
+        commit = self.state.cache.resolve_revision(folder, urllib.parse.unquote(raw_rev))
+        if commit is None:
+            self._error(404, "RevisionNotFound", "revision not found")
+            return None
+        return folder, repo_id, commit
+
+    def _resolve(self, m, target):
+        repo = self._repo(m.group(1), m.group(2), m.group(3))
+        if repo is None:
+            return
+        folder, _repo_id, commit = repo
+        path = urllib.parse.unquote(m.group(4))
+        info = self.state.cache.file_info(folder, commit, path)
+        if info is None:
+            self._error(404, "EntryNotFound", "entry not found")
+            return
+        blob, size, disk = info
+        headers = {"X-Repo-Commit": commit, "ETag": '"%s"' % blob}
+        if HEX64.match(blob):
+            location = "http://127.0.0.1:%d/cdn/%s/%s?file=%s" % (
+                self.state.cdn_port, os.path.basename(folder), blob, urllib.parse.quote(path, safe=""))
+            headers.update({"X-Linked-Etag": '"%s"' % blob, "X-Linked-Size": size, "Location": location})
+            self._send(302, b"", headers, "text/plain")
+            return
+        self._serve_body(disk, size, headers, target)
+
+    def _entry(self, folder, commit, path, expand):
+        blob, size, _disk = self.state.cache.file_info(folder, commit, path)
+        entry = {"type": "file", "path": path, "size": size}
+        if HEX64.match(blob):
+            entry["oid"] = lfs_pointer_oid(blob, size)
+            entry["lfs"] = {"oid": blob, "size": size, "pointerSize": 134}
+        else:
+            entry["oid"] = blob
+        if expand:
+            entry["lastCommit"] = {"id": commit, "title": "test hub", "date": "2026-01-01T00:00:00.000Z"}
+            entry["securityFileStatus"] = {"status": "safe"}
+        return entry
+
+    def _api(self, m):
+        repo = self._repo(m.group(1), m.group(2), m.group(4))
+        if repo is None:
+            return
+        folder, repo_id, commit = repo
+        kind = m.group(3)
+        files = self.state.cache.list_files(folder, commit)
+        if kind == "revision" and self.command == "GET":
+            self._json({"id": repo_id, "sha": commit, "siblings": [{"rfilename": p} for p in files]})
+        elif kind == "tree" and self.command == "GET":
+            sub = urllib.parse.unquote(m.group(5) or "").strip("/")
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            recursive = query.get("recursive", ["false"])[0] in ("true", "1")
+            entries, dirs = [], set()
+            for p in files:
+                if sub and not p.startswith(sub + "/"):
+                    continue
+                rest = p[len(sub) + 1:] if sub else p
+                if "/" in rest and not recursive:
+                    d = (sub + "/" if sub else "") + rest.split("/", 1)[0]
+                    if d not in dirs:
+                        dirs.add(d)
+                        entries.append({"type": "directory", "path": d, "oid": "0" * 40, "size": 0})
+                    continue
+                entries.append(self._entry(folder, commit, p, False))
+            self._json(entries)
+        elif kind == "paths-info" and self.command == "POST":
+            length = min(int(self.headers.get("Content-Length", "0") or 0), 1 << 20)
+            body = self.rfile.read(length).decode("utf-8", "replace")
+            if "json" in (self.headers.get("Content-Type") or ""):
+                doc = json.loads(body or "{}")
+                paths, expand = doc.get("paths", []), bool(doc.get("expand"))
+            else:
+                form = urllib.parse.parse_qs(body)
+                paths = form.get("paths", [])
+                expand = form.get("expand", ["false"])[0] in ("true", "1")
+            out = [self._entry(folder, commit, p, expand) for p in paths
+                   if self.state.cache.file_info(folder, commit, p) is not None]
+            self._json(out)
+        else:
+            self._error(404, "EntryNotFound", "no route")
+
+    def _control(self, raw):
+        st = self.state
+        if raw == "/_control/faults" and self.command == "POST":
+            length = min(int(self.headers.get("Content-Length", "0") or 0), 1 << 20)
+            rules = json.loads(self.rfile.read(length) or b"[]")
+            if not isinstance(rules, list):
+                self._error(400, "BadRequest", "expected a JSON list")
+                return
+            with st.lock:
+                st.faults = [dict(r, used=0) for r in rules]
+            self._json({"ok": True, "rules": len(rules)})
+        elif raw == "/_control/reset" and self.command == "POST":
+            with st.lock:
+                st.faults = []
+                st.log = []
+            self._json({"ok": True})
+        elif raw == "/_control/log" and self.command == "GET":
+            with st.lock:
+                self._json(list(st.log))
+        else:
+            self._error(404, "EntryNotFound", "no such control endpoint")
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+
+def make_server(state, listener, port):
+    handler = type("H_" + listener, (Handler,), {"state": state, "listener": listener})
+    return Server(("127.0.0.1", port), handler)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cache", required=True)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--cdn-port", type=int, default=0)
+    ap.add_argument("--gated", action="append", default=[])
+    ap.add_argument("--token")
+    args = ap.parse_args(argv)
+    if not os.path.isdir(args.cache):
+        print("no such cache folder: %s" % args.cache, file=sys.stderr)
+        return 2
+    state = State(Cache(args.cache), args.gated, args.token)
+    hub = make_server(state, "hub", args.port)
+    cdn = make_server(state, "cdn", args.cdn_port)
+    state.port = hub.server_address[1]
+    state.cdn_port = cdn.server_address[1]
+    threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+               for s in (hub, cdn)]
+    for t in threads:
+        t.start()
+
+    def stop(_sig, _frm):
+        state.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print("READY %d %d" % (state.port, state.cdn_port), flush=True)
+    while not state.stopping.wait(0.2):
+        pass
+    for s in (hub, cdn):
+        s.shutdown()
+        s.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

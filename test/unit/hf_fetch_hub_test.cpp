@@ -1,0 +1,551 @@
+// Integration tests against test/hub/hub_server.py on 127.0.0.1. Skipped
+// (GTEST_SKIP) when no python3 is installed.
+#include "hf_fetch_hash.hpp"
+#include "pgml_repl_core.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using pgmlr::hf_fetch::BlobHasher;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct File {
+	std::string path;
+	std::string content;
+	bool lfs;
+};
+
+struct Repo {
+	std::string type, id, commit, ref;
+	std::vector<File> files;
+};
+
+std::string digest(const std::string &content, bool lfs) {
+	BlobHasher h(lfs ? std::string(64, '0') : std::string(40, '0'), static_cast<int64_t>(content.size()));
+	h.update(content.data(), content.size());
+	return h.hex_digest();
+}
+
+std::string random_bytes(size_t n, unsigned seed) {
+	std::mt19937 rng(seed);
+	std::string s(n, '\0');
+	for (auto &c : s) c = static_cast<char>(rng());
+	return s;
+}
+
+std::string folder_of(const Repo &r) {
+	std::string f = r.type + "s--";
+	for (char c : r.id) f += c == '/' ? std::string("--") : std::string(1, c);
+	return f;
+}
+
+void write_file(const std::string &p, const std::string &content) {
+	fs::create_directories(fs::path(p).parent_path());
+	std::ofstream(p, std::ios::binary) << content;
+}
+
+std::string read_file(const std::string &p) {
+	std::ifstream f(p, std::ios::binary);
+	std::stringstream ss;
+	ss << f.rdbuf();
+	return ss.str();
+}
+
+// Writes a repo the way huggingface_hub does: blobs, relative links, refs.
+void build_repo(const std::string &cache, const Repo &r) {
+	std::string base = cache + "/" + folder_of(r);
+	for (const File &f : r.files) {
+		std::string blob = digest(f.content, f.lfs);
+		write_file(base + "/blobs/" + blob, f.content);
+		std::string link = base + "/snapshots/" + r.commit + "/" + f.path;
+		fs::create_directories(fs::path(link).parent_path());
+		std::string target = "../../";
+		for (char c : f.path)
+			if (c == '/') target += "../";
+		fs::create_symlink(target + "blobs/" + blob, link);
+	}
+	if (!r.ref.empty()) write_file(base + "/refs/" + r.ref, r.commit);
+}
+
+// Relative path -> "L:<target>" | "F:<content>" | "D", without .locks.
+std::map<std::string, std::string> tree_of(const std::string &root) {
+	std::map<std::string, std::string> out;
+	for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+		std::string rel = fs::relative(it->path(), root).string();
+		if (rel == ".locks" || rel.rfind(".locks/", 0) == 0) continue;
+		if (it->is_symlink())
+			out[rel] = "L:" + fs::read_symlink(it->path()).string();
+		else if (it->is_directory())
+			out[rel] = "D";
+		else
+			out[rel] = "F:" + read_file(it->path().string());
+	}
+	return out;
+}
+
+size_t count_matching(const std::string &root, const std::string &needle) {
+	size_t n = 0;
+	if (!fs::exists(root)) return 0;
+	for (auto &e : fs::recursive_directory_iterator(root))
+		n += e.path().filename().string().find(needle) != std::string::npos;
+	return n;
+}
+
+size_t on_write(char *p, size_t s, size_t n, void *ud) {
+	static_cast<std::string *>(ud)->append(p, s * n);
+	return s * n;
+}
+
+std::string http(const std::string &url, const std::string *post_body) {
+	std::string out;
+	CURL *e = curl_easy_init();
+	curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &out);
+	curl_slist *h = curl_slist_append(nullptr, "Content-Type: application/json");
+	if (post_body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, post_body->c_str());
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	}
+	curl_easy_perform(e);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(h);
+	return out;
+}
+
+std::string find_python() {
+	for (const char *p : {"/usr/bin/python3", "/usr/local/bin/python3"})
+		if (access(p, X_OK) == 0) return p;
+	return {};
+}
+
+const std::string kSecret = "hf_secret_token";
+
+class HubTest : public ::testing::Test {
+protected:
+	static inline pid_t pid_ = -1;
+	static inline int port_ = 0;
+	static inline std::string src_;
+	static inline std::vector<Repo> repos_;
+
+	static void SetUpTestSuite() {
+		pgmlr_status st;
+		pgmlr_fetch_global_init(&st);
+		std::string python = find_python();
+		if (python.empty()) return;
+		char tmpl[] = "/tmp/hf_fetch_src_XXXXXX";
+		src_ = mkdtemp(tmpl);
+		std::string c1(40, 'c'), c2(40, 'd');
+		std::string weights = random_bytes(5 << 20, 1);
+		repos_ = {
+			Repo{"model", "org/model", c1, "main",
+				 {{"model.safetensors", weights, true},
+				  {"config.json", "{\"hidden\": 384}", false},
+				  {"1_Pooling/config.json", "{\"pooling\": \"mean\"}", false},
+				  {"empty.txt", "", false}}},
+			// a second revision sharing the weights blob, under a PR ref
+			Repo{"model", "org/model", c2, "refs/pr/1", {{"model.safetensors", weights, true}, {"config.json", "{}", false}}},
+			Repo{"dataset", "squad", c1, "main", {{"data/train.parquet", random_bytes(300000, 2), true}}},
+			Repo{"model", "org/gated", c1, "main",
+				 {{"weights.bin", random_bytes(400000, 3), true}, {"README.md", "# gated\n", false}}},
+		};
+		for (auto &r : repos_) build_repo(src_, r);
+
+		int fds[2];
+		if (pipe(fds) != 0) return;
+		std::string script = fs::path(__FILE__).parent_path().parent_path() / "hub" / "hub_server.py";
+		pid_ = fork();
+		if (pid_ == 0) {
+			dup2(fds[1], 1);
+			close(fds[0]);
+			execl(python.c_str(), python.c_str(), script.c_str(), "--cache", src_.c_str(), "--port", "0", "--gated",
+				  "org/gated", "--token", kSecret.c_str(), static_cast<char *>(nullptr));
+			_exit(127);
+		}
+		close(fds[1]);
+		std::string line;
+		auto deadline = Clock::now() + std::chrono::seconds(15);
+		while (line.find('\n') == std::string::npos && Clock::now() < deadline) {
+			pollfd p{fds[0], POLLIN, 0};
+			if (poll(&p, 1, 200) <= 0) continue;
+			char buf[128];
+			ssize_t n = read(fds[0], buf, sizeof buf);
+			if (n <= 0) break;
+			line.append(buf, static_cast<size_t>(n));
+		}
+		close(fds[0]);
+		int cdn = 0;
+		if (sscanf(line.c_str(), "READY %d %d", &port_, &cdn) != 2) port_ = 0;
+	}
+
+	static void TearDownTestSuite() {
+		if (pid_ > 0) {
+			kill(pid_, SIGTERM);
+			int status;
+			for (int i = 0; i < 50 && waitpid(pid_, &status, WNOHANG) == 0; ++i) usleep(100000);
+			if (waitpid(pid_, &status, WNOHANG) == 0) {
+				kill(pid_, SIGKILL);
+				waitpid(pid_, &status, 0);
+			}
+		}
+		if (!src_.empty()) fs::remove_all(src_);
+	}
+
+	std::string dest_;
+
+	void SetUp() override {
+		if (port_ == 0) GTEST_SKIP() << "python3 or the test hub is not available";
+		char tmpl[] = "/tmp/hf_fetch_dst_XXXXXX";
+		dest_ = mkdtemp(tmpl);
+		std::string empty;
+		http(base() + "/_control/reset", &empty);
+	}
+	void TearDown() override {
+		if (!dest_.empty()) fs::remove_all(dest_);
+	}
+
+	static std::string base() { return "http://127.0.0.1:" + std::to_string(port_); }
+	static void faults(const std::string &json) { http(base() + "/_control/faults", &json); }
+	static std::string log() { return http(base() + "/_control/log", nullptr); }
+
+	struct Rows {
+		std::vector<std::string> store;  // keeps the c strings alive
+		std::vector<pgmlr_fetch_row> rows;
+	};
+	static Rows rows_for(const std::vector<size_t> &which) {
+		Rows out;
+		out.store.reserve(1000);
+		for (size_t i : which) {
+			const Repo &r = repos_[i];
+			for (const File &f : r.files) {
+				out.store.push_back(digest(f.content, f.lfs));
+				out.rows.push_back(pgmlr_fetch_row{r.type.c_str(), r.id.c_str(), r.commit.c_str(), r.ref.c_str(),
+												   f.path.c_str(), out.store.back().c_str(),
+												   static_cast<int64_t>(f.content.size())});
+			}
+		}
+		return out;
+	}
+
+	struct Outcome {
+		bool finished = false;
+		pgmlr_status st{};
+		pgmlr_fetch_progress progress{};
+		std::vector<pgmlr_fetch_queue_entry> queue;
+		double seconds = 0;
+	};
+
+	pgmlr_fetch_options options(const char *token = kSecret.c_str()) {
+		pgmlr_fetch_options o;
+		pgmlr_fetch_options_init(&o);
+		o.cache_root = dest_.c_str();
+		o.endpoint = endpoint_.c_str();
+		o.token = token;
+		o.backoff_base_ms = 50;
+		o.backoff_max_ms = 400;
+		o.connect_timeout_ms = 2000;
+		o.low_speed_limit = 1000;
+		o.low_speed_time_s = 2;
+		o.max_retries = 3;
+		return o;
+	}
+	std::string endpoint_ = "";
+
+	Outcome fetch(const Rows &rows, pgmlr_fetch_options o, int budget_ms = 30000,
+				  volatile sig_atomic_t *abort_after_bytes_flag = nullptr) {
+		Outcome out;
+		pgmlr_fetch_job *job = pgmlr_fetch_new(&o, &out.st);
+		EXPECT_NE(job, nullptr) << out.st.message;
+		if (!job) return out;
+		for (auto &r : rows.rows) EXPECT_TRUE(pgmlr_fetch_add_row(job, &r, &out.st)) << out.st.message;
+		pgmlr_fetch_plan(job, &out.st);
+		EXPECT_EQ(out.st.code, PGMLR_OK) << out.st.message;
+		auto t0 = Clock::now();
+		while (!out.finished && Clock::now() - t0 < std::chrono::milliseconds(budget_ms)) {
+			out.finished = pgmlr_fetch_step(job, 100, &out.progress, &out.st);
+			if (abort_after_bytes_flag && out.progress.bytes_received > 0 && !*abort_after_bytes_flag) {
+				*abort_after_bytes_flag = 1;
+				auto a0 = Clock::now();
+				out.finished = pgmlr_fetch_step(job, 5000, &out.progress, &out.st);
+				out.seconds = std::chrono::duration<double>(Clock::now() - a0).count();
+				break;
+			}
+		}
+		if (!abort_after_bytes_flag) out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+		for (int i = 0; i < pgmlr_fetch_queue_count(job); ++i) {
+			pgmlr_fetch_queue_entry e;
+			if (pgmlr_fetch_queue_item(job, i, &e)) out.queue.push_back(e);
+		}
+		pgmlr_fetch_free(job);
+		return out;
+	}
+
+	Outcome fetch_all(pgmlr_fetch_options o) { return fetch(rows_for({0, 1, 2, 3}), o); }
+
+	void expect_identical() {
+		auto a = tree_of(src_), b = tree_of(dest_);
+		EXPECT_EQ(a.size(), b.size());
+		for (auto &[k, v] : a) {
+			auto it = b.find(k);
+			if (it == b.end()) {
+				ADD_FAILURE() << "missing in the fetched cache: " << k;
+				continue;
+			}
+			EXPECT_TRUE(it->second == v) << "differs: " << k;
+		}
+		for (auto &[k, v] : b)
+			if (!a.count(k)) ADD_FAILURE() << "extra in the fetched cache: " << k;
+	}
+
+	std::string blob_path(size_t repo, size_t file) {
+		const Repo &r = repos_[repo];
+		return dest_ + "/" + folder_of(r) + "/blobs/" + digest(r.files[file].content, r.files[file].lfs);
+	}
+};
+
+#define SETUP_ENDPOINT() endpoint_ = base() + "/"
+
+TEST_F(HubTest, FetchesAByteIdenticalCache) {
+	SETUP_ENDPOINT();
+	auto out = fetch_all(options());
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.st.code, PGMLR_OK) << out.st.message;
+	EXPECT_EQ(out.progress.files_failed, 0);
+	// the shared weights blob is downloaded once
+	EXPECT_EQ(out.progress.files_wanted, 8);
+	EXPECT_EQ(out.progress.files_done, 8);
+	EXPECT_EQ(out.queue.size(), 0u);
+	expect_identical();
+	EXPECT_EQ(count_matching(dest_, ".incomplete"), 0u);
+	EXPECT_EQ(count_matching(dest_, ".pgml.tmp"), 0u);
+	// the huggingface_hub lock files exist
+	EXPECT_TRUE(fs::exists(dest_ + "/.locks/models--org--model"));
+	// a second run finds nothing to do and sends no request
+	std::string empty;
+	http(base() + "/_control/reset", &empty);
+	auto again = fetch_all(options());
+	EXPECT_TRUE(again.finished);
+	EXPECT_EQ(again.progress.files_wanted, 0);
+	EXPECT_EQ(log(), "[]");
+}
+
+TEST_F(HubTest, TokenReachesTheHubButNeverTheCdn) {
+	SETUP_ENDPOINT();
+	auto out = fetch(rows_for({3}), options());
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_done, 2);
+	std::string l = log();
+	EXPECT_TRUE(std::regex_search(l, std::regex("\"listener\": \"hub\", \"method\": \"GET\", \"path\": \"/org/gated/resolve/[^\"]*/weights.bin\", \"range\": null, \"auth\": true")))
+		<< l;
+	EXPECT_TRUE(std::regex_search(l, std::regex("\"listener\": \"cdn\"[^}]*\"auth\": false"))) << l;
+	EXPECT_FALSE(std::regex_search(l, std::regex("\"listener\": \"cdn\"[^}]*\"auth\": true"))) << l;
+}
+
+TEST_F(HubTest, GatedRepoWithoutTokenFailsWithoutRetrying) {
+	SETUP_ENDPOINT();
+	auto out = fetch(rows_for({3}), options(nullptr));
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 2);
+	ASSERT_EQ(out.queue.size(), 2u);
+	EXPECT_EQ(out.queue[0].state, PGMLR_FETCH_FAILED);
+	EXPECT_EQ(out.queue[0].attempts, 1);
+	EXPECT_NE(std::string(out.queue[0].last_error).find("HTTP 401"), std::string::npos) << out.queue[0].last_error;
+	EXPECT_FALSE(fs::exists(dest_ + "/models--org--gated/refs/main"));
+	EXPECT_FALSE(fs::exists(dest_ + "/models--org--gated/snapshots"));
+	EXPECT_EQ(count_matching(dest_, ".incomplete"), 0u);
+}
+
+TEST_F(HubTest, DroppedConnectionResumesWithRange) {
+	SETUP_ENDPOINT();
+	faults(R"([{"match": "model.safetensors", "kind": "drop_after", "n": 3000000, "times": 1}])");
+	auto out = fetch(rows_for({0}), options());
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 0);
+	EXPECT_EQ(read_file(blob_path(0, 0)), repos_[0].files[0].content);
+	std::string l = log();
+	EXPECT_TRUE(std::regex_search(l, std::regex("\"listener\": \"cdn\"[^}]*\"range\": \"bytes=[1-9][0-9]*-\""))) << l;
+	// the resume did not fetch the file again from the start
+	EXPECT_LT(out.progress.bytes_received, static_cast<int64_t>(repos_[0].files[0].content.size()) + 3000000);
+}
+
+TEST_F(HubTest, ServerErrorsAreRetriedWithBackoff) {
+	SETUP_ENDPOINT();
+	faults(R"([{"match": "/config.json", "kind": "status", "code": 500, "times": 2},
+	           {"match": "empty.txt", "kind": "status", "code": 429, "times": 1, "retry_after": 1}])");
+	auto out = fetch(rows_for({0}), options());
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 0);
+	EXPECT_EQ(out.progress.files_done, 4);
+	EXPECT_GE(out.seconds, 0.9);  // Retry-After: 1 honoured
+	EXPECT_EQ(read_file(blob_path(0, 1)), repos_[0].files[1].content);
+}
+
+TEST_F(HubTest, WrongBytesAreNeverPublished) {
+	SETUP_ENDPOINT();
+	faults(R"([{"match": "model.safetensors", "kind": "wrong_bytes"}])");
+	auto out = fetch(rows_for({0}), options());
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 1);
+	ASSERT_EQ(out.queue.size(), 1u);
+	EXPECT_NE(std::string(out.queue[0].last_error).find("checksum mismatch"), std::string::npos) << out.queue[0].last_error;
+	EXPECT_EQ(out.queue[0].attempts, 4);  // max_retries 3
+	EXPECT_FALSE(fs::exists(blob_path(0, 0)));
+	EXPECT_EQ(count_matching(dest_, ".incomplete"), 0u);
+	// the other files of the revision arrive, but the ref is not written
+	EXPECT_TRUE(fs::exists(blob_path(0, 1)));
+	EXPECT_FALSE(fs::exists(dest_ + "/models--org--model/snapshots/" + repos_[0].commit + "/model.safetensors"));
+	EXPECT_FALSE(fs::exists(dest_ + "/models--org--model/refs/main"));
+}
+
+TEST_F(HubTest, StallBeyondLowSpeedLimitIsRetried) {
+	SETUP_ENDPOINT();
+	faults(R"([{"match": "train.parquet", "kind": "stall", "seconds": 6, "after": 100000, "times": 1}])");
+	auto out = fetch(rows_for({2}), options());
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 0);
+	EXPECT_LT(out.seconds, 5.5);  // gave up on the stalled response, did not wait it out
+	EXPECT_EQ(read_file(blob_path(2, 0)), repos_[2].files[0].content);
+	EXPECT_TRUE(std::regex_search(log(), std::regex("\"range\": \"bytes=100000-\"")));
+}
+
+TEST_F(HubTest, RedirectLoopIsAnError) {
+	SETUP_ENDPOINT();
+	faults(R"([{"match": "README.md", "kind": "redirect_loop"}])");
+	auto out = fetch(rows_for({3}), options());
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 1);
+	ASSERT_EQ(out.queue.size(), 1u);
+	EXPECT_NE(std::string(out.queue[0].last_error).find("redirect"), std::string::npos) << out.queue[0].last_error;
+}
+
+TEST_F(HubTest, RedirectToAnotherHostDropsTheToken) {
+	SETUP_ENDPOINT();
+	faults(R"([{"match": "README.md", "kind": "redirect_other_host", "times": 1}])");
+	auto out = fetch(rows_for({3}), options());
+	ASSERT_TRUE(out.finished);
+	// the gated hub refuses the token-less request that arrives under "localhost"
+	std::string l = log();
+	EXPECT_TRUE(std::regex_search(l, std::regex("\"auth\": false, \"host\": \"localhost:"))) << l;
+	EXPECT_FALSE(std::regex_search(l, std::regex("\"auth\": true, \"host\": \"localhost:"))) << l;
+}
+
+TEST_F(HubTest, MinFreeDiskRefusesAndLeavesNothing) {
+	SETUP_ENDPOINT();
+	auto o = options();
+	o.min_free_disk = int64_t{1} << 60;
+	auto out = fetch(rows_for({2}), o);
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 1);
+	EXPECT_NE(std::string(out.queue[0].last_error).find("free disk"), std::string::npos);
+	EXPECT_EQ(count_matching(dest_, ".incomplete"), 0u);
+	EXPECT_EQ(log(), "[]");
+}
+
+TEST_F(HubTest, AbortFlagStopsPromptly) {
+	SETUP_ENDPOINT();
+	faults(R"([{"match": "model.safetensors", "kind": "stall", "seconds": 20, "after": 1000000}])");
+	static volatile sig_atomic_t flag = 0;
+	flag = 0;
+	auto o = options();
+	o.abort_flag = &flag;
+	o.low_speed_time_s = 60;
+	auto out = fetch(rows_for({0}), o, 30000, &flag);
+	EXPECT_TRUE(out.finished);
+	EXPECT_EQ(out.st.code, PGMLR_ERR_CANCELED);
+	EXPECT_TRUE(out.progress.canceled);
+	EXPECT_LT(out.seconds, 1.0);
+	EXPECT_FALSE(fs::exists(blob_path(0, 0)));
+	EXPECT_EQ(count_matching(dest_, ".incomplete"), 0u);
+	EXPECT_FALSE(fs::exists(dest_ + "/models--org--model/refs/main"));
+}
+
+TEST_F(HubTest, ForeignSymlinkInTheCacheIsRefused) {
+	SETUP_ENDPOINT();
+	char tmpl[] = "/tmp/hf_fetch_outside_XXXXXX";
+	std::string outside = mkdtemp(tmpl);
+	fs::create_directories(dest_ + "/datasets--squad");
+	fs::create_symlink(outside, dest_ + "/datasets--squad/blobs");
+	auto out = fetch(rows_for({2}), options());
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 1);
+	EXPECT_NE(std::string(out.queue[0].last_error).find("outside the cache"), std::string::npos) << out.queue[0].last_error;
+	EXPECT_TRUE(fs::is_empty(outside));
+	fs::remove_all(outside);
+}
+
+TEST_F(HubTest, SnapshotFolderLeadingOutsideIsRecorded) {
+	SETUP_ENDPOINT();
+	char tmpl[] = "/tmp/hf_fetch_outside_XXXXXX";
+	std::string outside = mkdtemp(tmpl);
+	fs::create_directories(dest_ + "/datasets--squad");
+	fs::create_symlink(outside, dest_ + "/datasets--squad/snapshots");
+	auto out = fetch(rows_for({2}), options());
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_done, 1);  // the blob itself is fine
+	EXPECT_EQ(out.progress.links_failed, 1);
+	EXPECT_NE(std::string(out.progress.last_publish_error).find("outside the cache"), std::string::npos);
+	EXPECT_FALSE(fs::exists(dest_ + "/datasets--squad/refs/main"));  // the ref waits for its links
+	EXPECT_TRUE(fs::is_empty(outside));
+	fs::remove_all(outside);
+}
+
+TEST_F(HubTest, BusyBlobLockIsWaitedForThenRecorded) {
+	SETUP_ENDPOINT();
+	const Repo &r = repos_[2];
+	std::string blob = digest(r.files[0].content, true);
+	fs::create_directories(dest_ + "/.locks/" + folder_of(r));
+	int fd = open((dest_ + "/.locks/" + folder_of(r) + "/" + blob + ".lock").c_str(), O_RDWR | O_CREAT, 0644);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);  // another writer, as huggingface_hub would hold it
+	auto o = options();
+	o.lock_wait_ms = 300;
+	auto out = fetch(rows_for({2}), o);
+	close(fd);
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 1);
+	ASSERT_EQ(out.queue.size(), 1u);
+	EXPECT_NE(std::string(out.queue[0].last_error).find("blob lock"), std::string::npos) << out.queue[0].last_error;
+	EXPECT_GE(out.seconds, 0.3);
+	EXPECT_EQ(log(), "[]");
+	// released: the next job gets it
+	auto again = fetch(rows_for({2}), options());
+	EXPECT_EQ(again.progress.files_done, 1);
+}
+
+TEST_F(HubTest, MissingEntryIsRecordedWithoutRetrying) {
+	SETUP_ENDPOINT();
+	Rows rows = rows_for({2});
+	rows.rows[0].path = "data/missing.parquet";
+	auto out = fetch(rows, options());
+	ASSERT_TRUE(out.finished);
+	ASSERT_EQ(out.queue.size(), 1u);
+	EXPECT_EQ(out.queue[0].attempts, 1);
+	EXPECT_NE(std::string(out.queue[0].last_error).find("HTTP 404"), std::string::npos) << out.queue[0].last_error;
+}
+
+}  // namespace
