@@ -304,7 +304,8 @@ item7() {
 	if have_worker; then
 		worker_env_start "$LARGE/cache" || { skipped 7 "peak RSS" "worker set-up failed"; worker_env_stop; return; }
 		local t pid kb
-		t="$(side_worker_warm)" && pid="$(worker_pid)" &&
+		PREFETCH_MANIFEST="$LARGE/manifest.tsv"
+		t="$(side_worker_warm | tail -n 1)" && pid="$(worker_pid)" &&
 			kb="$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")"
 		if [ -n "${kb:-}" ]; then
 			row 7 "peak RSS, $((bytes >> 20)) MiB" "prefetch worker VmHWM" "$(awk -v k="$kb" 'BEGIN { printf "%.1f", k / 1024 }')" \
@@ -336,6 +337,7 @@ item8() {
 	title "8. Time to warm: new replica start to prefetch done vs one client on demand"
 	if ! have_worker; then skipped 8 "time to warm" "prefetch worker (standby downloads) not available"; return; fi
 	worker_env_start "$COMBINED" || { skipped 8 "time to warm" "worker set-up failed"; worker_env_stop; return; }
+	PREFETCH_MANIFEST="$COMBINED_MANIFEST"
 	measure 8 "$K_LARGE" side_worker_warm side_on_demand
 	row 8 "time to warm, $(manifest_files "$COMBINED_MANIFEST") files" "replica start to done" "${MED[side_worker_warm]}" \
 		"one client, sequential on demand" "${MED[side_on_demand]}" s \

@@ -38,8 +38,9 @@ replica_start() {
 
 replica_stop() { as_pg "$PGBIN/pg_ctl" -D "$RDIR/data" -m fast -w -t 60 stop >>"$BENCH_LOG" 2>&1; }
 
-# Done: the worker wants files, has them all, and nothing is queued.
-prefetch_done_sql="SELECT files_wanted > 0 AND files_done >= files_wanted AND coalesce(queued_files, 0) = 0 FROM pgml_repl.prefetch_status() LIMIT 1"
+# Done: a cycle finished with nothing queued and the cache complete (the
+# worker's counters are per cycle, so files_wanted is 0 again once done).
+prefetch_done_sql="SELECT state = 'idle' AND coalesce(queued_files, 0) = 0 AND last_cycle_finished_at IS NOT NULL AND detail LIKE 'cache complete%' FROM pgml_repl.prefetch_status() LIMIT 1"
 
 # wait_prefetch_done TIMEOUT_S: polls every 50 ms; fails on timeout.
 wait_prefetch_done() {
@@ -59,8 +60,9 @@ side_worker_warm() {
 	local t0 t1
 	t0=$(now_ns)
 	replica_start || return 1
-	wait_prefetch_done "${BENCH_TIMEOUT:-900}" || return 1
+	wait_prefetch_done "${BENCH_TIMEOUT:-300}" || return 1
 	t1=$(now_ns)
+	check_fetched "$PREFETCH_MANIFEST" "$RCACHE" >&2 || return 1
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", (b - a) / 1e9 }'
 }
 
