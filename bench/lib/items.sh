@@ -1,0 +1,346 @@
+# The eight measurements of bench/run. Source, don't run.
+# Each itemN prints its progress on stderr and appends rows to results.csv.
+
+title() { printf '\n== %s\n' "$*" >&2; }
+quiet() { "$@" >/dev/null; }
+manifest_bytes() { awk -F'\t' '{ s += $7 } END { printf "%.0f\n", s }' "$1"; }
+manifest_files() { wc -l <"$1"; }
+
+# curl config (url/output pairs) for every row of a manifest.
+curl_config() {  # MANIFEST DEST [BASE_URL]
+	awk -F'\t' -v u="${3:-$NGX_URL}" -v d="$2" '{
+		printf "url = \"%s/%s/resolve/%s/%s\"\noutput = \"%s/%s/%s\"\n", u, $2, $3, $5, d, $2, $5 }' "$1"
+}
+
+fresh_dest() { rm -rf "$DEST" && mkdir -p "$DEST"; }
+
+# ---------------------------------------------------------------- 1. listing
+side_find() { elapsed quiet find -L "$SMALL/cache" -type f -printf '%s %p\n'; }
+side_manifest_list() { pg_time "SELECT count(*) FROM pgml_repl.hf_cache_manifest('$SMALL/cache')"; }
+
+# Server round trip of one statement, from psql's \timing (excludes the
+# connection set-up, which find does not pay either).
+pg_time() {
+	local out ms
+	out="$(bpsql -c '\timing on' -c "$1" 2>&1)" || { echo "$out" >>"$BENCH_LOG"; return 1; }
+	echo "$out" >>"$BENCH_LOG"
+	ms="$(echo "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1)"
+	[ -n "$ms" ] && awk -v m="$ms" 'BEGIN { printf "%.6f\n", m / 1000 }'
+}
+
+item1() {
+	title "1. Cache listing: hf_cache_manifest() vs find -L ($(manifest_files "$SMALL/manifest.tsv") files)"
+	if ! have_manifest; then
+		measure 1 "$K_FAST" side_find || return
+		row 1 "listing, many small" "hf_cache_manifest()" "" "find -L" "${MED[side_find]}" s "" "ratio>=1.0; ours<=0.1" \
+			"skipped: hf_cache_manifest not available"
+		echo "  skipped: hf_cache_manifest not available" >&2
+		return
+	fi
+	measure 1 "$K_FAST" side_manifest_list side_find || return
+	row 1 "listing, many small" "hf_cache_manifest()" "${MED[side_manifest_list]}" "find -L" "${MED[side_find]}" s \
+		"$(ratio "${MED[side_find]}" "${MED[side_manifest_list]}")" "ratio>=1.0; ours<=0.1" ""
+}
+
+# ------------------------------------------------------------ 2. verification
+large_blobs() { find "$LARGE/cache" -path '*/blobs/*' -type f | sort; }
+warm_large() { large_blobs | xargs cat >/dev/null; }
+drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches; }
+
+side_verify() { pg_time "SELECT count(*) FROM pgml_repl.hf_cache_manifest('$LARGE/cache', verify => true)"; }
+side_openssl_1() { elapsed sh -c "find '$LARGE/cache' -path '*/blobs/*' -type f -print0 | xargs -0 openssl dgst -sha256"; }
+side_openssl_p2() { elapsed sh -c "find '$LARGE/cache' -path '*/blobs/*' -type f -print0 | xargs -0 -n1 -P2 openssl dgst -sha256"; }
+side_sha256sum() { elapsed sh -c "find '$LARGE/cache' -path '*/blobs/*' -type f -print0 | xargs -0 sha256sum"; }
+side_cold_verify() { drop_caches && side_verify; }
+side_cold_openssl_p2() { drop_caches && side_openssl_p2; }
+
+item2() {
+	local bytes have=1 sides
+	bytes="$(manifest_bytes "$LARGE/manifest.tsv")"
+	title "2. Verification: hf_cache_manifest(verify => true) vs openssl dgst ($((bytes >> 20)) MiB)"
+	have_manifest || have=0
+	warm_large
+	sides=(side_openssl_1 side_openssl_p2)
+	((have)) && sides=(side_verify "${sides[@]}")
+	measure 2 "$K_LARGE" "${sides[@]}" || return
+	measure 2 1 side_sha256sum || return
+	local note="" ours="" r1="" r2="" r3=""
+	if ((have)); then
+		ours="${MED[side_verify]}"
+		r1="$(ratio "${MED[side_openssl_p2]}" "$ours")"
+		r2="$(ratio "${MED[side_openssl_1]}" "$ours")"
+		r3="$(ratio "${MED[side_sha256sum]}" "$ours")"
+	else
+		note="skipped: hf_cache_manifest not available"
+		echo "  $note" >&2
+	fi
+	row 2 "verify, warm" "verify => true" "$ours" "xargs -P2 openssl dgst" "${MED[side_openssl_p2]}" s "$r1" "ratio>=0.95" \
+		"${note:-ours $(mbps "$bytes" "$ours") MB/s; baseline $(mbps "$bytes" "${MED[side_openssl_p2]}") MB/s}"
+	row 2 "verify, warm" "verify => true" "$ours" "openssl dgst (1 process)" "${MED[side_openssl_1]}" s "$r2" "" \
+		"${note:-baseline $(mbps "$bytes" "${MED[side_openssl_1]}") MB/s}"
+	row 2 "verify, warm" "verify => true" "$ours" "sha256sum (1 run)" "${MED[side_sha256sum]}" s "$r3" "" \
+		"${note:-baseline $(mbps "$bytes" "${MED[side_sha256sum]}") MB/s}"
+	if ! drop_caches 2>/dev/null; then
+		skipped 2 "verify, cold" "cannot drop the page cache here (needs root and a writable /proc/sys/vm/drop_caches)"
+		return
+	fi
+	sides=(side_cold_openssl_p2)
+	((have)) && sides=(side_cold_verify "${sides[@]}")
+	measure 2c "$K_COLD" "${sides[@]}" || return
+	((have)) && ours="${MED[side_cold_verify]}" && r1="$(ratio "${MED[side_cold_openssl_p2]}" "$ours")"
+	row 2 "verify, cold" "verify => true" "$ours" "xargs -P2 openssl dgst" "${MED[side_cold_openssl_p2]}" s "$r1" "" \
+		"${note:-ours $(mbps "$bytes" "$ours") MB/s; baseline $(mbps "$bytes" "${MED[side_cold_openssl_p2]}") MB/s}"
+	warm_large
+}
+
+# ------------------------------------------------------- 3-4. prefetch sides
+# What "ours" is for items 3 and 4: the worker on a real standby when it
+# downloads, else the fetch core's CLI. PREFETCH_MANIFEST says what to fetch.
+prefetch_mode() {
+	if have_worker; then echo worker; elif have_cli; then echo cli; else echo none; fi
+}
+
+side_ours_cli() {
+	fresh_dest
+	elapsed cli_fetch "$PREFETCH_MANIFEST" "$DEST" "$NGX_URL" "${BENCH_PARALLEL:-8}" || return 1
+	check_fetched "$PREFETCH_MANIFEST" "$DEST" >&2 || return 1
+}
+
+# Every blob of the manifest is in the fetched cache, with the right size.
+check_fetched() {
+	local missing
+	missing="$(awk -F'\t' '{ r = $2; gsub("/", "--", r); print "models--" r "/blobs/" $6 "\t" $7 }' "$1" | sort -u |
+		while IFS=$'\t' read -r p size; do
+			[ "$(stat -c %s "$2/$p" 2>/dev/null)" = "$size" ] || echo "$p"
+		done | wc -l)"
+	((missing == 0)) || { echo "  fetched cache is missing $missing blobs"; return 1; }
+}
+
+side_curl_o() {
+	fresh_dest
+	curl_config "$PREFETCH_MANIFEST" "$DEST" >"$WORK/curl.cfg"
+	elapsed curl -s --fail --create-dirs -K "$WORK/curl.cfg"
+}
+
+side_rsync() { fresh_dest && elapsed rsync -a "$PREFETCH_SRC/" "$DEST/cache/"; }
+
+side_curl_seq() {
+	fresh_dest
+	awk -F'\t' -v u="$NGX_URL" -v d="$DEST" '{ print u "/" $2 "/resolve/" $3 "/" $5 "\t" d "/" $2 "/" $5 }' \
+		"$PREFETCH_MANIFEST" >"$WORK/seq.tsv"
+	elapsed sh -c "while IFS='	' read -r url out; do curl -s --fail --create-dirs -o \"\$out\" \"\$url\" || exit 1; done <'$WORK/seq.tsv'"
+}
+
+side_curl_par8() {
+	fresh_dest
+	curl_config "$PREFETCH_MANIFEST" "$DEST" >"$WORK/curl.cfg"
+	elapsed curl -s --fail --create-dirs --parallel --parallel-max 8 -K "$WORK/curl.cfg"
+}
+
+# ours side for items 3/4: sets OURS_SIDE, OURS_LABEL; needs the worker env
+# for the worker. Returns 1 (after a "skipped" line) when neither exists.
+pick_ours() {  # ITEM CACHE
+	case "$(prefetch_mode)" in
+	worker)
+		worker_env_start "$2" || { echo "  worker set-up failed (see $BENCH_LOG)" >&2; worker_env_stop; return 1; }
+		OURS_SIDE=side_worker_warm OURS_LABEL="prefetch worker (replica start to done)" ;;
+	cli) OURS_SIDE=side_ours_cli OURS_LABEL="hf_fetch_cli (fetch core)" ;;
+	*) return 1 ;;
+	esac
+}
+
+item3() {
+	local bytes
+	bytes="$(manifest_bytes "$LARGE/manifest.tsv")"
+	title "3. Prefetch, large files ($((bytes >> 20)) MiB): ours vs curl -o and rsync -a"
+	PREFETCH_MANIFEST="$LARGE/manifest.tsv" PREFETCH_SRC="$LARGE/cache"
+	warm_large
+	if ! pick_ours 3 "$LARGE/cache"; then
+		measure 3 "$K_LARGE" side_curl_o side_rsync || return
+		row 3 "prefetch, large" "prefetch" "" "curl -o" "${MED[side_curl_o]}" s "" "ratio>=1.5" \
+			"skipped: fetch core (hf_fetch_cli) and prefetch worker not available (curl $(mbps "$bytes" "${MED[side_curl_o]}") MB/s)"
+		row 3 "prefetch, large" "prefetch" "" "rsync -a" "${MED[side_rsync]}" s "" "ratio>=1.8" \
+			"skipped: fetch core (hf_fetch_cli) and prefetch worker not available (rsync $(mbps "$bytes" "${MED[side_rsync]}") MB/s)"
+		echo "  skipped: fetch core (hf_fetch_cli) and prefetch worker not available" >&2
+		return
+	fi
+	measure 3 "$K_LARGE" "$OURS_SIDE" side_curl_o side_rsync
+	local o="${MED[$OURS_SIDE]}"
+	row 3 "prefetch, large" "$OURS_LABEL" "$o" "curl -o (no hash)" "${MED[side_curl_o]}" s \
+		"$(ratio "${MED[side_curl_o]}" "$o")" "ratio>=1.5" "ours $(mbps "$bytes" "$o") MB/s, hashed + fsynced; curl $(mbps "$bytes" "${MED[side_curl_o]}") MB/s"
+	row 3 "prefetch, large" "$OURS_LABEL" "$o" "rsync -a (local copy)" "${MED[side_rsync]}" s \
+		"$(ratio "${MED[side_rsync]}" "$o")" "ratio>=1.8" "rsync $(mbps "$bytes" "${MED[side_rsync]}") MB/s"
+	worker_env_stop
+}
+
+item4() {
+	local n
+	n="$(manifest_files "$SMALL/manifest.tsv")"
+	title "4. Prefetch, many small files ($n files): ours vs curl loop and curl --parallel"
+	PREFETCH_MANIFEST="$SMALL/manifest.tsv" PREFETCH_SRC="$SMALL/cache"
+	if ! pick_ours 4 "$SMALL/cache"; then
+		measure 4 "$K_LARGE" side_curl_par8 || return
+		measure 4 1 side_curl_seq || return
+		row 4 "prefetch, many small" "prefetch" "" "sequential curl loop (1 run)" "${MED[side_curl_seq]}" s "" "ratio>=3" \
+			"skipped: fetch core (hf_fetch_cli) and prefetch worker not available"
+		row 4 "prefetch, many small" "prefetch" "" "curl --parallel-max 8" "${MED[side_curl_par8]}" s "" "ratio>=1.0" \
+			"skipped: fetch core (hf_fetch_cli) and prefetch worker not available"
+		echo "  skipped: fetch core (hf_fetch_cli) and prefetch worker not available" >&2
+		return
+	fi
+	measure 4 "$K_LARGE" "$OURS_SIDE" side_curl_par8
+	# One process per file is slow; one run of it is enough for a 3x bar.
+	measure 4 1 side_curl_seq
+	local o="${MED[$OURS_SIDE]}"
+	row 4 "prefetch, many small" "$OURS_LABEL" "$o" "sequential curl loop (1 run)" "${MED[side_curl_seq]}" s \
+		"$(ratio "${MED[side_curl_seq]}" "$o")" "ratio>=3" "$n files"
+	row 4 "prefetch, many small" "$OURS_LABEL" "$o" "curl --parallel-max 8" "${MED[side_curl_par8]}" s \
+		"$(ratio "${MED[side_curl_par8]}" "$o")" "ratio>=1.0" "$n files"
+	worker_env_stop
+}
+
+# ------------------------------------------------------- 5. slow, lossy link
+NS=pgmlr_bench_hub
+
+side_ns_curl() {
+	fresh_dest
+	elapsed ip netns exec "$NS" curl -s --fail -o "$DEST/one" "$NS_URL/$ITEM5_URLPATH"
+}
+side_ns_ours() {
+	fresh_dest
+	elapsed ip netns exec "$NS" "$FETCH_CLI" --cache "$DEST" --endpoint "$NS_URL" --parallel "${BENCH_PARALLEL:-8}" \
+		<"$WORK/item5.tsv"
+}
+
+item5() {
+	title "5. Slow, lossy link (netem ${ITEM5_DELAY} delay, ${ITEM5_LOSS} loss): ranged parallel vs one curl stream"
+	local why=""
+	if ! ip netns add "$NS" 2>>"$BENCH_LOG"; then
+		why="ip netns does not work here (needs root)"
+	elif ! ip netns exec "$NS" ip link set lo up 2>>"$BENCH_LOG" ||
+		! ip netns exec "$NS" tc qdisc add dev lo root netem delay "$ITEM5_DELAY" loss "$ITEM5_LOSS" 2>>"$BENCH_LOG"; then
+		why="tc netem is not available in this kernel (sch_netem missing: \"Specified qdisc kind is unknown\")"
+	fi
+	if [ -n "$why" ]; then
+		ip netns del "$NS" 2>/dev/null
+		skipped 5 "slow lossy link" "$why"
+		return
+	fi
+	# One file of ITEM5_MB, served by an nginx inside the namespace.
+	local f
+	f="$(find "$LARGE/cache" -path '*/blobs/*' -size +1M -type f | head -n 1)"
+	head -c "$((ITEM5_MB << 20))" "$f" >"$WORK/item5.bin"
+	local sha
+	sha="$(sha256sum "$WORK/item5.bin" | cut -d' ' -f1)"
+	mkdir -p "$WORK/www5/bench-org/slow/resolve/0000000000000000000000000000000000000005"
+	ln -sf "$WORK/item5.bin" "$WORK/www5/bench-org/slow/resolve/0000000000000000000000000000000000000005/model.bin"
+	printf 'model\tbench-org/slow\t0000000000000000000000000000000000000005\tmain\tmodel.bin\t%s\t%s\n' \
+		"$sha" "$((ITEM5_MB << 20))" >"$WORK/item5.tsv"
+	ITEM5_URLPATH="bench-org/slow/resolve/0000000000000000000000000000000000000005/model.bin"
+	local port=18080
+	NS_URL="http://127.0.0.1:$port"
+	chmod -R a+rX "$WORK/www5" "$WORK/item5.bin"
+	ip netns exec "$NS" bash -c "$(declare -f nginx_start); BENCH_LOG='$BENCH_LOG' nginx_start '$WORK/nginx5' $port '$WORK/www5'" || {
+		ip netns del "$NS"
+		skipped 5 "slow lossy link" "nginx did not start in the namespace"
+		return
+	}
+	if have_cli; then
+		measure 5 "$K_LARGE" side_ns_ours side_ns_curl
+		row 5 "slow lossy link, 1 file" "hf_fetch_cli" "${MED[side_ns_ours]}" "single-stream curl" "${MED[side_ns_curl]}" s \
+			"$(ratio "${MED[side_ns_curl]}" "${MED[side_ns_ours]}")" "ratio>=2 (aim)" "$ITEM5_MB MiB file"
+	else
+		measure 5 1 side_ns_curl
+		row 5 "slow lossy link, 1 file" "fetch core" "" "single-stream curl" "${MED[side_ns_curl]}" s "" "ratio>=2 (aim)" \
+			"skipped: fetch core (hf_fetch_cli) not available"
+	fi
+	nginx_stop "$WORK/nginx5"
+	ip netns del "$NS"
+}
+
+# ----------------------------------------------- 6. cost to replica's users
+pgbench_tps() {  # prints tps of a read-only pgbench on the replica
+	as_pg pgbench -n -S -c 2 -j 2 -T "$ITEM6_SECONDS" -h 127.0.0.1 -p "$RPORT" -U postgres postgres 2>>"$BENCH_LOG" |
+		sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -n 1
+}
+set_prefetch() {  # on|off
+	BPORT="$RPORT" bpsql -c "ALTER SYSTEM SET pgml_replication.prefetch = $1" -c "SELECT pg_reload_conf()" >>"$BENCH_LOG" 2>&1
+}
+side_tps_off() { set_prefetch off && replica_wipe_cache && pgbench_tps; }
+side_tps_on() {
+	set_prefetch on && replica_wipe_cache
+	# Keep the worker busy for the whole pgbench run: wipe and restart
+	# the prefetch each time it finishes (bounded by the run's length).
+	(
+		end=$(($(date +%s) + ITEM6_SECONDS))
+		while (($(date +%s) < end)); do
+			BPORT="$RPORT" bpsql -c "SELECT pgml_repl.prefetch_now()" >/dev/null 2>&1
+			wait_prefetch_done "$ITEM6_SECONDS" >/dev/null 2>&1 && replica_wipe_cache
+		done
+	) &
+	local loop=$!
+	pgbench_tps
+	wait "$loop"
+}
+
+item6() {
+	title "6. Cost to the replica's users: read-only pgbench while prefetching vs prefetch off"
+	if ! have_worker; then skipped 6 "pgbench on replica" "prefetch worker (standby downloads) not available"; return; fi
+	worker_env_start "$LARGE/cache" || { skipped 6 "pgbench on replica" "worker set-up failed"; worker_env_stop; return; }
+	as_pg pgbench -i -s "$ITEM6_SCALE" -q -h 127.0.0.1 -p "$PPORT" -U postgres postgres >>"$BENCH_LOG" 2>&1
+	replica_wipe_cache
+	replica_start && sleep 2
+	measure 6 "$K_LARGE" side_tps_on side_tps_off
+	row 6 "pgbench -S on replica" "tps, prefetch on" "${MED[side_tps_on]}" "tps, prefetch off" "${MED[side_tps_off]}" tps \
+		"$(ratio "${MED[side_tps_on]}" "${MED[side_tps_off]}")" "ratio>=0.9" "pgbench -S -c 2 -T $ITEM6_SECONDS, scale $ITEM6_SCALE"
+	worker_env_stop
+}
+
+# ------------------------------------------------------------ 7. peak RSS
+item7() {
+	local bytes
+	bytes="$(manifest_bytes "$LARGE/manifest.tsv")"
+	title "7. Worker memory: peak RSS during a $((bytes >> 20)) MiB transfer"
+	if have_worker; then
+		worker_env_start "$LARGE/cache" || { skipped 7 "peak RSS" "worker set-up failed"; worker_env_stop; return; }
+		local t pid kb
+		PREFETCH_MANIFEST="$LARGE/manifest.tsv"
+		t="$(side_worker_warm | tail -n 1)" && pid="$(worker_pid)" &&
+			kb="$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")"
+		if [ -n "${kb:-}" ]; then
+			row 7 "peak RSS, $((bytes >> 20)) MiB" "prefetch worker VmHWM" "$(awk -v k="$kb" 'BEGIN { printf "%.1f", k / 1024 }')" \
+				"" "" MB "" "ours<=64" "transfer took ${t} s"
+		else
+			skipped 7 "peak RSS" "could not read the worker's VmHWM (see $BENCH_LOG)"
+		fi
+		worker_env_stop
+	elif have_cli; then
+		fresh_dest
+		local kb
+		kb="$(peak_rss_kb "$FETCH_CLI" --cache "$DEST" --endpoint "$NGX_URL" --parallel "${BENCH_PARALLEL:-8}" \
+			<"$LARGE/manifest.tsv" 2>>"$BENCH_LOG")"
+		row 7 "peak RSS, $((bytes >> 20)) MiB" "hf_fetch_cli max RSS (worker not available)" \
+			"$(awk -v k="$kb" 'BEGIN { printf "%.1f", k / 1024 }')" "" "" MB "" "ours<=64" "the CLI stands in for the worker"
+	else
+		skipped 7 "peak RSS" "prefetch worker and hf_fetch_cli not available"
+	fi
+}
+
+# ---------------------------------------------------------- 8. time to warm
+side_on_demand() {
+	fresh_dest
+	curl_config "$COMBINED_MANIFEST" "$DEST" >"$WORK/curl8.cfg"
+	elapsed curl -s --fail --create-dirs -K "$WORK/curl8.cfg"
+}
+
+item8() {
+	title "8. Time to warm: new replica start to prefetch done vs one client on demand"
+	if ! have_worker; then skipped 8 "time to warm" "prefetch worker (standby downloads) not available"; return; fi
+	worker_env_start "$COMBINED" || { skipped 8 "time to warm" "worker set-up failed"; worker_env_stop; return; }
+	PREFETCH_MANIFEST="$COMBINED_MANIFEST"
+	measure 8 "$K_LARGE" side_worker_warm side_on_demand
+	row 8 "time to warm, $(manifest_files "$COMBINED_MANIFEST") files" "replica start to done" "${MED[side_worker_warm]}" \
+		"one client, sequential on demand" "${MED[side_on_demand]}" s \
+		"$(ratio "${MED[side_on_demand]}" "${MED[side_worker_warm]}")" "" "report both"
+	worker_env_stop
+}
