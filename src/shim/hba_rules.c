@@ -23,6 +23,7 @@
 #include "postmaster/postmaster.h"
 #include "storage/fd.h"
 #include "storage/lock.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -471,6 +472,13 @@ pgmlr_allow_replica(PG_FUNCTION_ARGS)
 	method = checked(pgmlr_hba_normalize_method(method_in, &st), &st);
 
 	queue_hba_edit(HBA_ALLOW, role, address, method, &changed, &rule);
+
+	/* Likely a typo; still allowed, so the rule can precede the role. */
+	if (!OidIsValid(get_role_oid(role, true)))
+		ereport(NOTICE,
+				(errmsg("role \"%s\" does not exist", role),
+				 errdetail("The rule matches nobody until the role is created."),
+				 errhint("Create it with SELECT * FROM pgml_repl.create_replication_user('%s').", role)));
 
 	if (strcmp(method, "cert") == 0 && !EnableSSL)
 		ereport(WARNING,
