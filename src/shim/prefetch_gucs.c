@@ -32,6 +32,7 @@ static bool
 check_hf_endpoint(char **newval, void **extra, GucSource source)
 {
 	const char *v = *newval;
+	const char *host;
 
 	if (v == NULL || v[0] == '\0')
 		return true;			/* empty: use HF_ENDPOINT or the Hub */
@@ -40,11 +41,28 @@ check_hf_endpoint(char **newval, void **extra, GucSource source)
 		GUC_check_errdetail("The endpoint must be an http:// or https:// URL, like https://huggingface.co.");
 		return false;
 	}
-	if (strpbrk(v, " \t\r\n\"'\\") != NULL)
+	for (const unsigned char *c = (const unsigned char *) v; *c; c++)
+		if (*c <= 0x20 || *c >= 0x7f || *c == '"' || *c == '\'' || *c == '\\')
+		{
+			GUC_check_errdetail("The endpoint must not contain spaces, quotes, backslashes or non-ASCII bytes.");
+			return false;
+		}
+	host = strstr(v, "://") + 3;
+	if (*host == '\0' || *host == '/' || *host == ':' || strpbrk(v, "?#") != NULL)
 	{
-		GUC_check_errdetail("The endpoint must not contain spaces, quotes or backslashes.");
+		GUC_check_errdetail("The endpoint is a scheme and a host, with an optional port and path, like http://127.0.0.1:8080.");
 		return false;
 	}
+	return true;
+}
+
+/* Sent in an HTTP header, so no space or control byte may slip in. */
+static bool
+token_is_printable(const char *v)
+{
+	for (const unsigned char *c = (const unsigned char *) v; *c; c++)
+		if (*c <= 0x20 || *c >= 0x7f)
+			return false;
 	return true;
 }
 
@@ -66,9 +84,19 @@ check_hf_token(char **newval, void **extra, GucSource source)
 	}
 	else
 	{
-		if (strpbrk(v, " \t\r\n") != NULL)
+		if (!token_is_printable(v))
 		{
-			GUC_check_errdetail("A HuggingFace token has no white space.");
+			/*
+			 * PostgreSQL quotes *newval in the error message: show the mask,
+			 * never the rejected (possibly almost right) token.
+			 */
+			mask = strdup(HF_TOKEN_MASK);
+			if (mask != NULL)
+			{
+				free(*newval);
+				*newval = mask;
+			}
+			GUC_check_errdetail("A HuggingFace token is printable ASCII without spaces.");
 			return false;
 		}
 		secret = strdup(v);
@@ -140,7 +168,7 @@ pgmlr_define_prefetch_gucs(void)
 							   "HuggingFace access token for gated models; empty means HF_TOKEN, then $HF_HOME/token.",
 							   "Shown only as a mask, to everyone.",
 							   &hf_token_masked, "",
-							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
 							   check_hf_token, assign_hf_token, NULL);
 	DefineCustomStringVariable("pgml_replication.hf_ca_file",
 							   "CA bundle used to verify the Hub's TLS certificate; empty means the system's.",
