@@ -162,7 +162,7 @@ pgmlr_define_prefetch_gucs(void)
 	DefineCustomStringVariable("pgml_replication.hf_endpoint",
 							   "HuggingFace Hub (or mirror) to download from; empty means HF_ENDPOINT, else https://huggingface.co.",
 							   NULL,
-							   &pgmlr_hf_endpoint, "https://huggingface.co",
+							   &pgmlr_hf_endpoint, "",
 							   PGC_SIGHUP, 0, check_hf_endpoint, NULL, NULL);
 	DefineCustomStringVariable("pgml_replication.hf_token",
 							   "HuggingFace access token for gated models; empty means HF_TOKEN, then $HF_HOME/token.",

@@ -137,11 +137,9 @@ sub bad_blobs
 	{
 		my ($name) = $f =~ m{/([^/]+)$};
 		next if $name =~ /incomplete$/;
-		open my $fh, '<:raw', $f or die $!;
-		local $/;
-		my $c = <$fh>;
-		my $sum = length($name) == 64 ? Digest::SHA::sha256_hex($c)
-		  : Digest::SHA::sha1_hex('blob ' . length($c) . "\0" . $c);
+		my $d = length($name) == 64 ? Digest::SHA->new(256) : Digest::SHA->new(1)->add('blob ' . (-s $f) . "\0");
+		$d->addfile($f, 'b');
+		my $sum = $d->hexdigest;
 		push @bad, $f if $sum ne $name;
 	}
 	return @bad;
