@@ -4,8 +4,11 @@
  * hf_token is a secret: PGC_SIGHUP so only postgresql.conf / ALTER SYSTEM
  * (superusers) set it, and its check hook swaps the value the GUC machinery
  * stores for a mask, keeping the real token in the hook's "extra". So SHOW,
- * pg_settings (setting, reset_val, boot_val) and error messages only ever see
- * the mask, even for pg_read_all_settings members.
+ * pg_settings (setting, reset_val) and error messages only ever see the mask,
+ * even for pg_read_all_settings members. The mask is shown even when no token
+ * is set: on reload the postmaster logs 'parameter changed to "<value as
+ * written in the file>"' whenever the shown value changes, so a shown value
+ * that differed between "unset" and "set" would put the token in the log.
  */
 #include "prefetch.h"
 
@@ -72,16 +75,13 @@ check_hf_token(char **newval, void **extra, GucSource source)
 	const char *v = *newval;
 	char	   *secret;
 	char	   *mask;
+	const char *keep = NULL;	/* the clear text to store, if any */
 
 	if (v == NULL || v[0] == '\0')
-		return true;
+		keep = NULL;			/* unset: HF_TOKEN etc. apply */
 	/* Re-applying the stored (masked) value keeps the current secret. */
-	if (strcmp(v, HF_TOKEN_MASK) == 0)
-	{
-		if (hf_token_secret == NULL)
-			return true;
-		secret = strdup(hf_token_secret);
-	}
+	else if (strcmp(v, HF_TOKEN_MASK) == 0)
+		keep = hf_token_secret;
 	else
 	{
 		if (!token_is_printable(v))
@@ -99,10 +99,11 @@ check_hf_token(char **newval, void **extra, GucSource source)
 			GUC_check_errdetail("A HuggingFace token is printable ASCII without spaces.");
 			return false;
 		}
-		secret = strdup(v);
+		keep = v;
 	}
+	secret = keep ? strdup(keep) : NULL;
 	mask = strdup(HF_TOKEN_MASK);
-	if (secret == NULL || mask == NULL)
+	if ((keep != NULL && secret == NULL) || mask == NULL)
 	{
 		free(secret);
 		free(mask);

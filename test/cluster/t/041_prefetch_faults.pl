@@ -31,7 +31,9 @@ sub scenario
 	my $content = join('', map { chr(($_ * 7 + $n) % 256) } 1 .. 4096) x 256;
 	my $blob = add_cache_file($cache, $folder, $rev, 'weights.bin', $content, 1);
 	$hub->reset;
-	$hub->faults([ { match => "$repo/", %$fault } ]) if $fault;
+	# Body faults act on the CDN (path /cdn/<folder>/<blob>), status faults on the Hub.
+	my $match = ($fault && $fault->{kind} ne 'status') ? "/cdn/$folder/" : "/$repo/";
+	$hub->faults([ { match => $match, %$fault } ]) if $fault;
 	wait_prefetch_complete($primary, 'state') // die 'the primary did not publish';
 	$primary->wait_for_catchup($standby);
 	wait_prefetch_complete($standby, 'state') // die 'the standby did not finish a cycle';
@@ -52,13 +54,16 @@ ok(present($f, $b), '500 twice: the file arrives after retries');
 ok(present($f, $b), '429 with Retry-After: the file arrives');
 
 # --- wrong bytes: refused, reported, then right ---------------------------
-my $t0 = time();
-($f, $b) = scenario({ kind => 'wrong_bytes', times => 1 });
-is(join(',', bad_blobs($standby_cache)), '', 'wrong bytes never land under a blob name');
-like($standby->safe_psql('postgres', 'SELECT last_error FROM pgml_repl.prefetch_status()'),
-	qr/fault-$n.*weights\.bin/, 'the failure is reported in prefetch_status().last_error');
+($f, $b) = scenario({ kind => 'wrong_bytes' });
+ok(!-e "$standby_cache/$f/blobs/$b", 'wrong bytes: no blob under its name');
+is(join(',', bad_blobs($standby_cache)), '', 'no wrong file anywhere');
+like($standby->safe_psql('postgres', q{SELECT state || ' ' || last_error FROM pgml_repl.prefetch_status()}),
+	qr/^error .*fault-$n.*weights\.bin/, 'the failure is reported in prefetch_status()');
+like($standby->safe_psql('postgres', 'SELECT last_error FROM pgml_repl.prefetch_queue()'),
+	qr/\S/, 'and in prefetch_queue()');
+$hub->reset;
 ok($standby->poll_query_until('postgres', "SELECT queued_files = 0 AND state = 'idle' FROM pgml_repl.prefetch_status()"),
-	'a later attempt succeeds');
+	'once the Hub sends the right bytes a later cycle succeeds');
 ok(present($f, $b), 'and the right file is in place');
 
 # --- a 3 s stall mid-body -------------------------------------------------
