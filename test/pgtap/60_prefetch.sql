@@ -2,6 +2,7 @@
 -- The token is set with ALTER SYSTEM (which cannot run in a transaction) and
 -- reset at the end. This scratch server does not preload the library, so the
 -- worker's status is "disabled".
+LOAD 'pgml_replication';
 ALTER SYSTEM SET pgml_replication.hf_token = 'hf_pgtap_secret_value';
 DO $$BEGIN PERFORM pg_reload_conf(); PERFORM pg_sleep(0.5); END$$;
 

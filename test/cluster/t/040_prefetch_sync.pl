@@ -52,8 +52,8 @@ my $log = $hub->log;
 my $weights_gets = grep { $_->{listener} eq 'cdn' && $_->{method} eq 'GET' && $_->{path} =~ /model\.safetensors/ } @$log;
 is($weights_gets, 1, 'the blob shared by two revisions is downloaded once');
 
-is($standby->safe_psql('postgres', q{SELECT files_done, files_wanted, bytes_done = bytes_wanted, bytes_failed FROM pgml_repl.prefetch_status()}),
-	'0|0|t|0', 'a cycle over a complete cache wants nothing');
+is(wait_prefetch_complete($standby, q{files_done || '|' || files_wanted || '|' || bytes_wanted || '|' || bytes_failed}),
+	'0|0|0|0', 'a cycle over a complete cache wants nothing');
 is($standby->safe_psql('postgres', 'SELECT count(*) FROM pgml_repl.prefetch_queue()'), '0', 'the queue is empty');
 
 # --- a second cycle leaves everything alone and sends nothing -------------
@@ -96,6 +96,17 @@ $standby->append_conf('postgresql.conf', "pgml_replication.prefetch = on\n");
 $standby->reload;
 ok($standby->poll_query_until('postgres', "SELECT state <> 'disabled' FROM pgml_repl.prefetch_status()"),
 	'and on again');
+
+# --- an invalid value in the configuration is refused at reload -----------
+my $endpoint = $standby->safe_psql('postgres', 'SHOW pgml_replication.hf_endpoint');
+my $log_offset = -s $standby->logfile;
+$standby->append_conf('postgresql.conf', "pgml_replication.hf_endpoint = 'ftp://mirror.example'\n");
+$standby->reload;
+ok($standby->wait_for_log(qr/invalid value for parameter "pgml_replication\.hf_endpoint": "ftp:\/\/mirror\.example"/, $log_offset),
+	'a reload with a bad hf_endpoint is refused in the log');
+is($standby->safe_psql('postgres', 'SHOW pgml_replication.hf_endpoint'), $endpoint, 'and the old value stays');
+$standby->append_conf('postgresql.conf', "pgml_replication.hf_endpoint = '$endpoint'\n");
+$standby->reload;
 
 # --- a crashed worker is restarted by the postmaster ----------------------
 my $pid = prefetch_status($standby, 'worker_pid');
