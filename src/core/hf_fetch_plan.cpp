@@ -43,6 +43,21 @@ Result<Plan> make_plan(const std::vector<Row> &rows, const std::string &root, bo
 	for (const Row &row : rows) {
 		std::string folder = repo_folder_name(row);
 
+		// Refs first: the same file arrives once per ref naming its revision.
+		auto [git, new_group] = group_index.emplace(std::make_pair(folder, row.revision), plan.groups.size());
+		if (new_group) plan.groups.push_back(Group{folder, row.revision, 0, false, false});
+		size_t gi = git->second;
+
+		if (!row.ref.empty()) {
+			auto [rit, new_ref] = ref_commit.emplace(std::make_pair(folder, row.ref), row.revision);
+			if (!new_ref && rit->second != row.revision) return conflict("one ref with two commits", row);
+			if (new_ref) {
+				std::string current;
+				if (!read_small_file(root + "/" + folder + "/refs/" + row.ref, &current) || current != row.revision)
+					plan.refs.push_back(RefTask{folder, row.ref, row.revision, gi});
+			}
+		}
+
 		auto pkey = std::make_tuple(folder, row.revision, row.path);
 		auto pit = path_blob.find(pkey);
 		if (pit != path_blob.end()) {
@@ -76,20 +91,6 @@ Result<Plan> make_plan(const std::vector<Row> &rows, const std::string &root, bo
 			return conflict("one blob with two sizes", row);
 		}
 		size_t bi = bit->second;
-
-		auto [git, new_group] = group_index.emplace(std::make_pair(folder, row.revision), plan.groups.size());
-		if (new_group) plan.groups.push_back(Group{folder, row.revision, 0, false, false});
-		size_t gi = git->second;
-
-		if (!row.ref.empty()) {
-			auto [rit, new_ref] = ref_commit.emplace(std::make_pair(folder, row.ref), row.revision);
-			if (!new_ref && rit->second != row.revision) return conflict("one ref with two commits", row);
-			if (new_ref) {
-				std::string current;
-				if (!read_small_file(root + "/" + folder + "/refs/" + row.ref, &current) || current != row.revision)
-					plan.refs.push_back(RefTask{folder, row.ref, row.revision, gi});
-			}
-		}
 
 		std::string link_path = folder + "/snapshots/" + row.revision + "/" + row.path;
 		struct stat sb;

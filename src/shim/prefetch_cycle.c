@@ -3,10 +3,12 @@
  */
 #include "prefetch_cycle.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "catalog/pg_type.h"
+#include "common/file_perm.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -334,7 +336,7 @@ start_job(const char *cache_root)
 
 /* The cache folder, resolved the way hf_cache_manifest() resolves it. */
 static char *
-cache_root(void)
+cache_root(bool mkdir_if_missing)
 {
 	pgmlr_status st;
 	char	   *dir = pgmlr_hf_default_cache_dir(GetConfigOption("pgml_replication.hf_cache_dir", true, false), &st);
@@ -345,7 +347,18 @@ cache_root(void)
 		pgmlr_prefetch_set_state("standby", "error", st.message);
 		return NULL;
 	}
-	return pgmlr_take_string(dir);
+	dir = pgmlr_take_string(dir);
+	/* A fresh replica has no cache yet: create it as huggingface_hub would. */
+	if (mkdir_if_missing && pg_mkdir_p(dir, pg_dir_create_mode) != 0 && errno != EEXIST)
+	{
+		char		message[PREFETCH_ERROR_LEN];
+
+		snprintf(message, sizeof(message), "could not create the cache folder \"%s\": %m", dir);
+		pgmlr_prefetch_record_error(message);
+		pgmlr_prefetch_set_state("standby", "error", message);
+		return NULL;
+	}
+	return dir;
 }
 
 void
@@ -360,7 +373,7 @@ pgmlr_prefetch_standby_cycle(void)
 
 	if (!extension_ready("standby"))
 		return;
-	if ((root = cache_root()) == NULL || !start_job(root))
+	if ((root = cache_root(true)) == NULL || !start_job(root))
 		return;
 
 	pgmlr_prefetch_set_state("standby", "scanning", "reading the manifest and the local cache");

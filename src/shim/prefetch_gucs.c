@@ -4,8 +4,11 @@
  * hf_token is a secret: PGC_SIGHUP so only postgresql.conf / ALTER SYSTEM
  * (superusers) set it, and its check hook swaps the value the GUC machinery
  * stores for a mask, keeping the real token in the hook's "extra". So SHOW,
- * pg_settings (setting, reset_val, boot_val) and error messages only ever see
- * the mask, even for pg_read_all_settings members.
+ * pg_settings (setting, reset_val) and error messages only ever see the mask,
+ * even for pg_read_all_settings members. The mask is shown even when no token
+ * is set: on reload the postmaster logs 'parameter changed to "<value as
+ * written in the file>"' whenever the shown value changes, so a shown value
+ * that differed between "unset" and "set" would put the token in the log.
  */
 #include "prefetch.h"
 
@@ -32,6 +35,7 @@ static bool
 check_hf_endpoint(char **newval, void **extra, GucSource source)
 {
 	const char *v = *newval;
+	const char *host;
 
 	if (v == NULL || v[0] == '\0')
 		return true;			/* empty: use HF_ENDPOINT or the Hub */
@@ -40,11 +44,28 @@ check_hf_endpoint(char **newval, void **extra, GucSource source)
 		GUC_check_errdetail("The endpoint must be an http:// or https:// URL, like https://huggingface.co.");
 		return false;
 	}
-	if (strpbrk(v, " \t\r\n\"'\\") != NULL)
+	for (const unsigned char *c = (const unsigned char *) v; *c; c++)
+		if (*c <= 0x20 || *c >= 0x7f || *c == '"' || *c == '\'' || *c == '\\')
+		{
+			GUC_check_errdetail("The endpoint must not contain spaces, quotes, backslashes or non-ASCII bytes.");
+			return false;
+		}
+	host = strstr(v, "://") + 3;
+	if (*host == '\0' || *host == '/' || *host == ':' || strpbrk(v, "?#") != NULL)
 	{
-		GUC_check_errdetail("The endpoint must not contain spaces, quotes or backslashes.");
+		GUC_check_errdetail("The endpoint is a scheme and a host, with an optional port and path, like http://127.0.0.1:8080.");
 		return false;
 	}
+	return true;
+}
+
+/* Sent in an HTTP header, so no space or control byte may slip in. */
+static bool
+token_is_printable(const char *v)
+{
+	for (const unsigned char *c = (const unsigned char *) v; *c; c++)
+		if (*c <= 0x20 || *c >= 0x7f)
+			return false;
 	return true;
 }
 
@@ -54,27 +75,35 @@ check_hf_token(char **newval, void **extra, GucSource source)
 	const char *v = *newval;
 	char	   *secret;
 	char	   *mask;
+	const char *keep = NULL;	/* the clear text to store, if any */
 
 	if (v == NULL || v[0] == '\0')
-		return true;
+		keep = NULL;			/* unset: HF_TOKEN etc. apply */
 	/* Re-applying the stored (masked) value keeps the current secret. */
-	if (strcmp(v, HF_TOKEN_MASK) == 0)
-	{
-		if (hf_token_secret == NULL)
-			return true;
-		secret = strdup(hf_token_secret);
-	}
+	else if (strcmp(v, HF_TOKEN_MASK) == 0)
+		keep = hf_token_secret;
 	else
 	{
-		if (strpbrk(v, " \t\r\n") != NULL)
+		if (!token_is_printable(v))
 		{
-			GUC_check_errdetail("A HuggingFace token has no white space.");
+			/*
+			 * PostgreSQL quotes *newval in the error message: show the mask,
+			 * never the rejected (possibly almost right) token.
+			 */
+			mask = strdup(HF_TOKEN_MASK);
+			if (mask != NULL)
+			{
+				free(*newval);
+				*newval = mask;
+			}
+			GUC_check_errdetail("A HuggingFace token is printable ASCII without spaces.");
 			return false;
 		}
-		secret = strdup(v);
+		keep = v;
 	}
+	secret = keep ? strdup(keep) : NULL;
 	mask = strdup(HF_TOKEN_MASK);
-	if (secret == NULL || mask == NULL)
+	if ((keep != NULL && secret == NULL) || mask == NULL)
 	{
 		free(secret);
 		free(mask);
@@ -134,13 +163,13 @@ pgmlr_define_prefetch_gucs(void)
 	DefineCustomStringVariable("pgml_replication.hf_endpoint",
 							   "HuggingFace Hub (or mirror) to download from; empty means HF_ENDPOINT, else https://huggingface.co.",
 							   NULL,
-							   &pgmlr_hf_endpoint, "https://huggingface.co",
+							   &pgmlr_hf_endpoint, "",
 							   PGC_SIGHUP, 0, check_hf_endpoint, NULL, NULL);
 	DefineCustomStringVariable("pgml_replication.hf_token",
 							   "HuggingFace access token for gated models; empty means HF_TOKEN, then $HF_HOME/token.",
 							   "Shown only as a mask, to everyone.",
 							   &hf_token_masked, "",
-							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
 							   check_hf_token, assign_hf_token, NULL);
 	DefineCustomStringVariable("pgml_replication.hf_ca_file",
 							   "CA bundle used to verify the Hub's TLS certificate; empty means the system's.",

@@ -90,6 +90,19 @@ TEST(HfFetchPlan, DedupesSharedBlobs) {
 	EXPECT_EQ(p->links[1].dir, "models--org--m/snapshots/" + kRev + "/copy");
 }
 
+// The worker passes a file once per ref naming its revision: every ref counts.
+TEST(HfFetchPlan, EveryRefOfARepeatedFileIsPlanned) {
+	TempDir d;
+	std::string cfg = git_blob("{}");
+	auto p = make_plan({row(kRev, "refs/pr/1", "config.json", cfg, 2), row(kRev, "v1.0", "config.json", cfg, 2)}, d.path,
+					   false);
+	ASSERT_TRUE(p) << p.error().message;
+	EXPECT_EQ(p->links.size(), 1u);
+	ASSERT_EQ(p->refs.size(), 2u);
+	EXPECT_EQ(p->refs[0].ref, "refs/pr/1");
+	EXPECT_EQ(p->refs[1].ref, "v1.0");
+}
+
 TEST(HfFetchPlan, PresentBlobsAndExistingLinksAreKept) {
 	TempDir d;
 	std::string content = "{}", blob = git_blob(content);
