@@ -129,7 +129,7 @@ gather_primary(pgmlr_doctor_facts *f)
 	f->hba_visible = su;
 	if (su)
 		run_query("SELECT a.rolname::text, a.rolcanlogin,"
-				  "  pg_catalog.coalesce(a.rolpassword LIKE 'SCRAM-SHA-256$%', false),"
+				  "  COALESCE(a.rolpassword LIKE 'SCRAM-SHA-256$%', false),"
 				  "  EXISTS (SELECT 1 FROM pg_catalog.pg_hba_file_rules h"
 				  "          WHERE h.error IS NULL AND h.type IN ('host', 'hostssl')"
 				  "            AND 'replication' = ANY (h.database)"
