@@ -17,6 +17,7 @@ CORE_SRCS = \
 	src/core/standby_setup.cpp \
 	src/core/pgcat_config.cpp \
 	src/core/pgbackrest_info.cpp \
+	src/core/doctor.cpp \
 	src/core/hf_cache_scan.cpp \
 	src/core/hf_hash.cpp \
 	src/core/hf_manifest.cpp \
@@ -41,6 +42,7 @@ SHIM_SRCS = \
 	src/shim/archive_status.c \
 	src/shim/replication_status.c \
 	src/shim/operator_config.c \
+	src/shim/doctor.c \
 	src/shim/hf_cache.c \
 	src/shim/prefetch_gucs.c \
 	src/shim/prefetch_state.c \
@@ -57,6 +59,7 @@ UNIT_TEST_SRCS = \
 	test/unit/standby_setup_test.cpp \
 	test/unit/pgcat_config_test.cpp \
 	test/unit/pgbackrest_info_test.cpp \
+	test/unit/doctor_test.cpp \
 	test/unit/hf_cache_scan_test.cpp \
 	test/unit/hf_hash_test.cpp \
 	test/unit/hf_manifest_test.cpp \

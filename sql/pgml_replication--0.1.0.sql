@@ -85,7 +85,9 @@ CREATE FUNCTION pgml_repl.archive_status(
     OUT oldest_ready_age interval,
     OUT current_wal text,
     OUT status text,
-    OUT detail text)
+    OUT detail text,
+    OUT pgbackrest_archive_max text,
+    OUT pgbackrest_in_sync boolean)
 RETURNS record
 AS 'MODULE_PATHNAME', 'pgmlr_archive_status'
 LANGUAGE C VOLATILE;
@@ -192,6 +194,35 @@ REVOKE ALL ON FUNCTION pgml_repl.pgbackrest_archive_max(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgml_repl.pgbackrest_info(text, text) TO pg_execute_server_program;
 GRANT EXECUTE ON FUNCTION pgml_repl.pgbackrest_archive_max(text, text) TO pg_execute_server_program;
 -- END operator
+
+-- ===================================================================
+-- Doctor: check() and check_summary()
+-- ===================================================================
+-- BEGIN doctor
+-- One row per check of this node (primary or standby checks), each with a
+-- status of ok, warning, error or skipped, the measured value and a hint
+-- naming what to run. Runs with the caller's privileges; what needs
+-- superuser is reported as skipped for others.
+CREATE FUNCTION pgml_repl.check()
+RETURNS TABLE(check_name text, status text, detail text, hint text)
+AS 'MODULE_PATHNAME', 'pgmlr_check'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 9;
+COMMENT ON FUNCTION pgml_repl.check() IS
+'Checks this node''s replication and PostgresML cache set-up: one row per check with status, detail and a hint';
+
+-- One row for monitoring: Nagios exit code 0 ok, 1 warning, 2 error, 3 unknown.
+CREATE FUNCTION pgml_repl.check_summary()
+RETURNS TABLE(status text, exit_code integer, errors integer, warnings integer, detail text)
+AS 'MODULE_PATHNAME', 'pgmlr_check_summary'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1;
+COMMENT ON FUNCTION pgml_repl.check_summary() IS
+'Overall status of pgml_repl.check() with a Nagios-style exit code and the names of the checks that are not ok';
+
+REVOKE ALL ON FUNCTION pgml_repl.check() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgml_repl.check_summary() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgml_repl.check() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION pgml_repl.check_summary() TO pg_monitor;
+-- END doctor
 
 -- ===================================================================
 -- HuggingFace cache manifest

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cctype>
 #include <cstdio>
 
 #include "status.hpp"
@@ -227,4 +228,115 @@ extern "C" void pgmlr_replication_classify(const pgmlr_replication_facts *facts,
 		verdict->replay_delay = v.replay_delay;
 		return pgmlr::Status{};
 	});
+}
+
+namespace pgmlr {
+
+std::vector<std::string> shell_words(const std::string &command) {
+	std::vector<std::string> words;
+	std::string word;
+	bool in_word = false;
+	for (size_t i = 0; i < command.size(); i++) {
+		char c = command[i];
+		if (c == '\'') {
+			size_t end = command.find('\'', i + 1);
+			if (end == std::string::npos) end = command.size();
+			word += command.substr(i + 1, end - i - 1);
+			in_word = true;
+			i = end;
+		} else if (c == '"') {
+			in_word = true;
+			for (i++; i < command.size() && command[i] != '"'; i++) {
+				if (command[i] == '\\' && i + 1 < command.size() &&
+					std::string("$`\"\\").find(command[i + 1]) != std::string::npos)
+					i++;
+				word += command[i];
+			}
+		} else if (c == '\\' && i + 1 < command.size()) {
+			word += command[++i];
+			in_word = true;
+		} else if (c == ' ' || c == '\t') {
+			if (in_word) words.push_back(word);
+			word.clear();
+			in_word = false;
+		} else if ((c == ';' || c == '&' || c == '|') || (c == '#' && !in_word)) {
+			break;
+		} else {
+			word += c;
+			in_word = true;
+		}
+	}
+	if (in_word) words.push_back(word);
+	return words;
+}
+
+PgbackrestCommand parse_pgbackrest_command(const std::string &archive_command) {
+	PgbackrestCommand r;
+	std::vector<std::string> words = shell_words(archive_command);
+	size_t i = 0;
+	for (; i < words.size(); i++) {
+		const std::string &w = words[i];
+		size_t slash = w.rfind('/');
+		if ((slash == std::string::npos ? w : w.substr(slash + 1)) == "pgbackrest") break;
+	}
+	if (i == words.size()) return r;
+	for (i++; i < words.size(); i++) {
+		const std::string &w = words[i];
+		for (const char *opt : {"--stanza", "--config"}) {
+			std::string name(opt);
+			std::string value;
+			bool matched = false;
+			if (w.compare(0, name.size() + 1, name + "=") == 0) {
+				value = w.substr(name.size() + 1);
+				matched = true;
+			} else if (w == name && i + 1 < words.size()) {
+				value = words[++i];
+				matched = true;
+			}
+			if (!matched) continue;
+			(name == "--stanza" ? r.stanza : r.config) = value;
+			break;
+		}
+	}
+	r.found = !r.stanza.empty();
+	return r;
+}
+
+namespace {
+bool is_segment_name(const char *s) {
+	if (!s) return false;
+	for (int i = 0; i < 24; i++)
+		if (!std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+	return true;
+}
+}  // namespace
+
+int pgbackrest_in_sync(const char *archive_max, const char *last_archived_wal) {
+	// pg_stat_archiver also names .history, .backup and .partial files;
+	// only the segment part compares with pgBackRest's archive max.
+	if (!is_segment_name(last_archived_wal)) return -1;
+	if (!is_segment_name(archive_max)) return 0;
+	return std::string(archive_max, 24) >= std::string(last_archived_wal, 24) ? 1 : 0;
+}
+
+}  // namespace pgmlr
+
+extern "C" bool pgmlr_archive_command_pgbackrest(const char *archive_command, char **stanza, char **config,
+												 pgmlr_status *status) {
+	bool found = false;
+	*stanza = nullptr;
+	*config = nullptr;
+	pgmlr::guarded(status, [&]() -> pgmlr::Status {
+		pgmlr::PgbackrestCommand c = pgmlr::parse_pgbackrest_command(archive_command ? archive_command : "");
+		if (!c.found) return pgmlr::Status{};
+		*stanza = pgmlr::to_c_string(c.stanza);
+		if (!c.config.empty()) *config = pgmlr::to_c_string(c.config);
+		found = true;
+		return pgmlr::Status{};
+	});
+	return found;
+}
+
+extern "C" int pgmlr_pgbackrest_in_sync(const char *archive_max, const char *last_archived_wal) {
+	return pgmlr::pgbackrest_in_sync(archive_max, last_archived_wal);
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "pgml_repl_core.h"
 
@@ -28,6 +29,22 @@ struct ReplicationVerdict {
 
 ArchiveVerdict classify_archive(const pgmlr_archive_facts &facts);
 ReplicationVerdict classify_replication(const pgmlr_replication_facts &facts);
+
+// archive_command as pgBackRest sees it: found when a word's base name is
+// "pgbackrest" and a --stanza follows it.
+struct PgbackrestCommand {
+	bool found = false;
+	std::string stanza;
+	std::string config;  // empty: pgBackRest's default file
+};
+PgbackrestCommand parse_pgbackrest_command(const std::string &archive_command);
+
+// Shell words of a command line: '..', ".." and backslash undone; stops at
+// an unquoted ;, &, | or # (what follows is another command or a comment).
+std::vector<std::string> shell_words(const std::string &command);
+
+// 1 in sync, 0 behind, -1 unknown (see pgmlr_pgbackrest_in_sync).
+int pgbackrest_in_sync(const char *archive_max, const char *last_archived_wal);
 
 // "HH:MM:SS" for a microsecond duration (hours may exceed 24; negative
 // durations print as 00:00:00).

@@ -259,6 +259,21 @@ typedef struct pgmlr_replication_verdict
 void		pgmlr_replication_classify(const pgmlr_replication_facts *facts,
 									   pgmlr_replication_verdict *verdict,
 									   pgmlr_status *status);
+/*
+ * archive_command parsed for pgBackRest: true when one of its words is the
+ * pgbackrest program (any path) and a --stanza is given; *stanza and
+ * *config (NULL when not given) are malloc'd then. Shell quoting ('..',
+ * "..", backslash) is undone. Returns false (no error) for other commands.
+ */
+bool		pgmlr_archive_command_pgbackrest(const char *archive_command, char **stanza, char **config,
+											 pgmlr_status *status);
+
+/*
+ * Whether pgBackRest's newest archived segment (archive_max) has caught up
+ * with pg_stat_archiver.last_archived_wal: 1 yes, 0 no, -1 unknown (no
+ * last_archived_wal, or it is not a segment name such as a .history file).
+ */
+int			pgmlr_pgbackrest_in_sync(const char *archive_max, const char *last_archived_wal);
 /* END health */
 
 /* ------------------------------------------------------------------ */
@@ -341,6 +356,113 @@ void		pgmlr_pgbackrest_info_validate(const char *json_text, pgmlr_status *status
  */
 char	   *pgmlr_pgbackrest_archive_max(const char *json_text, const char *stanza, pgmlr_status *status);
 /* END operator */
+
+/* ------------------------------------------------------------------ */
+/* Doctor: check() and check_summary()                                  */
+/* ------------------------------------------------------------------ */
+/* BEGIN doctor */
+/*
+ * The shim gathers plain facts (settings, rows of the other status
+ * functions via SPI); the core turns them into named checks with a status
+ * (ok, warning, error, skipped), a detail with the measured value and a hint
+ * naming what to run. Texts are borrowed for the duration of the call; NULL
+ * means unknown or not set.
+ */
+typedef struct pgmlr_doctor_role
+{
+	const char *name;
+	bool		can_login;
+	bool		scram_password; /* only meaningful when passwords_visible */
+	bool		has_hba_rule;	/* only meaningful when hba_visible */
+} pgmlr_doctor_role;
+
+typedef struct pgmlr_doctor_standby
+{
+	const char *application_name;
+	const char *state;			/* pg_stat_replication.state */
+	const char *status;			/* replication_status().status */
+	const char *detail;			/* replication_status().detail */
+} pgmlr_doctor_standby;
+
+typedef struct pgmlr_doctor_facts
+{
+	bool		in_recovery;
+
+	/* settings */
+	const char *wal_level;
+	const char *archive_mode;
+	const char *archive_command;
+	const char *restore_command;
+	const char *hot_standby;
+	const char *shared_preload_libraries;	/* NULL: not readable */
+
+	/* primary */
+	int32_t		max_wal_senders;
+	int32_t		wal_senders_used;	/* rows of pg_stat_replication */
+	const pgmlr_doctor_role *roles; /* rolreplication, not superuser */
+	int32_t		n_roles;
+	bool		passwords_visible;	/* pg_authid readable (superuser) */
+	bool		hba_visible;	/* pg_hba_file_rules readable (superuser) */
+	int32_t		hba_error_lines;
+	const char *archive_status; /* archive_status().status */
+	const char *archive_detail;
+	const char *pgbackrest_archive_max;
+	int32_t		pgbackrest_in_sync; /* 1, 0, -1 unknown */
+	const char *last_archived_wal;
+	const pgmlr_doctor_standby *standbys;
+	int32_t		n_standbys;
+
+	/* standby */
+	bool		replay_paused;
+	const char *receiver_state; /* NULL: no WAL receiver */
+	const char *receiver_status;	/* replication_status().status */
+	const char *receiver_detail;
+	bool		has_lag_bytes;
+	int64_t		lag_bytes;
+	const char *replay_delay;	/* interval text, NULL when unknown */
+	bool		prefetch_enabled;	/* pgml_replication.prefetch */
+	const char *prefetch_state; /* prefetch_status().state */
+	const char *prefetch_detail;
+	bool		prefetch_worker_pid_known;
+	int64_t		prefetch_files_failed;
+	const char *prefetch_last_error;
+
+	/* HuggingFace cache against pgml_repl.hf_manifest */
+	bool		cache_visible;	/* may call hf_cache_manifest() */
+	const char *cache_dir;		/* resolved folder, NULL when unknown */
+	bool		cache_dir_exists;
+	int64_t		manifest_files; /* rows of pgml_repl.hf_manifest */
+	int64_t		cache_files;	/* healthy rows of hf_cache_manifest() */
+	int64_t		manifest_not_in_cache;
+	int64_t		cache_not_in_manifest;
+} pgmlr_doctor_facts;
+
+typedef struct pgmlr_doctor_report pgmlr_doctor_report;
+
+typedef struct pgmlr_doctor_check
+{
+	const char *check_name;
+	const char *status;			/* "ok", "warning", "error", "skipped" */
+	const char *detail;
+	const char *hint;			/* NULL when there is nothing to do */
+} pgmlr_doctor_check;
+
+typedef struct pgmlr_doctor_summary
+{
+	const char *status;			/* "ok", "warning", "error", "unknown" */
+	int32_t		exit_code;		/* Nagios: 0, 1, 2, 3 */
+	int32_t		errors;
+	int32_t		warnings;
+	const char *detail;
+} pgmlr_doctor_summary;
+
+/* Texts handed out stay valid until pgmlr_doctor_free(report). */
+pgmlr_doctor_report *pgmlr_doctor_run(const pgmlr_doctor_facts *facts, pgmlr_status *status);
+int32_t		pgmlr_doctor_count(const pgmlr_doctor_report *report);
+bool		pgmlr_doctor_get(const pgmlr_doctor_report *report, int32_t i, pgmlr_doctor_check *out);
+void		pgmlr_doctor_summarize(const pgmlr_doctor_report *report, pgmlr_doctor_summary *out);
+void		pgmlr_doctor_free(void *report);
+/* END doctor */
 
 /* ------------------------------------------------------------------ */
 /* HuggingFace cache scan, hashing and manifest                         */

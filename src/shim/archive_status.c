@@ -9,8 +9,14 @@
 
 #include <limits.h>
 
+#include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/pg_authid_d.h"
+#include "catalog/pg_type_d.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/resowner.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -112,6 +118,8 @@ enum
 	COL_CURRENT_WAL,
 	COL_STATUS,
 	COL_DETAIL,
+	COL_PGBACKREST_ARCHIVE_MAX,
+	COL_PGBACKREST_IN_SYNC,
 	ARCHIVE_STATUS_COLS
 };
 
@@ -150,6 +158,98 @@ int8_column(Datum *values, bool *nulls, int out_col, int spi_col)
 	values[out_col] = Int64GetDatum(v);
 	nulls[out_col] = false;
 	return v;
+}
+
+/*
+ * pgml_repl.pgbackrest_archive_max() in a subtransaction: any failure
+ * (pgbackrest missing, stanza not created, time limit) becomes "unknown",
+ * because a status function must keep answering when the thing it watches
+ * is broken. Returns false when unknown; *archive_max may be NULL (nothing
+ * archived yet) when it returns true.
+ */
+static bool
+pgbackrest_archive_max_quietly(const char *stanza, const char *config, char **archive_max)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool known = false;
+	char	   *volatile result = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		Oid			argtypes[2] = {TEXTOID, TEXTOID};
+		Datum		args[2];
+		char		argnulls[2] = {' ', ' '};
+		int			rc;
+
+		args[0] = CStringGetTextDatum(stanza);
+		args[1] = config ? CStringGetTextDatum(config) : (Datum) 0;
+		if (!config)
+			argnulls[1] = 'n';
+		rc = SPI_execute_with_args("SELECT pgml_repl.pgbackrest_archive_max($1, $2)",
+								   2, argtypes, args, argnulls, true, 1);
+		if (rc == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+			result = v ? MemoryContextStrdup(oldcxt, v) : NULL;
+			known = true;
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		known = false;
+	}
+	PG_END_TRY();
+	*archive_max = result;
+	return known;
+}
+
+/*
+ * The pgBackRest columns: NULL unless archive_command runs pgbackrest with a
+ * stanza, this server archives, and the caller may run server programs
+ * (pgbackrest_archive_max() needs that; being refused is not an error here).
+ */
+static void
+pgbackrest_columns(Datum *values, bool *nulls, const pgmlr_archive_facts *facts)
+{
+	const char *command = GetConfigOption("archive_command", false, false);
+	char	   *stanza;
+	char	   *config;
+	char	   *archive_max = NULL;
+	pgmlr_status st;
+	int			in_sync;
+
+	if (facts->archive_mode == NULL || strcmp(facts->archive_mode, "off") == 0 ||
+		(facts->in_recovery && strcmp(facts->archive_mode, "always") != 0))
+		return;
+	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_EXECUTE_SERVER_PROGRAM))
+		return;
+	if (!pgmlr_archive_command_pgbackrest(command, &stanza, &config, &st))
+	{
+		pgmlr_report_status(&st);
+		return;
+	}
+	stanza = pgmlr_take_string(stanza);
+	config = config ? pgmlr_take_string(config) : NULL;
+	if (!pgbackrest_archive_max_quietly(stanza, config, &archive_max))
+		return;
+	nulls[COL_PGBACKREST_ARCHIVE_MAX] = (archive_max == NULL);
+	if (archive_max)
+		values[COL_PGBACKREST_ARCHIVE_MAX] = CStringGetTextDatum(archive_max);
+	in_sync = pgmlr_pgbackrest_in_sync(archive_max, facts->last_archived_wal);
+	nulls[COL_PGBACKREST_IN_SYNC] = (in_sync < 0);
+	values[COL_PGBACKREST_IN_SYNC] = BoolGetDatum(in_sync > 0);
 }
 
 PG_FUNCTION_INFO_V1(pgmlr_archive_status);
@@ -247,6 +347,8 @@ pgmlr_archive_status(PG_FUNCTION_ARGS)
 		values[COL_OLDEST_READY_AGE] = pgmlr_health_interval(verdict.oldest_ready_age);
 		nulls[COL_OLDEST_READY_AGE] = false;
 	}
+
+	pgbackrest_columns(values, nulls, &facts);
 
 	tuple = heap_form_tuple(tupdesc, values, nulls);
 	result = PointerGetDatum(SPI_returntuple(tuple, tupdesc));

@@ -1,5 +1,5 @@
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 
 -- Signatures and result columns.
 SELECT has_function('pgml_repl', 'archive_status', ARRAY[]::name[], 'archive_status() exists');
@@ -17,8 +17,11 @@ SELECT results_eq(
              ('archived_count', 'bigint'), ('last_archived_wal', 'text'), ('last_archived_at', 'timestamp with time zone'),
              ('failed_count', 'bigint'), ('last_failed_wal', 'text'), ('last_failed_at', 'timestamp with time zone'),
              ('ready_count', 'integer'), ('oldest_ready_wal', 'text'), ('oldest_ready_age', 'interval'),
-             ('current_wal', 'text'), ('status', 'text'), ('detail', 'text')$$,
+             ('current_wal', 'text'), ('status', 'text'), ('detail', 'text'),
+             ('pgbackrest_archive_max', 'text'), ('pgbackrest_in_sync', 'boolean')$$,
     'archive_status() columns and types');
+SELECT ok((SELECT pgbackrest_archive_max IS NULL AND pgbackrest_in_sync IS NULL FROM pgml_repl.archive_status()),
+          'archive_command without pgbackrest: the pgBackRest columns are NULL');
 SELECT results_eq(
     $$SELECT a.name COLLATE "default", format_type(a.typ, NULL)
       FROM pg_proc p, unnest(p.proargnames, p.proallargtypes, p.proargmodes) WITH ORDINALITY AS a(name, typ, mode, n)

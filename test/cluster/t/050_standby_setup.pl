@@ -11,23 +11,23 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use PgmlReplTest;
 
-# A minimal primary set up by hand (the extension's own role and hba
-# functions replace this later): a replication role with a password and a
-# scram rule for it ahead of initdb's trust rules.
-my $primary = new_node_with_extension('primary', init => { allows_streaming => 1 });
+# The primary is set up with the extension's own functions: archiving to
+# pgBackRest and replication settings (configure_primary + restart), then a
+# replication role with a given password (quotes, colon and backslash, for
+# the pgpass escaping below) and its scram rule for 127.0.0.1.
+my $primary = new_node_with_extension('primary');
 my $password = 'pa:ss\\wo\'rd';
-$primary->safe_psql('postgres',
-	"SET password_encryption = 'scram-sha-256'; CREATE ROLE replication_user LOGIN REPLICATION PASSWORD 'pa:ss\\wo''rd'");
-my $hba = $primary->data_dir . '/pg_hba.conf';
-my $rules = slurp_file($hba);
-open my $fh, '>', $hba or die "cannot write $hba: $!";
-print $fh "host replication replication_user 127.0.0.1/32 scram-sha-256\n" . $rules;
-close $fh;
-$primary->reload;
-
 my $pgbr_conf = pgbackrest_conf($primary, stanza => 'main');
+$primary->safe_psql('postgres',
+	"SELECT * FROM pgml_repl.configure_primary(stanza => 'main', pgbackrest_config => '$pgbr_conf')");
+$primary->restart;
 my ($rc, $out, $err) = run_pgbackrest($pgbr_conf, '--stanza=main', 'stanza-create');
 is($rc, 0, 'pgbackrest stanza-create') or diag($err);
+like( $primary->safe_psql('postgres',
+		"SELECT hba_rule FROM pgml_repl.create_replication_user('replication_user', 'pa:ss\\wo''rd', allow_from => '127.0.0.1')"),
+	qr/^host\s+replication\s+replication_user\s+127\.0\.0\.1\/32\s+scram-sha-256/,
+	'create_replication_user adds the scram rule for the replica');
+my $fh;
 
 my $work = PostgreSQL::Test::Utils::tempdir('standby_setup');
 my $replica_dir = "$work/replica data";    # a space: the script quotes it
