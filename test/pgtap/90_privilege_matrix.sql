@@ -21,7 +21,7 @@ SELECT pg_sleep(0.5);  -- the SIGHUP is handled before the next command
 
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(158);
+SELECT plan(172);
 
 CREATE ROLE pgmlr_pm_plain;
 CREATE ROLE pgmlr_pm_monitor IN ROLE pg_monitor;
@@ -85,7 +85,11 @@ INSERT INTO matrix VALUES
  ('prefetch_queue()',                                      false, true,  false, true,
   'SELECT * FROM pgml_repl.prefetch_queue()'),
  ('prefetch_now()',                                        false, true,  false, true,
-  'SELECT pgml_repl.prefetch_now()');
+  'SELECT pgml_repl.prefetch_now()'),
+ ('check()',                                               false, true,  false, true,
+  'SELECT * FROM pgml_repl.check()'),
+ ('check_summary()',                                       false, true,  false, true,
+  'SELECT * FROM pgml_repl.check_summary()');
 
 CREATE TEMP VIEW ext_functions AS
 SELECT p.oid, p.proname || '(' || oidvectortypes(p.proargtypes) || ')' AS fn
