@@ -470,23 +470,13 @@ extern "C" const char *pgmlr_hba_edit_notice(const pgmlr_hba_edit *edit, int i) 
 extern "C" void pgmlr_hba_edit_free(void *edit) { delete static_cast<pgmlr_hba_edit *>(edit); }
 
 extern "C" char *pgmlr_hba_normalize_address(const char *address, pgmlr_status *status) {
-	char *out = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		auto a = pgmlr::hba::normalize_address(address ? address : "");
-		if (!a) return a.error();
-		out = pgmlr::to_c_string(*a);
-		return {};
+	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
+		return pgmlr::hba::normalize_address(address ? address : "");
 	});
-	return out;
 }
 
 extern "C" char *pgmlr_hba_normalize_method(const char *method, pgmlr_status *status) {
-	char *out = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		auto m = pgmlr::hba::normalize_method(method ? method : "");
-		if (!m) return m.error();
-		out = pgmlr::to_c_string(*m);
-		return {};
+	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
+		return pgmlr::hba::normalize_method(method ? method : "");
 	});
-	return out;
 }

@@ -100,14 +100,9 @@ Result<PasswordKind> classify_password(std::string_view password) {
 }  // namespace pgmlr
 
 extern "C" char *pgmlr_generate_password(pgmlr_status *status) {
-	char *out = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		auto pw = pgmlr::generate_password();
-		if (!pw) return pw.error();
-		out = pgmlr::to_c_string(*pw);
-		return {};
+	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
+		return pgmlr::generate_password();
 	});
-	return out;
 }
 
 extern "C" int pgmlr_classify_password(const char *password, pgmlr_status *status) {

@@ -197,21 +197,16 @@ Result<std::optional<std::string>> archive_max(std::string_view json_text, std::
 
 extern "C" char *pgmlr_pgbackrest_info_command(const char *stanza, const char *pgbackrest_config, int timeout_seconds,
                                                const char *stderr_path, pgmlr_status *status) {
-	char *out = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
+	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
 		if (!stanza)
 			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "stanza must not be NULL", {},
 			                         "Give the pgBackRest stanza name, for example main.");
 		if (pgbackrest_config && !*pgbackrest_config)
 			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "pgbackrest_config must not be empty", {},
 			                         "Give the configuration file's absolute path, or NULL for pgBackRest's default.");
-		pgmlr::Result<std::string> r = pgmlr::pgbackrest_info_command(
+		return pgmlr::pgbackrest_info_command(
 		    stanza, pgbackrest_config ? pgbackrest_config : "", timeout_seconds, stderr_path ? stderr_path : "");
-		if (!r) return r.error();
-		out = pgmlr::to_c_string(*r);
-		return {};
 	});
-	return out;
 }
 
 extern "C" void pgmlr_pgbackrest_exit_error(int exit_code, int timeout_seconds, const char *stdout_text,

@@ -128,8 +128,7 @@ Result<std::string> render_pgcat_config(const PgcatPool &p) {
 }  // namespace pgmlr
 
 extern "C" char *pgmlr_pgcat_config(const pgmlr_pgcat_args *args, pgmlr_status *status) {
-	char *out = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
+	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
 		if (!args->pool || !args->primary_host || !args->database || !args->user_name)
 			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "pool must not be NULL", {}, "Use a name such as postgresml.");
 		pgmlr::PgcatPool p;
@@ -144,12 +143,8 @@ extern "C" char *pgmlr_pgcat_config(const pgmlr_pgcat_args *args, pgmlr_status *
 				                         "Give each replica as host or host:port.");
 			p.replicas.emplace_back(args->replicas[i]);
 		}
-		pgmlr::Result<std::string> r = pgmlr::render_pgcat_config(p);
-		if (!r) return r.error();
-		out = pgmlr::to_c_string(*r);
-		return {};
+		return pgmlr::render_pgcat_config(p);
 	});
-	return out;
 }
 
 extern "C" char *pgmlr_pgcat_default_primary_host(const char *server_addr, const char *listen_addresses,

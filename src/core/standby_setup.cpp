@@ -273,8 +273,7 @@ Result<std::string> render_standby_setup(const StandbySetup &s) {
 }  // namespace pgmlr
 
 extern "C" char *pgmlr_standby_setup_script(const pgmlr_standby_setup_args *args, pgmlr_status *status) {
-	char *out = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
+	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
 		pgmlr::StandbySetup s;
 		if (!args->primary_host)
 			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "primary_host must not be NULL", {},
@@ -300,10 +299,6 @@ extern "C" char *pgmlr_standby_setup_script(const pgmlr_standby_setup_args *args
 			s.application_name = args->application_name;
 		}
 		s.copy_model_cache = args->copy_model_cache;
-		pgmlr::Result<std::string> r = pgmlr::render_standby_setup(s);
-		if (!r) return r.error();
-		out = pgmlr::to_c_string(*r);
-		return {};
+		return pgmlr::render_standby_setup(s);
 	});
-	return out;
 }

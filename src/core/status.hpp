@@ -55,6 +55,10 @@ void fill_status(pgmlr_status *out, const Error &error);
 template <class Fn>
 void guarded(pgmlr_status *out, Fn &&fn) noexcept;
 
+// guarded() for an entry point that returns a string (status_impl.hpp).
+template <class Fn>
+char *guarded_string(pgmlr_status *out, Fn &&fn) noexcept;
+
 // Copies s into malloc'd memory for the shim (released with pgmlr_free).
 char *to_c_string(const std::string &s);
 

@@ -21,4 +21,18 @@ void guarded(pgmlr_status *out, Fn &&fn) noexcept {
 	}
 }
 
+// For entry points that hand a string to the shim: fn returns
+// Result<std::string>; the string comes back malloc'd, NULL on failure.
+template <class Fn>
+char *guarded_string(pgmlr_status *out, Fn &&fn) noexcept {
+	char *result = nullptr;
+	guarded(out, [&]() -> Status {
+		Result<std::string> r = fn();
+		if (!r) return r.error();
+		result = to_c_string(*r);
+		return {};
+	});
+	return result;
+}
+
 }  // namespace pgmlr
