@@ -8,6 +8,7 @@ injected at run time through /_control. Python 3 standard library only.
 
 Usage: hub_server.py --cache DIR [--port 0] [--cdn-port 0]
                      [--gated REPO_ID ...] [--token TOKEN]
+                     [--tls-cert CERT.pem --tls-key KEY.pem]   (HTTPS)
 Prints "READY <port> <cdn_port>" once both listeners accept connections.
 """
 import argparse
@@ -19,6 +20,7 @@ import re
 import signal
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -94,6 +96,7 @@ class State:
         self.log = []
         self.port = 0
         self.cdn_port = 0
+        self.scheme = "http"
         self.stopping = threading.Event()
 
     def record(self, entry):
@@ -185,7 +188,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(302, b"", {"Location": self.path}, "text/plain")
         else:  # redirect_other_host: same server, another host name
             port = self.state.cdn_port if self.listener == "cdn" else self.state.port
-            self._send(302, b"", {"Location": "http://localhost:%d%s" % (port, self.path)}, "text/plain")
+            self._send(302, b"", {"Location": "%s://localhost:%d%s" % (self.state.scheme, port, self.path)}, "text/plain")
         return True
 
     def _serve_body(self, disk, size, headers, target):
@@ -339,8 +342,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         blob, size, disk = info
         headers = {"X-Repo-Commit": commit, "ETag": '"%s"' % blob}
         if HEX64.match(blob):
-            location = "http://127.0.0.1:%d/cdn/%s/%s?file=%s" % (
-                self.state.cdn_port, os.path.basename(folder), blob, urllib.parse.quote(path, safe=""))
+            location = "%s://127.0.0.1:%d/cdn/%s/%s?file=%s" % (
+                self.state.scheme, self.state.cdn_port, os.path.basename(folder), blob, urllib.parse.quote(path, safe=""))
             headers.update({"X-Linked-Etag": '"%s"' % blob, "X-Linked-Size": size, "Location": location})
             self._send(302, b"", headers, "text/plain")
             return
@@ -442,6 +445,8 @@ def main(argv=None):
     ap.add_argument("--cdn-port", type=int, default=0)
     ap.add_argument("--gated", action="append", default=[])
     ap.add_argument("--token")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM), both listeners")
+    ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = ap.parse_args(argv)
     if not os.path.isdir(args.cache):
         print("no such cache folder: %s" % args.cache, file=sys.stderr)
@@ -451,6 +456,12 @@ def main(argv=None):
     cdn = make_server(state, "cdn", args.cdn_port)
     state.port = hub.server_address[1]
     state.cdn_port = cdn.server_address[1]
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        for s in (hub, cdn):
+            s.socket = ctx.wrap_socket(s.socket, server_side=True)
+        state.scheme = "https"
     threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
                for s in (hub, cdn)]
     for t in threads:

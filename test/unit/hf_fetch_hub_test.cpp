@@ -146,6 +146,54 @@ std::string find_python() {
 
 const std::string kSecret = "hf_secret_token";
 
+// Starts test/hub/hub_server.py with args; returns its pid and sets *port
+// from its "READY <port> <cdn_port>" line (0 when it did not come up in 15 s).
+pid_t spawn_hub(const std::string &python, const std::vector<std::string> &args, int *port) {
+	*port = 0;
+	int fds[2];
+	if (pipe(fds) != 0) return -1;
+	std::string script = fs::path(__FILE__).parent_path().parent_path() / "hub" / "hub_server.py";
+	std::vector<std::string> argv_store = {python, script};
+	argv_store.insert(argv_store.end(), args.begin(), args.end());
+	pid_t pid = fork();
+	if (pid == 0) {
+		std::vector<char *> argv;
+		for (auto &a : argv_store) argv.push_back(const_cast<char *>(a.c_str()));
+		argv.push_back(nullptr);
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execv(argv[0], argv.data());
+		_exit(127);
+	}
+	close(fds[1]);
+	std::string line;
+	auto deadline = Clock::now() + std::chrono::seconds(15);
+	while (line.find('\n') == std::string::npos && Clock::now() < deadline) {
+		pollfd p{fds[0], POLLIN, 0};
+		if (poll(&p, 1, 200) <= 0) continue;
+		char buf[128];
+		ssize_t n = read(fds[0], buf, sizeof buf);
+		if (n <= 0) break;
+		line.append(buf, static_cast<size_t>(n));
+	}
+	close(fds[0]);
+	int cdn = 0;
+	if (sscanf(line.c_str(), "READY %d %d", port, &cdn) != 2) *port = 0;
+	return pid;
+}
+
+// SIGTERM, then SIGKILL after 5 s.
+void stop_hub(pid_t pid) {
+	if (pid <= 0) return;
+	kill(pid, SIGTERM);
+	int status;
+	for (int i = 0; i < 50 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(100000);
+	if (waitpid(pid, &status, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+}
+
 class HubTest : public ::testing::Test {
 protected:
 	static inline pid_t pid_ = -1;
@@ -176,43 +224,11 @@ protected:
 		};
 		for (auto &r : repos_) build_repo(src_, r);
 
-		int fds[2];
-		if (pipe(fds) != 0) return;
-		std::string script = fs::path(__FILE__).parent_path().parent_path() / "hub" / "hub_server.py";
-		pid_ = fork();
-		if (pid_ == 0) {
-			dup2(fds[1], 1);
-			close(fds[0]);
-			execl(python.c_str(), python.c_str(), script.c_str(), "--cache", src_.c_str(), "--port", "0", "--gated",
-				  "org/gated", "--token", kSecret.c_str(), static_cast<char *>(nullptr));
-			_exit(127);
-		}
-		close(fds[1]);
-		std::string line;
-		auto deadline = Clock::now() + std::chrono::seconds(15);
-		while (line.find('\n') == std::string::npos && Clock::now() < deadline) {
-			pollfd p{fds[0], POLLIN, 0};
-			if (poll(&p, 1, 200) <= 0) continue;
-			char buf[128];
-			ssize_t n = read(fds[0], buf, sizeof buf);
-			if (n <= 0) break;
-			line.append(buf, static_cast<size_t>(n));
-		}
-		close(fds[0]);
-		int cdn = 0;
-		if (sscanf(line.c_str(), "READY %d %d", &port_, &cdn) != 2) port_ = 0;
+		pid_ = spawn_hub(python, {"--cache", src_, "--port", "0", "--gated", "org/gated", "--token", kSecret}, &port_);
 	}
 
 	static void TearDownTestSuite() {
-		if (pid_ > 0) {
-			kill(pid_, SIGTERM);
-			int status;
-			for (int i = 0; i < 50 && waitpid(pid_, &status, WNOHANG) == 0; ++i) usleep(100000);
-			if (waitpid(pid_, &status, WNOHANG) == 0) {
-				kill(pid_, SIGKILL);
-				waitpid(pid_, &status, 0);
-			}
-		}
+		stop_hub(pid_);
 		if (!src_.empty()) fs::remove_all(src_);
 	}
 
@@ -546,6 +562,100 @@ TEST_F(HubTest, MissingEntryIsRecordedWithoutRetrying) {
 	ASSERT_EQ(out.queue.size(), 1u);
 	EXPECT_EQ(out.queue[0].attempts, 1);
 	EXPECT_NE(std::string(out.queue[0].last_error).find("HTTP 404"), std::string::npos) << out.queue[0].last_error;
+}
+
+// The Hub over HTTPS with a self-signed certificate: refused unless the
+// certificate is configured as the CA file (pgml_replication.hf_ca_file).
+class TlsHubTest : public ::testing::Test {
+protected:
+	static inline pid_t pid_ = -1;
+	static inline int port_ = 0;
+	static inline std::string dir_;
+	static inline Repo repo_;
+
+	static void SetUpTestSuite() {
+		pgmlr_status st;
+		pgmlr_fetch_global_init(&st);
+		std::string python = find_python();
+		if (python.empty()) return;
+		char tmpl[] = "/tmp/hf_fetch_tls_XXXXXX";
+		dir_ = mkdtemp(tmpl);
+		std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+						  "-addext subjectAltName=IP:127.0.0.1 -keyout " + dir_ + "/key.pem -out " + dir_ +
+						  "/cert.pem >/dev/null 2>&1";
+		if (std::system(cmd.c_str()) != 0) return;
+		repo_ = Repo{"model", "org/tls", std::string(40, 'e'), "main",
+					 {{"model.safetensors", random_bytes(200000, 7), true}, {"config.json", "{}", false}}};
+		build_repo(dir_ + "/src", repo_);
+		pid_ = spawn_hub(python, {"--cache", dir_ + "/src", "--port", "0", "--tls-cert", dir_ + "/cert.pem",
+								  "--tls-key", dir_ + "/key.pem"}, &port_);
+	}
+	static void TearDownTestSuite() {
+		stop_hub(pid_);
+		if (!dir_.empty()) fs::remove_all(dir_);
+	}
+	void SetUp() override {
+		if (port_ == 0) GTEST_SKIP() << "python3, openssl or the test hub is not available";
+	}
+
+	// Fetches repo_ into a fresh cache; returns (files done, first error).
+	std::pair<int64_t, std::string> fetch_repo(const char *ca_file, const std::string &dest) {
+		std::string endpoint = "https://127.0.0.1:" + std::to_string(port_);
+		fs::create_directories(dest);
+		pgmlr_fetch_options o;
+		pgmlr_fetch_options_init(&o);
+		o.cache_root = dest.c_str();
+		o.endpoint = endpoint.c_str();
+		o.ca_file = ca_file;
+		o.max_retries = 1;
+		o.backoff_base_ms = 50;
+		o.connect_timeout_ms = 2000;
+		pgmlr_status st;
+		pgmlr_fetch_job *job = pgmlr_fetch_new(&o, &st);
+		EXPECT_NE(job, nullptr) << st.message;
+		if (!job) return {0, st.message};
+		std::vector<std::string> blobs;
+		for (const File &f : repo_.files) blobs.push_back(digest(f.content, f.lfs));
+		for (size_t i = 0; i < repo_.files.size(); ++i) {
+			pgmlr_fetch_row row{repo_.type.c_str(), repo_.id.c_str(), repo_.commit.c_str(), repo_.ref.c_str(),
+								repo_.files[i].path.c_str(), blobs[i].c_str(),
+								static_cast<int64_t>(repo_.files[i].content.size())};
+			EXPECT_TRUE(pgmlr_fetch_add_row(job, &row, &st)) << st.message;
+		}
+		pgmlr_fetch_plan(job, &st);
+		pgmlr_fetch_progress progress{};
+		bool finished = false;
+		auto t0 = Clock::now();
+		while (!finished && Clock::now() - t0 < std::chrono::seconds(30))
+			finished = pgmlr_fetch_step(job, 100, &progress, &st);
+		EXPECT_TRUE(finished);
+		std::string error;
+		pgmlr_fetch_queue_entry e;
+		if (pgmlr_fetch_queue_count(job) > 0 && pgmlr_fetch_queue_item(job, 0, &e)) error = e.last_error;
+		pgmlr_fetch_free(job);
+		return {progress.files_done, error};
+	}
+};
+
+TEST_F(TlsHubTest, UntrustedCertificateIsRefused) {
+	std::string dest = dir_ + "/untrusted";
+	auto [done, error] = fetch_repo(nullptr, dest);
+	EXPECT_EQ(done, 0);
+	EXPECT_NE(error.find("certificate"), std::string::npos) << error;
+	// (.locks may hold the empty flock file, as huggingface_hub leaves it)
+	EXPECT_EQ(count_matching(dest + "/" + folder_of(repo_) + "/blobs", digest(repo_.files[0].content, true)), 0u)
+		<< "nothing may land in the cache";
+	EXPECT_FALSE(fs::exists(dest + "/" + folder_of(repo_) + "/snapshots")) << "no snapshot link without a blob";
+}
+
+TEST_F(TlsHubTest, ConfiguredCaFileIsTrusted) {
+	std::string dest = dir_ + "/trusted";
+	std::string ca = dir_ + "/cert.pem";
+	auto [done, error] = fetch_repo(ca.c_str(), dest);
+	EXPECT_EQ(done, 2) << error;
+	for (const File &f : repo_.files)
+		EXPECT_TRUE(read_file(dest + "/" + folder_of(repo_) + "/snapshots/" + repo_.commit + "/" + f.path) == f.content)
+			<< f.path << " differs";
 }
 
 }  // namespace
