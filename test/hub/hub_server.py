@@ -192,6 +192,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """200 or 206 with the file's bytes, faults applied."""
         start, end = 0, size - 1
         rng = self.headers.get("Range")
+        if rng and self.state.take_fault(target, ("ignore_range",)):
+            rng = None  # a server (or proxy) that answers 200 with the whole file
         code = 200
         if rng:
             m = re.match(r"^bytes=(\d+)-(\d*)$", rng.strip())
