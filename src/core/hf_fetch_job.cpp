@@ -271,9 +271,15 @@ struct Job::Impl {
 	bool aborted() const { return opts.abort_flag && *opts.abort_flag; }
 
 	// ---- life of one blob ------------------------------------------------
-	void fail(Transfer &t, const std::string &why) {
+	// keep: the partial file is a clean prefix and the failure says nothing
+	// against it (the network or the server): a later job resumes it. Local
+	// failures (disk space, refused paths) remove it.
+	void fail(Transfer &t, const std::string &why, bool keep = false) {
 		detach_easy(t);
-		drop_temp(t);
+		if (keep)
+			keep_partial(t);
+		else
+			drop_temp(t);
 		t.lock.release();
 		t.state = PGMLR_FETCH_FAILED;
 		t.last_error = why;
@@ -291,7 +297,7 @@ struct Job::Impl {
 		else
 			t.failures_without_progress++;
 		if (t.failures_without_progress > opts.max_retries || t.attempts >= kHardAttemptCap) {
-			fail(t, why + " (gave up after " + std::to_string(t.attempts) + " attempts)");
+			fail(t, why + " (gave up after " + std::to_string(t.attempts) + " attempts)", true);
 			return;
 		}
 		int exp = std::min(t.failures_without_progress, 16);
@@ -463,7 +469,7 @@ struct Job::Impl {
 		if (rc == CURLE_OK) {
 			std::string why = "HTTP " + std::to_string(code) + " from " + resolve_url(opts.endpoint, task(t).source);
 			if (code == 408 || code == 429 || code >= 500) return retry_later(t, why, retry_after);
-			return fail(t, why);
+			return fail(t, why, true);
 		}
 		if (rc == CURLE_ABORTED_BY_CALLBACK) return retry_later(t, "aborted", 0);
 		if (rc == CURLE_TOO_MANY_REDIRECTS || rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT ||

@@ -233,6 +233,10 @@ protected:
 	static std::string base() { return "http://127.0.0.1:" + std::to_string(port_); }
 	static void faults(const std::string &json) { http(base() + "/_control/faults", &json); }
 	static std::string log() { return http(base() + "/_control/log", nullptr); }
+	static void reset_hub() {
+		std::string empty;
+		http(base() + "/_control/reset", &empty);  // a POST
+	}
 
 	struct Rows {
 		std::vector<std::string> store;  // keeps the c strings alive
@@ -504,7 +508,7 @@ TEST_F(HubTest, AbortedTransferIsResumedByTheNextJob) {
 	auto kept = fs::file_size(partial);
 	EXPECT_EQ(kept, 1500000u);
 	EXPECT_FALSE(fs::exists(blob_path(0, 0)));
-	http(base() + "/_control/reset", nullptr);
+	reset_hub();
 	auto second = fetch(rows_for({0}), options());
 	ASSERT_TRUE(second.finished);
 	EXPECT_EQ(second.progress.files_failed, 0);
@@ -514,6 +518,28 @@ TEST_F(HubTest, AbortedTransferIsResumedByTheNextJob) {
 	// the rest of the weights plus the small files of the revision, not the kept prefix again
 	EXPECT_LT(second.progress.bytes_received, static_cast<int64_t>(repos_[0].files[0].content.size() - kept + 1000));
 	EXPECT_EQ(count_matching(dest_, ".incomplete"), 0u);
+}
+
+// A job that gives up on a file for network reasons keeps its partial file.
+TEST_F(HubTest, GivingUpOnTheServerKeepsThePartialFile) {
+	SETUP_ENDPOINT();
+	const std::string &content = repos_[0].files[0].content;
+	std::string partial = blob_path(0, 0) + ".pgml.incomplete";
+	write_file(partial, content.substr(0, 2000000));
+	faults(R"([{"match": "/cdn/", "kind": "status", "code": 500}])");
+	auto o = options();
+	o.max_retries = 1;
+	auto out = fetch(rows_for({0}), o);
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 1);
+	EXPECT_FALSE(fs::exists(blob_path(0, 0)));
+	ASSERT_TRUE(fs::exists(partial));
+	EXPECT_EQ(fs::file_size(partial), 2000000u);
+	reset_hub();
+	auto again = fetch(rows_for({0}), options());
+	EXPECT_EQ(again.progress.files_failed, 0);
+	EXPECT_EQ(read_file(blob_path(0, 0)), content);
+	EXPECT_TRUE(std::regex_search(log(), std::regex("\"range\": \"bytes=2000000-\"")));
 }
 
 // What a kill -9 leaves: the partial file and no lock (the kernel drops it).
