@@ -28,6 +28,7 @@ constexpr size_t kWriteBlock = size_t{2} << 20;
 constexpr size_t kQueuedBlocks = 2;  // per transfer, plus the one being filled
 constexpr int kHardAttemptCap = 100;  // progress resets the retry count; this bounds it anyway
 constexpr int kMaxRetryAfterMs = 60000;
+constexpr const char *kPartialSuffix = ".pgml.incomplete";
 
 void copy_field(char *dst, size_t cap, const std::string &src) {
 	size_t n = std::min(cap - 1, src.size());
@@ -62,6 +63,7 @@ struct Transfer {
 	bool body_checked = false;
 	bool discard_body = false;
 	int64_t content_range_start = -1;
+	int64_t resumed_from = -1;   // bytes of a kept partial file found at the first start
 	std::string write_error;
 };
 
@@ -86,7 +88,7 @@ struct Job::Impl {
 	std::string last_publish_error;
 
 	~Impl() {
-		abandon_all(true);
+		abandon_all();
 		if (multi) curl_multi_cleanup(multi);
 	}
 
@@ -127,13 +129,77 @@ struct Job::Impl {
 		t.headers = nullptr;
 	}
 
-	void abandon_all(bool remove_temp) {
+	// The deterministic partial file: the next job (or the next start after a
+	// crash) finds it there. It is only ever opened, written or removed while
+	// holding the blob's lock, so two writers never share it.
+	std::string partial_path(const Transfer &t) const { return blobs_dir(t) + "/" + task(t).blob + kPartialSuffix; }
+
+	// Stops writing and keeps the bytes so far for the next job: they are a
+	// clean prefix (written in order by one thread, synced here). A file that
+	// saw a write error is removed instead. The final checksum still guards
+	// every byte, so a prefix damaged later (power loss before the sync) can
+	// only cost a restart from zero, never a wrong blob.
+	void keep_partial(Transfer &t) {
+		bool ok = settle(t);
+		if (t.fd >= 0 && ok && t.on_disk > 0 && fdatasync(t.fd) == 0) {
+			close(t.fd);
+			t.fd = -1;
+			t.temp_path.clear();
+			t.on_disk = 0;
+			t.accepted = 0;
+			if (t.hasher) t.hasher->reset();
+			return;
+		}
+		drop_temp(t);
+	}
+
+	// Opens (or creates) the partial file under the blob lock and positions
+	// it after the kept prefix, whose bytes are hashed again from disk.
+	// Returns an error text, empty on success.
+	std::string open_partial(Transfer &t) {
+		const BlobTask &b = task(t);
+		t.temp_path = partial_path(t);
+		// O_NOFOLLOW: a link planted under our name is replaced, never followed.
+		int fd = open(t.temp_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		struct stat sb;
+		if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+			close(fd);
+			fd = -1;
+			errno = EINVAL;
+		}
+		if (fd < 0 && errno != ENOENT && errno != ENOSPC && errno != EROFS && errno != EDQUOT) {
+			// Unreadable or not a plain file: discard it and start a fresh one.
+			unlink(t.temp_path.c_str());
+			fd = open(t.temp_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+		}
+		if (fd < 0) {
+			std::string why = std::string("could not create a temporary file: ") + std::strerror(errno);
+			t.temp_path.clear();
+			return why;
+		}
+		t.fd = fd;
+		t.on_disk = 0;
+		t.hasher->reset();
+		int64_t kept = fstat(fd, &sb) == 0 ? static_cast<int64_t>(sb.st_size) : 0;
+		if (kept > b.size) kept = 0;  // not a prefix of this blob
+		if (kept > 0 && hash_fd_prefix(fd, kept, *t.hasher)) {
+			t.hasher->reset();
+			kept = 0;  // unreadable: start over
+		}
+		if (ftruncate(fd, kept) != 0 || lseek(fd, kept, SEEK_SET) != kept) {
+			std::string why = std::string("could not prepare the download: ") + std::strerror(errno);
+			drop_temp(t);
+			return why;
+		}
+		t.on_disk = kept;
+		if (t.resumed_from < 0) t.resumed_from = kept;
+		return {};
+	}
+
+	void abandon_all() {
 		for (auto &t : transfers) {
 			detach_easy(*t);
-			if (remove_temp)
-				drop_temp(*t);
-			else
-				settle(*t);
+			keep_partial(*t);
 			t->lock.release();
 			if (t->state == PGMLR_FETCH_ACTIVE || t->state == PGMLR_FETCH_BACKOFF) t->state = PGMLR_FETCH_PENDING;
 		}
@@ -205,25 +271,33 @@ struct Job::Impl {
 	bool aborted() const { return opts.abort_flag && *opts.abort_flag; }
 
 	// ---- life of one blob ------------------------------------------------
-	void fail(Transfer &t, const std::string &why) {
+	// keep: the partial file is a clean prefix and the failure says nothing
+	// against it (the network or the server): a later job resumes it. Local
+	// failures (disk space, refused paths) remove it.
+	void fail(Transfer &t, const std::string &why, bool keep = false) {
 		detach_easy(t);
-		drop_temp(t);
+		if (keep)
+			keep_partial(t);
+		else
+			drop_temp(t);
 		t.lock.release();
 		t.state = PGMLR_FETCH_FAILED;
 		t.last_error = why;
 		for (size_t li : task(t).links) plan.groups[plan.links[li].group].failed = true;
 	}
 
+	// Keeps the blob lock while the partial file stays open: no other writer
+	// may touch it until this job either resumes it or gives up.
 	void retry_later(Transfer &t, const std::string &why, long retry_after_s) {
 		detach_easy(t);
-		t.lock.release();
+		if (t.fd < 0) t.lock.release();
 		t.last_error = why;
 		if (t.on_disk > t.attempt_start)
 			t.failures_without_progress = 0;
 		else
 			t.failures_without_progress++;
 		if (t.failures_without_progress > opts.max_retries || t.attempts >= kHardAttemptCap) {
-			fail(t, why + " (gave up after " + std::to_string(t.attempts) + " attempts)");
+			fail(t, why + " (gave up after " + std::to_string(t.attempts) + " attempts)", true);
 			return;
 		}
 		int exp = std::min(t.failures_without_progress, 16);
@@ -263,10 +337,24 @@ struct Job::Impl {
 			Result<bool> ok = opts.verify_present ? file_matches_blob(existing, b.blob, b.size) : Result<bool>(true);
 			if (ok && *ok) {
 				drop_temp(t);
+				unlink(partial_path(t).c_str());  // a leftover of ours, now useless
 				t.lock.release();
 				t.state = PGMLR_FETCH_DONE;
 				after_publish(t);
 				return false;
+			}
+		}
+		if (!t.hasher) t.hasher = std::make_unique<BlobHasher>(b.blob, b.size);
+		if (t.fd < 0) {
+			if (std::string why = open_partial(t); !why.empty()) return fail(t, why), false;
+		} else {
+			// Resume within this job: the file holds exactly on_disk bytes; the
+			// hash must cover them. Re-hash from disk once if it does not.
+			if (ftruncate(t.fd, t.on_disk) != 0 || lseek(t.fd, t.on_disk, SEEK_SET) != t.on_disk)
+				return fail(t, std::string("could not prepare the resume: ") + std::strerror(errno)), false;
+			if (t.hasher->bytes() != t.on_disk) {
+				t.hasher->reset();
+				if (Status st = hash_fd_prefix(t.fd, t.on_disk, *t.hasher)) return fail(t, st->message), false;
 			}
 		}
 		Result<int64_t> avail = free_bytes(blobs_dir(t));
@@ -276,26 +364,6 @@ struct Job::Impl {
 							   std::to_string(*avail) + " available, " + std::to_string(opts.min_free_disk) +
 							   " must stay free"),
 				   false;
-		if (!t.hasher) t.hasher = std::make_unique<BlobHasher>(b.blob, b.size);
-		if (t.fd < 0) {
-			t.temp_path = blobs_dir(t) + "/" + b.blob + "." + random_hex(16) + ".pgml.incomplete";
-			t.fd = open(t.temp_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-			if (t.fd < 0) {
-				t.temp_path.clear();
-				return fail(t, std::string("could not create a temporary file: ") + std::strerror(errno)), false;
-			}
-			t.on_disk = 0;
-			t.hasher->reset();
-		} else {
-			// Resume: the file holds exactly on_disk bytes; the hash must cover
-			// them. Re-hash from disk once if it does not.
-			if (ftruncate(t.fd, t.on_disk) != 0 || lseek(t.fd, t.on_disk, SEEK_SET) != t.on_disk)
-				return fail(t, std::string("could not prepare the resume: ") + std::strerror(errno)), false;
-			if (t.hasher->bytes() != t.on_disk) {
-				t.hasher->reset();
-				if (Status st = hash_fd_prefix(t.fd, t.on_disk, *t.hasher)) return fail(t, st->message), false;
-			}
-		}
 		if (t.on_disk == b.size && b.size > 0) {
 			finish(t);
 			return false;
@@ -401,7 +469,7 @@ struct Job::Impl {
 		if (rc == CURLE_OK) {
 			std::string why = "HTTP " + std::to_string(code) + " from " + resolve_url(opts.endpoint, task(t).source);
 			if (code == 408 || code == 429 || code >= 500) return retry_later(t, why, retry_after);
-			return fail(t, why);
+			return fail(t, why, true);
 		}
 		if (rc == CURLE_ABORTED_BY_CALLBACK) return retry_later(t, "aborted", 0);
 		if (rc == CURLE_TOO_MANY_REDIRECTS || rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT ||
@@ -639,7 +707,7 @@ Result<bool> Job::step(int max_ms, pgmlr_fetch_progress *out) {
 }
 
 void Job::cancel() {
-	impl_->abandon_all(true);
+	impl_->abandon_all();
 	for (auto &t : impl_->transfers)
 		if (t->state == PGMLR_FETCH_PENDING) t->last_error = "canceled";
 	impl_->canceled = true;

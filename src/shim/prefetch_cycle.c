@@ -27,7 +27,7 @@
 /*
  * The running job lives in core memory and holds temp files and flocks in
  * the cache: a static, so that an exit at any point (FATAL included) can
- * cancel it and remove its temp files.
+ * cancel it; its partial files stay for the next job to resume.
  */
 static pgmlr_fetch_job *current_job = NULL;
 

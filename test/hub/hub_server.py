@@ -195,6 +195,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """200 or 206 with the file's bytes, faults applied."""
         start, end = 0, size - 1
         rng = self.headers.get("Range")
+        if rng and self.state.take_fault(target, ("ignore_range",)):
+            rng = None  # a server (or proxy) that answers 200 with the whole file
         code = 200
         if rng:
             m = re.match(r"^bytes=(\d+)-(\d*)$", rng.strip())
@@ -225,8 +227,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         drop = self.state.take_fault(target, ("drop_after",))
         wrong = self.state.take_fault(target, ("wrong_bytes",))
         stall = self.state.take_fault(target, ("stall",))
+        throttle = self.state.take_fault(target, ("throttle",))
+        bps = float(throttle.get("bps", 10 << 20)) if throttle else None
         with open(disk, "rb") as f:
-            if not (drop or wrong or stall):
+            if not (drop or wrong or stall or throttle):
                 self.wfile.flush()
                 self.connection.sendfile(f, start, length)
                 return
@@ -248,6 +252,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         data = bytes((b ^ 0x5A) for b in data)
                     self.wfile.write(data)
                     sent += len(data)
+                    if bps:
+                        time.sleep(len(data) / bps)
+                        if self.state.stopping.is_set():
+                            return
                 if limit is not None and sent >= limit:
                     self.wfile.flush()
                     self.close_connection = True

@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -248,6 +249,10 @@ protected:
 	static std::string base() { return "http://127.0.0.1:" + std::to_string(port_); }
 	static void faults(const std::string &json) { http(base() + "/_control/faults", &json); }
 	static std::string log() { return http(base() + "/_control/log", nullptr); }
+	static void reset_hub() {
+		std::string empty;
+		http(base() + "/_control/reset", &empty);  // a POST
+	}
 
 	struct Rows {
 		std::vector<std::string> store;  // keeps the c strings alive
@@ -496,8 +501,131 @@ TEST_F(HubTest, AbortFlagStopsPromptly) {
 	EXPECT_TRUE(out.progress.canceled);
 	EXPECT_LT(out.seconds, 1.0);
 	EXPECT_FALSE(fs::exists(blob_path(0, 0)));
-	EXPECT_EQ(count_matching(dest_, ".incomplete"), 0u);
+	// the bytes so far are kept for the next job, under the one name it looks for
+	EXPECT_EQ(count_matching(dest_, ".incomplete"), 1u);
+	EXPECT_EQ(fs::file_size(blob_path(0, 0) + ".pgml.incomplete"), 1000000u);
 	EXPECT_FALSE(fs::exists(dest_ + "/models--org--model/refs/main"));
+}
+
+// Aborts mid-transfer, then a new job: it re-hashes the kept prefix and asks
+// only for the rest.
+TEST_F(HubTest, AbortedTransferIsResumedByTheNextJob) {
+	SETUP_ENDPOINT();
+	faults(R"([{"match": "model.safetensors", "kind": "stall", "seconds": 20, "after": 1500000, "times": 1}])");
+	static volatile sig_atomic_t flag = 0;
+	flag = 0;
+	auto o = options();
+	o.abort_flag = &flag;
+	o.low_speed_time_s = 60;
+	auto first = fetch(rows_for({0}), o, 30000, &flag);
+	EXPECT_EQ(first.st.code, PGMLR_ERR_CANCELED);
+	std::string partial = blob_path(0, 0) + ".pgml.incomplete";
+	ASSERT_TRUE(fs::exists(partial));
+	auto kept = fs::file_size(partial);
+	EXPECT_EQ(kept, 1500000u);
+	EXPECT_FALSE(fs::exists(blob_path(0, 0)));
+	reset_hub();
+	auto second = fetch(rows_for({0}), options());
+	ASSERT_TRUE(second.finished);
+	EXPECT_EQ(second.progress.files_failed, 0);
+	EXPECT_EQ(read_file(blob_path(0, 0)), repos_[0].files[0].content);
+	std::string l = log();
+	EXPECT_TRUE(std::regex_search(l, std::regex("\"listener\": \"cdn\"[^}]*\"range\": \"bytes=" + std::to_string(kept) + "-\""))) << l;
+	// the rest of the weights plus the small files of the revision, not the kept prefix again
+	EXPECT_LT(second.progress.bytes_received, static_cast<int64_t>(repos_[0].files[0].content.size() - kept + 1000));
+	EXPECT_EQ(count_matching(dest_, ".incomplete"), 0u);
+}
+
+// A job that gives up on a file for network reasons keeps its partial file.
+TEST_F(HubTest, GivingUpOnTheServerKeepsThePartialFile) {
+	SETUP_ENDPOINT();
+	const std::string &content = repos_[0].files[0].content;
+	std::string partial = blob_path(0, 0) + ".pgml.incomplete";
+	write_file(partial, content.substr(0, 2000000));
+	faults(R"([{"match": "/cdn/", "kind": "status", "code": 500}])");
+	auto o = options();
+	o.max_retries = 1;
+	auto out = fetch(rows_for({0}), o);
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 1);
+	EXPECT_FALSE(fs::exists(blob_path(0, 0)));
+	ASSERT_TRUE(fs::exists(partial));
+	EXPECT_EQ(fs::file_size(partial), 2000000u);
+	reset_hub();
+	auto again = fetch(rows_for({0}), options());
+	EXPECT_EQ(again.progress.files_failed, 0);
+	EXPECT_EQ(read_file(blob_path(0, 0)), content);
+	EXPECT_TRUE(std::regex_search(log(), std::regex("\"range\": \"bytes=2000000-\"")));
+}
+
+// What a kill -9 leaves: the partial file and no lock (the kernel drops it).
+TEST_F(HubTest, PartialFileLeftByACrashIsResumed) {
+	SETUP_ENDPOINT();
+	const std::string &content = repos_[0].files[0].content;
+	write_file(blob_path(0, 0) + ".pgml.incomplete", content.substr(0, 2000000));
+	auto out = fetch(rows_for({0}), options());
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 0);
+	EXPECT_EQ(read_file(blob_path(0, 0)), content);
+	EXPECT_TRUE(std::regex_search(log(), std::regex("\"range\": \"bytes=2000000-\"")));
+	EXPECT_EQ(count_matching(dest_, ".incomplete"), 0u);
+}
+
+TEST_F(HubTest, PartialFileLongerThanTheBlobIsDiscarded) {
+	SETUP_ENDPOINT();
+	const std::string &content = repos_[0].files[0].content;
+	write_file(blob_path(0, 0) + ".pgml.incomplete", content + "trailing garbage");
+	auto out = fetch(rows_for({0}), options());
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 0);
+	EXPECT_EQ(read_file(blob_path(0, 0)), content);
+	EXPECT_FALSE(std::regex_search(log(), std::regex("\"range\": \"bytes=")));
+	EXPECT_EQ(count_matching(dest_, ".incomplete"), 0u);
+}
+
+// A prefix whose bytes are wrong: the checksum refuses the result, the job
+// starts over from zero and publishes the right file.
+TEST_F(HubTest, PartialFileWithWrongBytesEndsInARestartFromZero) {
+	SETUP_ENDPOINT();
+	const std::string &content = repos_[0].files[0].content;
+	write_file(blob_path(0, 0) + ".pgml.incomplete", std::string(1000000, 'x'));
+	auto out = fetch(rows_for({0}), options());
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 0);
+	EXPECT_EQ(read_file(blob_path(0, 0)), content);
+	std::string l = log();
+	EXPECT_TRUE(std::regex_search(l, std::regex("\"range\": \"bytes=1000000-\""))) << l;
+	EXPECT_TRUE(std::regex_search(l, std::regex("\"listener\": \"cdn\"[^}]*\"range\": null"))) << l;
+	EXPECT_EQ(count_matching(dest_, ".incomplete"), 0u);
+}
+
+TEST_F(HubTest, ServerIgnoringRangeStartsOver) {
+	SETUP_ENDPOINT();
+	const std::string &content = repos_[0].files[0].content;
+	write_file(blob_path(0, 0) + ".pgml.incomplete", content.substr(0, 2000000));
+	faults(R"([{"match": "model.safetensors", "kind": "ignore_range"}])");
+	auto out = fetch(rows_for({0}), options());
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 0);
+	EXPECT_EQ(read_file(blob_path(0, 0)), content);
+	// the whole file once (plus the revision's small files), the kept prefix thrown away
+	EXPECT_GE(out.progress.bytes_received, static_cast<int64_t>(content.size()));
+	EXPECT_LT(out.progress.bytes_received, static_cast<int64_t>(content.size() + 1000));
+	EXPECT_TRUE(std::regex_search(log(), std::regex("\"range\": \"bytes=2000000-\"")));
+}
+
+TEST_F(HubTest, UnreadablePartialFileIsDiscarded) {
+	SETUP_ENDPOINT();
+	if (geteuid() == 0) GTEST_SKIP() << "root reads a mode-000 file";
+	const std::string &content = repos_[0].files[0].content;
+	std::string partial = blob_path(0, 0) + ".pgml.incomplete";
+	write_file(partial, content.substr(0, 2000000));
+	chmod(partial.c_str(), 0);
+	auto out = fetch(rows_for({0}), options());
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 0);
+	EXPECT_EQ(read_file(blob_path(0, 0)), content);
+	EXPECT_FALSE(std::regex_search(log(), std::regex("\"range\": \"bytes=")));
 }
 
 TEST_F(HubTest, ForeignSymlinkInTheCacheIsRefused) {

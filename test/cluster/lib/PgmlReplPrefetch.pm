@@ -14,7 +14,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(fixture_cache prefetch_pair cache_listing same_cache wait_prefetch_complete
-  prefetch_status add_cache_file bad_blobs read_ref);
+  prefetch_status add_cache_file add_sparse_file bad_blobs read_ref wait_standby_idle partial_files);
 
 # Builds the fixture caches (test/fixtures/build_hf_cache.py) in a temp folder;
 # returns that folder (the healthy cache is <folder>/hub).
@@ -126,6 +126,46 @@ sub add_cache_file
 	print $fh $rev;
 	close $fh;
 	return $blob;
+}
+
+# Adds a large file of zeros (sparse on disk) as an LFS blob; distinct sizes
+# give distinct blobs. Returns the blob name.
+sub add_sparse_file
+{
+	my ($root, $folder, $rev, $path, $size) = @_;
+	my $repo = "$root/$folder";
+	File::Path::make_path("$repo/blobs", "$repo/refs", "$repo/snapshots/$rev");
+	system('truncate', '-s', $size, "$repo/blobs/tmp") == 0 or die 'truncate failed';
+	my ($blob) = split / /, `sha256sum '$repo/blobs/tmp'`;
+	rename "$repo/blobs/tmp", "$repo/blobs/$blob" or die $!;
+	symlink("../../blobs/$blob", "$repo/snapshots/$rev/$path") or die "symlink: $!";
+	open my $fh, '>', "$repo/refs/main" or die $!;
+	print $fh $rev;
+	close $fh;
+	return $blob;
+}
+
+# Wakes the worker and waits (bounded) until a cycle that started after the
+# call has finished with nothing queued or failed; true on success.
+sub wait_standby_idle
+{
+	my ($node) = @_;
+	my $before = prefetch_status($node, 'cycles');
+	$node->safe_psql('postgres', 'SELECT pgml_repl.prefetch_now()');
+	my $ok = $node->poll_query_until('postgres',
+		"SELECT cycles > $before AND state = 'idle' AND queued_files = 0 AND files_failed = 0 "
+		  . "AND last_cycle_finished_at >= last_cycle_started_at FROM pgml_repl.prefetch_status()");
+	diag('prefetch_status: ' . prefetch_status($node, '*')) unless $ok;
+	return $ok;
+}
+
+# Every *.incomplete / *.tmp file under $root, relative to it.
+sub partial_files
+{
+	my ($root) = @_;
+	my @found;
+	find({ no_chdir => 1, wanted => sub { push @found, substr($File::Find::name, length($root) + 1) if /\.(incomplete|tmp)$/ } }, $root);
+	return sort @found;
 }
 
 # Blobs under $root whose content does not match their name.

@@ -1,6 +1,7 @@
 # SIGTERM in the middle of a large transfer: the worker is gone within a
-# second, leaves no temp file and no partial blob, and the next start of the
-# standby downloads the file completely and correctly.
+# second, keeps the bytes so far as blobs/<blob>.pgml.incomplete (never under
+# the blob's name), and the next start of the standby resumes from there with
+# a Range request and ends with the right file.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -50,10 +51,14 @@ for (1 .. 200)
 }
 ok(defined $gone && $gone < 1.0, 'the worker exits within a second of SIGTERM');
 diag(sprintf('SIGTERM to exit: %.0f ms', 1000 * ($gone // 2)));
-is(join(',', glob("$standby_cache/$folder/blobs/*")), '', 'no temp file and no partial blob is left');
+is(join(',', map { s{.*/}{}r } glob("$standby_cache/$folder/blobs/*")), "$blob.pgml.incomplete",
+	'only the partial file is left, under its resumable name; nothing under the blob\'s name');
+my $kept = -s "$standby_cache/$folder/blobs/$blob.pgml.incomplete";
+ok($kept >= 64 << 20 && $kept < $size, "the partial file holds the bytes received ($kept)");
 ok(!-e "$standby_cache/$folder/refs/main", 'no ref written');
+$hub->reset;
 
-# --- the next start resumes the job and completes it -----------------------
+# --- the next start resumes the file and completes it -----------------------
 $standby->restart;
 $t0 = time();
 ok($standby->poll_query_until('postgres',
@@ -62,6 +67,9 @@ ok($standby->poll_query_until('postgres',
 my $secs = time() - $t0;
 is(-s "$standby_cache/$folder/blobs/$blob", $size, 'the blob has its full size');
 is(join(',', bad_blobs($standby_cache)), '', 'and the right content');
+my @gets = grep { $_->{listener} eq 'cdn' && $_->{method} eq 'GET' } @{ $hub->log };
+is(join(',', map { $_->{range} // 'none' } @gets), "bytes=$kept-", 'the restart resumed with one Range request from the kept size');
+is(join(',', glob("$standby_cache/$folder/blobs/*.incomplete")), '', 'the partial file was consumed');
 same_cache($standby_cache, $cache, 'the standby\'s cache equals the primary\'s');
 diag(sprintf('512 MiB fetched in %.1f s after restart (%.0f MB/s incl. start-up)', $secs, $size / $secs / 1e6));
 
