@@ -316,11 +316,24 @@ side_tps_on() {
 			(($(date +%s) < end)) && wait_state '^idle$' 10
 		done
 	) &
-	local loop=$! tps
+	local loop=$! tps c0 c1 pid
+	pid="$(worker_pid)"
+	c0="$(cpu_ticks "$pid") $(cpu_ticks $(cat "$NGX_DIR/nginx.pid") $(pgrep -P "$(cat "$NGX_DIR/nginx.pid")"))"
 	tps="$(pgbench_tps)"
+	c1="$(cpu_ticks "$pid") $(cpu_ticks $(cat "$NGX_DIR/nginx.pid") $(pgrep -P "$(cat "$NGX_DIR/nginx.pid")"))"
+	echo "$c0 $c1" | awk -v hz="$(getconf CLK_TCK)" -v t="$ITEM6_SECONDS" '{
+		printf "item 6 cpu during pgbench: worker %.2f s, nginx %.2f s of %d s\n", ($3 - $1) / hz, ($4 - $2) / hz, t }' >>"$RES/item6_cpu.txt"
 	echo "item 6: bytes fetched during pgbench: $(rpsql -c 'SELECT bytes_done, state FROM pgml_repl.prefetch_status()')" >>"$BENCH_LOG"
 	wait "$loop"
 	echo "$tps"
+}
+
+cpu_ticks() {  # PID...: utime + stime of those processes, in clock ticks
+	local p t=0
+	for p in "$@"; do
+		t=$((t + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
 }
 
 # The replica has replayed everything the primary wrote so far.
