@@ -67,7 +67,7 @@ SELECT files_done || ' ' || extract(epoch FROM last_cycle_finished_at - '$1'::ti
 EOF
 }
 
-# wait_prefetch_done T0 T0_NS WANT TIMEOUT_S: polls every 0.25 s (a psql
+# wait_prefetch_done T0 T0_NS WANT TIMEOUT_S: polls every BENCH_POLL s (0.25; a psql
 # start per poll costs CPU the worker shares, and the server's timestamps
 # make the figure independent of the poll interval). Prints the seconds from
 # T0 to the end of the cycle that fetched WANT files; if a poll only caught
@@ -86,7 +86,7 @@ wait_prefetch_done() {
 			fi
 			return 0
 		fi
-		sleep 0.25
+		sleep "${BENCH_POLL:-0.25}"
 	done
 	echo "prefetch not done after $4 s: $(rpsql -c 'SELECT state, detail, files_done, files_wanted, queued_files, last_error FROM pgml_repl.prefetch_status()' 2>&1)" >>"$BENCH_LOG"
 	return 1
@@ -108,7 +108,8 @@ local_ts() { date -u '+%Y-%m-%d %H:%M:%S.%N+00'; }
 # the cache, take T0 on the server, prefetch_now(), wait for the counters.
 side_worker_transfer() {
 	wait_state '^idle$' 60 || return 1
-	local t0_ns t0 s
+	local t0_ns t0 s pid c0
+	pid="$(worker_pid)" && c0="$(cpu_ticks "$pid")"
 	# T0 before the wipe: a cycle the naptime starts between the wipe and
 	# prefetch_now() is then the one measured, from T0.
 	t0_ns=$(now_ns)
@@ -117,6 +118,10 @@ side_worker_transfer() {
 	replica_wipe_cache
 	rpsql -c 'SELECT pgml_repl.prefetch_now()' >/dev/null || return 1
 	s="$(wait_prefetch_done "$t0" "$t0_ns" "$(manifest_blobs "$PREFETCH_MANIFEST")" "${BENCH_TIMEOUT:-300}")" || return 1
+	# CPU the worker used (all its threads) against the wall time: tells a
+	# CPU-bound worker from one that waits (fsync, a poll, a lock).
+	awk -v a="$c0" -v b="$(cpu_ticks "$pid")" -v hz="$(getconf CLK_TCK)" -v s="$s" -v m="$PREFETCH_MANIFEST" \
+		'BEGIN { printf "worker transfer %s: %.2f s wall, %.2f s CPU\n", m, s, (b - a) / hz }' >>"$RES/worker_cpu.txt"
 	check_fetched "$PREFETCH_MANIFEST" "$RCACHE" >&2 || return 1
 	echo "$s"
 }
