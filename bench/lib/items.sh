@@ -94,16 +94,21 @@ item2() {
 }
 
 # ------------------------------------------------------- 3-4. prefetch sides
-# What "ours" is for items 3 and 4: the worker on a real standby when it
-# downloads, else the fetch core's CLI. PREFETCH_MANIFEST says what to fetch.
+# "ours" in items 3 and 4 is the replica's prefetch worker, timed from
+# prefetch_now() to the end of the cycle (side_worker_transfer: start-up is
+# item 8), and, for reference, the fetch core alone through
+# test/tools/hf_fetch_cli (no PostgreSQL around it). PREFETCH_MANIFEST says
+# what to fetch.
 prefetch_mode() {
 	if have_worker; then echo worker; elif have_cli; then echo cli; else echo none; fi
 }
 
 side_ours_cli() {
 	fresh_dest
-	elapsed cli_fetch "$PREFETCH_MANIFEST" "$DEST" "$NGX_URL" "${BENCH_PARALLEL:-8}" || return 1
+	local s
+	s="$(elapsed cli_fetch "$PREFETCH_MANIFEST" "$DEST" "$NGX_URL" "${BENCH_PARALLEL:-8}")" || return 1
 	check_fetched "$PREFETCH_MANIFEST" "$DEST" >&2 || return 1
+	echo "$s"
 }
 
 # Every blob of the manifest is in the fetched cache, with the right size.
@@ -124,11 +129,18 @@ side_curl_o() {
 
 side_rsync() { fresh_dest && elapsed rsync -a "$PREFETCH_SRC/" "$DEST/cache/"; }
 
+# One curl process per file, one after another. Its cost is linear in the
+# file count (a process start and a connection per file), so with more than
+# 1,000 files it runs on every SEQ_EVERY-th file and is scaled up; the
+# report says so.
+SEQ_EVERY=1
 side_curl_seq() {
 	fresh_dest
-	awk -F'\t' -v u="$NGX_URL" -v d="$DEST" '{ print u "/" $2 "/resolve/" $3 "/" $5 "\t" d "/" $2 "/" $5 }' \
-		"$PREFETCH_MANIFEST" >"$WORK/seq.tsv"
-	elapsed sh -c "while IFS='	' read -r url out; do curl -s --fail --create-dirs -o \"\$out\" \"\$url\" || exit 1; done <'$WORK/seq.tsv'"
+	awk -F'\t' -v u="$NGX_URL" -v d="$DEST" -v k="$SEQ_EVERY" '(NR - 1) % k == 0 {
+		print u "/" $2 "/resolve/" $3 "/" $5 "\t" d "/" $2 "/" $5 }' "$PREFETCH_MANIFEST" >"$WORK/seq.tsv"
+	local s
+	s="$(elapsed sh -c "while IFS='	' read -r url out; do curl -s --fail --create-dirs -o \"\$out\" \"\$url\" || exit 1; done <'$WORK/seq.tsv'")" || return 1
+	awk -v s="$s" -v k="$SEQ_EVERY" 'BEGIN { printf "%.6f\n", s * k }'
 }
 
 side_curl_par8() {
@@ -137,65 +149,73 @@ side_curl_par8() {
 	elapsed curl -s --fail --create-dirs --parallel --parallel-max 8 -K "$WORK/curl.cfg"
 }
 
-# ours side for items 3/4: sets OURS_SIDE, OURS_LABEL; needs the worker env
-# for the worker. Returns 1 (after a "skipped" line) when neither exists.
-pick_ours() {  # ITEM CACHE
-	case "$(prefetch_mode)" in
-	worker)
-		worker_env_start "$2" || { echo "  worker set-up failed (see $BENCH_LOG)" >&2; worker_env_stop; return 1; }
-		OURS_SIDE=side_worker_warm OURS_LABEL="prefetch worker (replica start to done)" ;;
-	cli) OURS_SIDE=side_ours_cli OURS_LABEL="hf_fetch_cli (fetch core)" ;;
-	*) return 1 ;;
-	esac
+# Starts the primary + replica for items 3/4 and waits for the replica's
+# first complete cycle. Returns 1 (after a log line) when it cannot.
+worker_ready() {  # CACHE
+	worker_env_start "$1" && replica_ready && return 0
+	echo "  worker set-up failed (see $BENCH_LOG)" >&2
+	worker_env_stop
+	return 1
+}
+
+# prefetch_rows ITEM WHAT BYTES_OR_EMPTY BASELINE_SIDE LABEL BAR NOTE: one row
+# for the worker (with the bar) and one for the fetch CLI (reference).
+prefetch_rows() {
+	local item="$1" what="$2" bytes="$3" base="$4" label="$5" bar="$6" note="$7" o speed
+	if [ -n "${MED[side_worker_transfer]:-}" ]; then
+		o="${MED[side_worker_transfer]}"
+		speed="" && [ -n "$bytes" ] && speed="ours $(mbps "$bytes" "$o") MB/s, baseline $(mbps "$bytes" "${MED[$base]}") MB/s; "
+		row "$item" "$what" "prefetch worker (prefetch_now() to done)" "$o" "$label" "${MED[$base]}" s \
+			"$(ratio "${MED[$base]}" "$o")" "$bar" "${speed}${note}"
+	fi
+	if [ -n "${MED[side_ours_cli]:-}" ]; then
+		o="${MED[side_ours_cli]}"
+		speed="" && [ -n "$bytes" ] && speed="ours $(mbps "$bytes" "$o") MB/s; "
+		row "$item" "$what" "hf_fetch_cli (fetch core alone, reference)" "$o" "$label" "${MED[$base]}" s \
+			"$(ratio "${MED[$base]}" "$o")" "" "${speed}${note}"
+	fi
 }
 
 item3() {
-	local bytes
+	local bytes sides=()
 	bytes="$(manifest_bytes "$LARGE/manifest.tsv")"
 	title "3. Prefetch, large files ($((bytes >> 20)) MiB): ours vs curl -o and rsync -a"
 	PREFETCH_MANIFEST="$LARGE/manifest.tsv" PREFETCH_SRC="$LARGE/cache"
 	warm_large
-	if ! pick_ours 3 "$LARGE/cache"; then
-		measure 3 "$K_LARGE" side_curl_o side_rsync || return
-		row 3 "prefetch, large" "prefetch" "" "curl -o" "${MED[side_curl_o]}" s "" "ratio>=1.5" \
-			"skipped: fetch core (hf_fetch_cli) and prefetch worker not available (curl $(mbps "$bytes" "${MED[side_curl_o]}") MB/s)"
-		row 3 "prefetch, large" "prefetch" "" "rsync -a" "${MED[side_rsync]}" s "" "ratio>=1.8" \
-			"skipped: fetch core (hf_fetch_cli) and prefetch worker not available (rsync $(mbps "$bytes" "${MED[side_rsync]}") MB/s)"
-		echo "  skipped: fetch core (hf_fetch_cli) and prefetch worker not available" >&2
+	MED[side_worker_transfer]="" MED[side_ours_cli]=""
+	have_worker && worker_ready "$LARGE/cache" && sides+=(side_worker_transfer)
+	have_cli && sides+=(side_ours_cli)
+	if ((${#sides[@]} == 0)); then
+		skipped 3 "prefetch, large" "fetch core (hf_fetch_cli) and prefetch worker not available"
 		return
 	fi
-	measure 3 "$K_LARGE" "$OURS_SIDE" side_curl_o side_rsync
-	local o="${MED[$OURS_SIDE]}"
-	row 3 "prefetch, large" "$OURS_LABEL" "$o" "curl -o (no hash)" "${MED[side_curl_o]}" s \
-		"$(ratio "${MED[side_curl_o]}" "$o")" "ratio>=1.5" "ours $(mbps "$bytes" "$o") MB/s, hashed + fsynced; curl $(mbps "$bytes" "${MED[side_curl_o]}") MB/s"
-	row 3 "prefetch, large" "$OURS_LABEL" "$o" "rsync -a (local copy)" "${MED[side_rsync]}" s \
-		"$(ratio "${MED[side_rsync]}" "$o")" "ratio>=1.8" "rsync $(mbps "$bytes" "${MED[side_rsync]}") MB/s"
+	measure 3 "$K_LARGE" "${sides[@]}" side_curl_o side_rsync
+	# The same worker pulled the whole cache K times: its peak RSS is item 7's.
+	[ -n "${MED[side_worker_transfer]}" ] && ITEM7_KB="$(awk '/^VmHWM:/ { print $2 }' "/proc/$(worker_pid)/status" 2>/dev/null)"
+	prefetch_rows 3 "prefetch, large" "$bytes" side_curl_o "curl -o (sequential, no hash)" "ratio>=1.5" "ours hashed + fsynced"
+	prefetch_rows 3 "prefetch, large" "$bytes" side_rsync "rsync -a (local copy)" "ratio>=1.8" ""
 	worker_env_stop
 }
 
 item4() {
-	local n
+	local n sides=()
 	n="$(manifest_files "$SMALL/manifest.tsv")"
 	title "4. Prefetch, many small files ($n files): ours vs curl loop and curl --parallel"
 	PREFETCH_MANIFEST="$SMALL/manifest.tsv" PREFETCH_SRC="$SMALL/cache"
-	if ! pick_ours 4 "$SMALL/cache"; then
-		measure 4 "$K_LARGE" side_curl_par8 || return
-		measure 4 1 side_curl_seq || return
-		row 4 "prefetch, many small" "prefetch" "" "sequential curl loop (1 run)" "${MED[side_curl_seq]}" s "" "ratio>=3" \
-			"skipped: fetch core (hf_fetch_cli) and prefetch worker not available"
-		row 4 "prefetch, many small" "prefetch" "" "curl --parallel-max 8" "${MED[side_curl_par8]}" s "" "ratio>=1.0" \
-			"skipped: fetch core (hf_fetch_cli) and prefetch worker not available"
-		echo "  skipped: fetch core (hf_fetch_cli) and prefetch worker not available" >&2
+	MED[side_worker_transfer]="" MED[side_ours_cli]=""
+	have_worker && worker_ready "$SMALL/cache" && sides+=(side_worker_transfer)
+	have_cli && sides+=(side_ours_cli)
+	if ((${#sides[@]} == 0)); then
+		skipped 4 "prefetch, many small" "fetch core (hf_fetch_cli) and prefetch worker not available"
 		return
 	fi
-	measure 4 "$K_LARGE" "$OURS_SIDE" side_curl_par8
-	# One process per file is slow; one run of it is enough for a 3x bar.
+	measure 4 "$K_LARGE" "${sides[@]}" side_curl_par8
+	SEQ_EVERY=1 && ((n > 1000)) && SEQ_EVERY=5
 	measure 4 1 side_curl_seq
-	local o="${MED[$OURS_SIDE]}"
-	row 4 "prefetch, many small" "$OURS_LABEL" "$o" "sequential curl loop (1 run)" "${MED[side_curl_seq]}" s \
-		"$(ratio "${MED[side_curl_seq]}" "$o")" "ratio>=3" "$n files"
-	row 4 "prefetch, many small" "$OURS_LABEL" "$o" "curl --parallel-max 8" "${MED[side_curl_par8]}" s \
-		"$(ratio "${MED[side_curl_par8]}" "$o")" "ratio>=1.0" "$n files"
+	local seqnote="$n files"
+	((SEQ_EVERY > 1)) && seqnote="$n files; the loop ran on 1 file in $SEQ_EVERY ($(((n + SEQ_EVERY - 1) / SEQ_EVERY)) files), scaled x$SEQ_EVERY"
+	prefetch_rows 4 "prefetch, many small" "" side_curl_seq "sequential curl loop (1 run)" "ratio>=3" "$seqnote"
+	prefetch_rows 4 "prefetch, many small" "" side_curl_par8 "curl --parallel-max 8" "ratio>=1.0" "$n files"
 	worker_env_stop
 }
 
@@ -215,6 +235,7 @@ side_ns_ours() {
 item5() {
 	title "5. Slow, lossy link (netem ${ITEM5_DELAY} delay, ${ITEM5_LOSS} loss): ranged parallel vs one curl stream"
 	local why=""
+	track netns "$NS"
 	if ! ip netns add "$NS" 2>>"$BENCH_LOG"; then
 		why="ip netns does not work here (needs root)"
 	elif ! ip netns exec "$NS" ip link set lo up 2>>"$BENCH_LOG" ||
@@ -240,6 +261,7 @@ item5() {
 	local port=18080
 	NS_URL="http://127.0.0.1:$port"
 	chmod -R a+rX "$WORK/www5" "$WORK/item5.bin"
+	track nginx "$WORK/nginx5"
 	ip netns exec "$NS" bash -c "$(declare -f nginx_start); BENCH_LOG='$BENCH_LOG' nginx_start '$WORK/nginx5' $port '$WORK/www5'" || {
 		ip netns del "$NS"
 		skipped 5 "slow lossy link" "nginx did not start in the namespace"
@@ -264,66 +286,102 @@ pgbench_tps() {  # prints tps of a read-only pgbench on the replica
 		sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -n 1
 }
 set_prefetch() {  # on|off
-	BPORT="$RPORT" bpsql -c "ALTER SYSTEM SET pgml_replication.prefetch = $1" -c "SELECT pg_reload_conf()" >>"$BENCH_LOG" 2>&1
+	rpsql -c "ALTER SYSTEM SET pgml_replication.prefetch = $1" -c "SELECT pg_reload_conf()" >>"$BENCH_LOG" 2>&1
 }
-side_tps_off() { set_prefetch off && replica_wipe_cache && pgbench_tps; }
+# Prefetch off: the worker idles (state disabled) for the whole pgbench run.
+side_tps_off() {
+	set_prefetch off && wait_state '^disabled$' 30 || return 1
+	pgbench_tps
+}
+# Prefetch on: the worker refetches the whole cache for the whole pgbench
+# run (wipe, prefetch_now(), wait, again), bounded by the run's length.
 side_tps_on() {
-	set_prefetch on && replica_wipe_cache
-	# Keep the worker busy for the whole pgbench run: wipe and restart
-	# the prefetch each time it finishes (bounded by the run's length).
+	set_prefetch off && wait_state '^disabled$' 30 || return 1
+	replica_wipe_cache
+	set_prefetch on && rpsql -c "SELECT pgml_repl.prefetch_now()" >/dev/null 2>&1
+	wait_state '^(scanning|downloading)$' 30 || return 1
+	local want
+	want="$(manifest_blobs "$PREFETCH_MANIFEST")"
 	(
 		end=$(($(date +%s) + ITEM6_SECONDS))
+		rounds=0
 		while (($(date +%s) < end)); do
-			BPORT="$RPORT" bpsql -c "SELECT pgml_repl.prefetch_now()" >/dev/null 2>&1
-			wait_prefetch_done "$ITEM6_SECONDS" >/dev/null 2>&1 && replica_wipe_cache
+			t0="$(rpsql -c 'SELECT clock_timestamp() - interval '\''1 hour'\''')"
+			# The first round's cycle is already running (started above).
+			((rounds > 0)) && t0="$(rpsql -c 'SELECT clock_timestamp()')" && replica_wipe_cache &&
+				rpsql -c 'SELECT pgml_repl.prefetch_now()' >/dev/null
+			wait_prefetch_done "$t0" "$(now_ns)" "$want" "$((end - $(date +%s) + 1))" >/dev/null || break
+			rounds=$((rounds + 1))
+			echo "item 6: refetch round $rounds done" >>"$BENCH_LOG"
+			(($(date +%s) < end)) && wait_state '^idle$' 10
 		done
 	) &
-	local loop=$!
-	pgbench_tps
+	local loop=$! tps c0 c1 pid
+	pid="$(worker_pid)"
+	c0="$(cpu_ticks "$pid") $(cpu_ticks $(cat "$NGX_DIR/nginx.pid") $(pgrep -P "$(cat "$NGX_DIR/nginx.pid")"))"
+	tps="$(pgbench_tps)"
+	c1="$(cpu_ticks "$pid") $(cpu_ticks $(cat "$NGX_DIR/nginx.pid") $(pgrep -P "$(cat "$NGX_DIR/nginx.pid")"))"
+	echo "$c0 $c1" | awk -v hz="$(getconf CLK_TCK)" -v t="$ITEM6_SECONDS" '{
+		printf "item 6 cpu during pgbench: worker %.2f s, nginx %.2f s of %d s\n", ($3 - $1) / hz, ($4 - $2) / hz, t }' >>"$RES/item6_cpu.txt"
+	echo "item 6: bytes fetched during pgbench: $(rpsql -c 'SELECT bytes_done, state FROM pgml_repl.prefetch_status()')" >>"$BENCH_LOG"
 	wait "$loop"
+	echo "$tps"
+}
+
+cpu_ticks() {  # PID...: utime + stime of those processes, in clock ticks
+	local p t=0
+	for p in "$@"; do
+		t=$((t + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+
+# The replica has replayed everything the primary wrote so far.
+replica_caught_up() {
+	local lsn i
+	lsn="$(BPORT="$PPORT" bpsql -c 'SELECT pg_current_wal_lsn()')" || return 1
+	for ((i = 0; i < 600; i++)); do
+		[ "$(rpsql -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'" 2>/dev/null)" = t ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 item6() {
 	title "6. Cost to the replica's users: read-only pgbench while prefetching vs prefetch off"
 	if ! have_worker; then skipped 6 "pgbench on replica" "prefetch worker (standby downloads) not available"; return; fi
+	PREFETCH_MANIFEST="$LARGE/manifest.tsv"
 	worker_env_start "$LARGE/cache" || { skipped 6 "pgbench on replica" "worker set-up failed"; worker_env_stop; return; }
-	as_pg pgbench -i -s "$ITEM6_SCALE" -q -h 127.0.0.1 -p "$PPORT" -U postgres postgres >>"$BENCH_LOG" 2>&1
-	replica_wipe_cache
-	replica_start && sleep 2
+	as_pg pgbench -i -s "$ITEM6_SCALE" -q -h 127.0.0.1 -p "$PPORT" -U postgres postgres >>"$BENCH_LOG" 2>&1 ||
+		{ skipped 6 "pgbench on replica" "pgbench -i failed (see $BENCH_LOG)"; worker_env_stop; return; }
+	replica_ready && replica_caught_up ||
+		{ skipped 6 "pgbench on replica" "the replica did not get ready (see $BENCH_LOG)"; worker_env_stop; return; }
 	measure 6 "$K_LARGE" side_tps_on side_tps_off
 	row 6 "pgbench -S on replica" "tps, prefetch on" "${MED[side_tps_on]}" "tps, prefetch off" "${MED[side_tps_off]}" tps \
-		"$(ratio "${MED[side_tps_on]}" "${MED[side_tps_off]}")" "ratio>=0.9" "pgbench -S -c 2 -T $ITEM6_SECONDS, scale $ITEM6_SCALE"
+		"$(ratio "${MED[side_tps_on]}" "${MED[side_tps_off]}")" "ratio>=0.9" \
+		"pgbench -S -c 2 -j 2 -T $ITEM6_SECONDS, scale $ITEM6_SCALE; the worker refetches $(($(manifest_bytes "$PREFETCH_MANIFEST") >> 20)) MiB throughout"
 	worker_env_stop
 }
 
 # ------------------------------------------------------------ 7. peak RSS
 item7() {
-	local bytes
+	local bytes kb=""
 	bytes="$(manifest_bytes "$LARGE/manifest.tsv")"
 	title "7. Worker memory: peak RSS during a $((bytes >> 20)) MiB transfer"
-	if have_worker; then
-		worker_env_start "$LARGE/cache" || { skipped 7 "peak RSS" "worker set-up failed"; worker_env_stop; return; }
-		local t pid kb
-		PREFETCH_MANIFEST="$LARGE/manifest.tsv"
-		t="$(side_worker_warm | tail -n 1)" && pid="$(worker_pid)" &&
-			kb="$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")"
-		if [ -n "${kb:-}" ]; then
-			row 7 "peak RSS, $((bytes >> 20)) MiB" "prefetch worker VmHWM" "$(awk -v k="$kb" 'BEGIN { printf "%.1f", k / 1024 }')" \
-				"" "" MB "" "ours<=64" "transfer took ${t} s"
-		else
-			skipped 7 "peak RSS" "could not read the worker's VmHWM (see $BENCH_LOG)"
-		fi
-		worker_env_stop
-	elif have_cli; then
-		fresh_dest
-		local kb
-		kb="$(peak_rss_kb "$FETCH_CLI" --cache "$DEST" --endpoint "$NGX_URL" --parallel "${BENCH_PARALLEL:-8}" \
-			<"$LARGE/manifest.tsv" 2>>"$BENCH_LOG")"
-		row 7 "peak RSS, $((bytes >> 20)) MiB" "hf_fetch_cli max RSS (worker not available)" \
-			"$(awk -v k="$kb" 'BEGIN { printf "%.1f", k / 1024 }')" "" "" MB "" "ours<=64" "the CLI stands in for the worker"
+	if ! have_worker; then skipped 7 "peak RSS" "prefetch worker (standby downloads) not available"; return; fi
+	local note="after $K_LARGE transfers in item 3"
+	if [ -n "${ITEM7_KB:-}" ]; then
+		kb="$ITEM7_KB"
 	else
-		skipped 7 "peak RSS" "prefetch worker and hf_fetch_cli not available"
+		PREFETCH_MANIFEST="$LARGE/manifest.tsv"
+		worker_ready "$LARGE/cache" || { skipped 7 "peak RSS" "worker set-up failed"; return; }
+		kb="$(awk '/^VmHWM:/ { print $2 }' "/proc/$(worker_pid)/status" 2>/dev/null)"
+		note="after one transfer"
+		worker_env_stop
 	fi
+	if [ -z "$kb" ]; then skipped 7 "peak RSS" "could not read the worker's VmHWM (see $BENCH_LOG)"; return; fi
+	row 7 "peak RSS, $((bytes >> 20)) MiB" "prefetch worker VmHWM" "$(awk -v k="$kb" 'BEGIN { printf "%.1f", k / 1024 }')" \
+		"" "" MB "" "ours<=64" "$note (VmHWM includes shared memory the worker touched)"
 }
 
 # ---------------------------------------------------------- 8. time to warm
@@ -336,11 +394,11 @@ side_on_demand() {
 item8() {
 	title "8. Time to warm: new replica start to prefetch done vs one client on demand"
 	if ! have_worker; then skipped 8 "time to warm" "prefetch worker (standby downloads) not available"; return; fi
-	worker_env_start "$COMBINED" || { skipped 8 "time to warm" "worker set-up failed"; worker_env_stop; return; }
 	PREFETCH_MANIFEST="$COMBINED_MANIFEST"
+	worker_env_start "$COMBINED" || { skipped 8 "time to warm" "worker set-up failed"; worker_env_stop; return; }
 	measure 8 "$K_LARGE" side_worker_warm side_on_demand
-	row 8 "time to warm, $(manifest_files "$COMBINED_MANIFEST") files" "replica start to done" "${MED[side_worker_warm]}" \
+	row 8 "time to warm, $(manifest_files "$COMBINED_MANIFEST") files" "replica start to done (start-up included)" "${MED[side_worker_warm]}" \
 		"one client, sequential on demand" "${MED[side_on_demand]}" s \
-		"$(ratio "${MED[side_on_demand]}" "${MED[side_worker_warm]}")" "" "report both"
+		"$(ratio "${MED[side_on_demand]}" "${MED[side_worker_warm]}")" "" "report both; $(($(manifest_bytes "$COMBINED_MANIFEST") >> 20)) MiB"
 	worker_env_stop
 }

@@ -25,6 +25,9 @@ have_worker() {
 
 have_cli() { [ -n "${FETCH_CLI:-}" ] && [ -x "$FETCH_CLI" ]; }
 
+# With --no-build: the CLI a previous run built, if any.
+FETCH_CLI="$(find "$TOP/build/bench" -type f -name hf_fetch_cli -perm -u+x 2>/dev/null | head -n 1)"
+
 # Builds test/tools/hf_fetch_cli with CMake when the target exists.
 build_fetch_cli() {
 	FETCH_CLI=""

@@ -5,14 +5,14 @@
 # worker_env_start PRIMARY_CACHE: sets PDIR PPORT RDIR RPORT RCACHE.
 worker_env_start() {
 	local cache="$1"
-	PDIR="$(make_pg_dir bench-primary)"
+	PDIR="$(make_pg_dir bench-primary)" && track pg "$PDIR"
 	PPORT="$(free_port)" || return 1
 	HF_HUB_CACHE="$cache" scratch_cluster_start "$PDIR" "$PPORT" \
 		"shared_preload_libraries = 'pgml_replication'" \
 		"pgml_replication.naptime = 1" >>"$BENCH_LOG" 2>&1 || return 1
 	BPORT="$PPORT" bpsql -c "CREATE EXTENSION pgml_replication" >>"$BENCH_LOG" 2>&1 || return 1
 	BPORT="$PPORT" bpsql -c "SELECT * FROM pgml_repl.publish_hf_manifest()" >>"$BENCH_LOG" 2>&1 || return 1
-	RDIR="$(make_pg_dir bench-replica)"
+	RDIR="$(make_pg_dir bench-replica)" && track pg "$RDIR"
 	RPORT="$(free_port)" || return 1
 	RCACHE="$RDIR/hf-cache"
 	as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PPORT" -U postgres -D "$RDIR/data" -R -X stream \
@@ -26,9 +26,14 @@ worker_env_start() {
 	} | as_pg tee -a "$RDIR/data/postgresql.conf" >/dev/null
 }
 
+# Atomic for the worker: with naptime = 1 a cycle may scan at any moment,
+# and must see either the full cache or an empty one, never a half-removed
+# tree it would start refilling under rm.
 replica_wipe_cache() {
-	rm -rf "$RCACHE"
+	local old="$RCACHE.old.$$"
+	[ -d "$RCACHE" ] && mv "$RCACHE" "$old"
 	install -d -o "$PG_OS_USER" -m 755 "$RCACHE"
+	rm -rf "$old"
 }
 
 replica_start() {
@@ -38,32 +43,110 @@ replica_start() {
 
 replica_stop() { as_pg "$PGBIN/pg_ctl" -D "$RDIR/data" -m fast -w -t 60 stop >>"$BENCH_LOG" 2>&1; }
 
-# Done: a cycle finished with nothing queued and the cache complete (the
-# worker's counters are per cycle, so files_wanted is 0 again once done).
-prefetch_done_sql="SELECT state = 'idle' AND coalesce(queued_files, 0) = 0 AND last_cycle_finished_at IS NOT NULL AND detail LIKE 'cache complete%' FROM pgml_repl.prefetch_status() LIMIT 1"
+rpsql() { BPORT="$RPORT" bpsql "$@"; }
 
-# wait_prefetch_done TIMEOUT_S: polls every 50 ms; fails on timeout.
+# Distinct blobs of a manifest: what one complete cycle fetches.
+manifest_blobs() { awk -F'\t' '{ print $2 "\t" $6 }' "$1" | sort -u | wc -l; }
+
+# Done, from prefetch_status() counters only (never the detail wording): a
+# cycle that started at or after T0 has finished, is idle, has nothing
+# queued, failed nothing, fetched every file it wanted, and no error was
+# recorded since T0. Prints "FILES_DONE SECONDS" where SECONDS is the
+# server's last_cycle_finished_at - T0, or nothing while not done.
+prefetch_done_sql() {  # T0 (timestamptz literal)
+	cat <<EOF
+SELECT files_done || ' ' || extract(epoch FROM last_cycle_finished_at - '$1'::timestamptz)
+  FROM pgml_repl.prefetch_status()
+ WHERE state = 'idle'
+   AND last_cycle_started_at >= '$1'::timestamptz
+   AND last_cycle_finished_at >= last_cycle_started_at
+   AND coalesce(queued_files, 0) = 0
+   AND coalesce(files_failed, 0) = 0
+   AND files_done = files_wanted
+   AND (last_error IS NULL OR last_error_at < '$1'::timestamptz)
+EOF
+}
+
+# wait_prefetch_done T0 T0_NS WANT TIMEOUT_S: polls every BENCH_POLL s (0.25; a psql
+# start per poll costs CPU the worker shares, and the server's timestamps
+# make the figure independent of the poll interval). Prints the seconds from
+# T0 to the end of the cycle that fetched WANT files; if a poll only caught
+# the next (empty) cycle, the local time of detection instead, logged.
 wait_prefetch_done() {
-	local deadline=$(($(date +%s) + $1))
+	local t0="$1" t0_ns="$2" want="$3" deadline=$(($(date +%s) + $4)) out sql
+	sql="$(prefetch_done_sql "$t0")"
 	while (($(date +%s) < deadline)); do
-		[ "$(BPORT="$RPORT" bpsql -c "$prefetch_done_sql" 2>/dev/null)" = t ] && return 0
-		sleep 0.05
+		out="$(rpsql -c "$sql" 2>/dev/null)"
+		if [ -n "$out" ]; then
+			if [ "${out%% *}" = "$want" ]; then
+				echo "${out#* }"
+			else
+				echo "wait_prefetch_done: caught a later cycle ($out), using the local time" >>"$BENCH_LOG"
+				awk -v a="$t0_ns" -v b="$(now_ns)" 'BEGIN { printf "%.6f\n", (b - a) / 1e9 }'
+			fi
+			return 0
+		fi
+		sleep "${BENCH_POLL:-0.25}"
 	done
-	echo "prefetch not done after $1 s: $(BPORT="$RPORT" bpsql -c 'SELECT state, detail, files_done, files_wanted, last_error FROM pgml_repl.prefetch_status()' 2>&1)" >>"$BENCH_LOG"
+	echo "prefetch not done after $4 s: $(rpsql -c 'SELECT state, detail, files_done, files_wanted, queued_files, last_error FROM pgml_repl.prefetch_status()' 2>&1)" >>"$BENCH_LOG"
 	return 1
 }
 
-# A new replica's start to "done": stop, wipe the cache, start, poll.
+wait_state() {  # STATE_REGEX TIMEOUT_S: until prefetch_status().state matches
+	local deadline=$(($(date +%s) + $2))
+	while (($(date +%s) < deadline)); do
+		[ "$(rpsql -c "SELECT state ~ '$1' FROM pgml_repl.prefetch_status()" 2>/dev/null)" = t ] && return 0
+		sleep 0.1
+	done
+	echo "prefetch state never matched $1: $(rpsql -c 'SELECT state, detail FROM pgml_repl.prefetch_status()' 2>&1)" >>"$BENCH_LOG"
+	return 1
+}
+
+local_ts() { date -u '+%Y-%m-%d %H:%M:%S.%N+00'; }
+
+# The worker's transfer alone, on a running replica: wait until idle, wipe
+# the cache, take T0 on the server, prefetch_now(), wait for the counters.
+side_worker_transfer() {
+	wait_state '^idle$' 60 || return 1
+	local t0_ns t0 s pid c0
+	pid="$(worker_pid)" && c0="$(cpu_ticks "$pid")"
+	# T0 before the wipe: a cycle the naptime starts between the wipe and
+	# prefetch_now() is then the one measured, from T0.
+	t0_ns=$(now_ns)
+	t0="$(rpsql -c 'SELECT clock_timestamp()')"
+	[ -n "$t0" ] || return 1
+	replica_wipe_cache
+	rpsql -c 'SELECT pgml_repl.prefetch_now()' >/dev/null || return 1
+	s="$(wait_prefetch_done "$t0" "$t0_ns" "$(manifest_blobs "$PREFETCH_MANIFEST")" "${BENCH_TIMEOUT:-300}")" || return 1
+	# CPU the worker used (all its threads) against the wall time: tells a
+	# CPU-bound worker from one that waits (fsync, a poll, a lock).
+	awk -v a="$c0" -v b="$(cpu_ticks "$pid")" -v hz="$(getconf CLK_TCK)" -v s="$s" -v m="$PREFETCH_MANIFEST" \
+		'BEGIN { printf "worker transfer %s: %.2f s wall, %.2f s CPU\n", m, s, (b - a) / hz }' >>"$RES/worker_cpu.txt"
+	check_fetched "$PREFETCH_MANIFEST" "$RCACHE" >&2 || return 1
+	echo "$s"
+}
+
+# A new replica's start to "done" (time to warm, start-up included): stop,
+# wipe the cache, start, wait for the first complete cycle.
 side_worker_warm() {
 	replica_stop
 	replica_wipe_cache
-	local t0 t1
-	t0=$(now_ns)
+	local t0_ns t0 s
+	t0_ns=$(now_ns)
+	t0="$(local_ts)"
 	replica_start || return 1
-	wait_prefetch_done "${BENCH_TIMEOUT:-300}" || return 1
-	t1=$(now_ns)
+	s="$(wait_prefetch_done "$t0" "$t0_ns" "$(manifest_blobs "$PREFETCH_MANIFEST")" "${BENCH_TIMEOUT:-300}")" || return 1
 	check_fetched "$PREFETCH_MANIFEST" "$RCACHE" >&2 || return 1
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", (b - a) / 1e9 }'
+	echo "$s"
+}
+
+# The replica up with a complete cache (before a series of transfers).
+replica_ready() {
+	replica_wipe_cache
+	local t0_ns t0
+	t0_ns=$(now_ns) t0="$(local_ts)"
+	replica_start || return 1
+	wait_prefetch_done "$t0" "$t0_ns" "$(manifest_blobs "$PREFETCH_MANIFEST")" "${BENCH_TIMEOUT:-300}" >/dev/null
 }
 
 worker_pid() { BPORT="$RPORT" bpsql -c "SELECT worker_pid FROM pgml_repl.prefetch_status() LIMIT 1"; }
