@@ -6,6 +6,7 @@
 #include <string>
 
 #include "pgcat_config.hpp"
+#include "run_on_file.hpp"
 #include "shell_quote.hpp"
 
 using namespace pgmlr;
@@ -15,24 +16,10 @@ namespace {
 // Parses TOML with Python's tomllib and prints it back as JSON; returns
 // "SKIP" when python3 (>= 3.11) is not there.
 std::string toml_as_json(const std::string &toml) {
-	char path[] = "/tmp/pgmlr_toml_XXXXXX";
-	int fd = mkstemp(path);
-	EXPECT_GE(fd, 0);
-	{
-		std::ofstream f(path);
-		f << toml;
-	}
-	std::string cmd = std::string("python3 -c 'import json,sys\ntry:\n import tomllib\nexcept ImportError:\n print(\"SKIP\"); sys.exit(0)\n"
-	                              "print(json.dumps(tomllib.load(open(sys.argv[1],\"rb\")), sort_keys=True))' ") +
-	                  path + " 2>&1";
-	std::string out;
-	FILE *p = popen(cmd.c_str(), "r");
-	std::array<char, 4096> buf;
-	size_t n;
-	while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-	pclose(p);
-	close(fd);
-	unlink(path);
+	std::string out = run_on_file(
+	    "python3 -c 'import json,sys\ntry:\n import tomllib\nexcept ImportError:\n print(\"SKIP\"); sys.exit(0)\n"
+	    "print(json.dumps(tomllib.load(open(sys.argv[1],\"rb\")), sort_keys=True))'",
+	    toml);
 	while (!out.empty() && out.back() == '\n') out.pop_back();
 	return out;
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "shell_quote.hpp"
+#include "run_on_file.hpp"
 #include "standby_setup.hpp"
 
 using namespace pgmlr;
@@ -14,25 +15,7 @@ namespace {
 
 // Runs a bash snippet and returns its stdout (the tests use bash itself as
 // the judge of the shell quoting).
-std::string run_bash(const std::string &script) {
-	char path[] = "/tmp/pgmlr_unit_XXXXXX";
-	int fd = mkstemp(path);
-	EXPECT_GE(fd, 0);
-	{
-		std::ofstream f(path);
-		f << script;
-	}
-	std::string cmd = std::string("bash ") + path + " 2>&1";
-	std::string out;
-	FILE *p = popen(cmd.c_str(), "r");
-	std::array<char, 4096> buf;
-	size_t n;
-	while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-	pclose(p);
-	close(fd);
-	unlink(path);
-	return out;
-}
+std::string run_bash(const std::string &script) { return run_on_file("bash", script); }
 
 const char *hostile[] = {
     "plain", "it's", "a'b'c", "$(touch /tmp/pgmlr_pwned)", "`id`", "back\\slash", "new\nline", "tab\there",
