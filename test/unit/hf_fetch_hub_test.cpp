@@ -195,6 +195,64 @@ void stop_hub(pid_t pid) {
 	}
 }
 
+struct Rows {
+	std::vector<std::string> store;  // keeps the c strings alive
+	std::vector<pgmlr_fetch_row> rows;
+};
+
+// The manifest rows of the given repos' files, blob names computed.
+Rows rows_of(const std::vector<const Repo *> &repos) {
+	Rows out;
+	out.store.reserve(1000);
+	for (const Repo *r : repos)
+		for (const File &f : r->files) {
+			out.store.push_back(digest(f.content, f.lfs));
+			out.rows.push_back(pgmlr_fetch_row{r->type.c_str(), r->id.c_str(), r->commit.c_str(), r->ref.c_str(),
+											   f.path.c_str(), out.store.back().c_str(),
+											   static_cast<int64_t>(f.content.size())});
+		}
+	return out;
+}
+
+struct Outcome {
+	bool finished = false;
+	pgmlr_status st{};
+	pgmlr_fetch_progress progress{};
+	std::vector<pgmlr_fetch_queue_entry> queue;
+	double seconds = 0;
+};
+
+// Runs one fetch job over rows to its end (or budget_ms); with a flag, sets
+// it once bytes arrive and times how long the job takes to stop.
+Outcome fetch(const Rows &rows, pgmlr_fetch_options o, int budget_ms = 30000,
+			  volatile sig_atomic_t *abort_after_bytes_flag = nullptr) {
+	Outcome out;
+	pgmlr_fetch_job *job = pgmlr_fetch_new(&o, &out.st);
+	EXPECT_NE(job, nullptr) << out.st.message;
+	if (!job) return out;
+	for (auto &r : rows.rows) EXPECT_TRUE(pgmlr_fetch_add_row(job, &r, &out.st)) << out.st.message;
+	pgmlr_fetch_plan(job, &out.st);
+	EXPECT_EQ(out.st.code, PGMLR_OK) << out.st.message;
+	auto t0 = Clock::now();
+	while (!out.finished && Clock::now() - t0 < std::chrono::milliseconds(budget_ms)) {
+		out.finished = pgmlr_fetch_step(job, 100, &out.progress, &out.st);
+		if (abort_after_bytes_flag && out.progress.bytes_received > 0 && !*abort_after_bytes_flag) {
+			*abort_after_bytes_flag = 1;
+			auto a0 = Clock::now();
+			out.finished = pgmlr_fetch_step(job, 5000, &out.progress, &out.st);
+			out.seconds = std::chrono::duration<double>(Clock::now() - a0).count();
+			break;
+		}
+	}
+	if (!abort_after_bytes_flag) out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+	for (int i = 0; i < pgmlr_fetch_queue_count(job); ++i) {
+		pgmlr_fetch_queue_entry e;
+		if (pgmlr_fetch_queue_item(job, i, &e)) out.queue.push_back(e);
+	}
+	pgmlr_fetch_free(job);
+	return out;
+}
+
 class HubTest : public ::testing::Test {
 protected:
 	static inline pid_t pid_ = -1;
@@ -254,32 +312,12 @@ protected:
 		http(base() + "/_control/reset", &empty);  // a POST
 	}
 
-	struct Rows {
-		std::vector<std::string> store;  // keeps the c strings alive
-		std::vector<pgmlr_fetch_row> rows;
-	};
 	static Rows rows_for(const std::vector<size_t> &which) {
-		Rows out;
-		out.store.reserve(1000);
-		for (size_t i : which) {
-			const Repo &r = repos_[i];
-			for (const File &f : r.files) {
-				out.store.push_back(digest(f.content, f.lfs));
-				out.rows.push_back(pgmlr_fetch_row{r.type.c_str(), r.id.c_str(), r.commit.c_str(), r.ref.c_str(),
-												   f.path.c_str(), out.store.back().c_str(),
-												   static_cast<int64_t>(f.content.size())});
-			}
-		}
-		return out;
+		std::vector<const Repo *> repos;
+		for (size_t i : which) repos.push_back(&repos_[i]);
+		return rows_of(repos);
 	}
 
-	struct Outcome {
-		bool finished = false;
-		pgmlr_status st{};
-		pgmlr_fetch_progress progress{};
-		std::vector<pgmlr_fetch_queue_entry> queue;
-		double seconds = 0;
-	};
 
 	pgmlr_fetch_options options(const char *token = kSecret.c_str()) {
 		pgmlr_fetch_options o;
@@ -297,34 +335,6 @@ protected:
 	}
 	std::string endpoint_ = "";
 
-	Outcome fetch(const Rows &rows, pgmlr_fetch_options o, int budget_ms = 30000,
-				  volatile sig_atomic_t *abort_after_bytes_flag = nullptr) {
-		Outcome out;
-		pgmlr_fetch_job *job = pgmlr_fetch_new(&o, &out.st);
-		EXPECT_NE(job, nullptr) << out.st.message;
-		if (!job) return out;
-		for (auto &r : rows.rows) EXPECT_TRUE(pgmlr_fetch_add_row(job, &r, &out.st)) << out.st.message;
-		pgmlr_fetch_plan(job, &out.st);
-		EXPECT_EQ(out.st.code, PGMLR_OK) << out.st.message;
-		auto t0 = Clock::now();
-		while (!out.finished && Clock::now() - t0 < std::chrono::milliseconds(budget_ms)) {
-			out.finished = pgmlr_fetch_step(job, 100, &out.progress, &out.st);
-			if (abort_after_bytes_flag && out.progress.bytes_received > 0 && !*abort_after_bytes_flag) {
-				*abort_after_bytes_flag = 1;
-				auto a0 = Clock::now();
-				out.finished = pgmlr_fetch_step(job, 5000, &out.progress, &out.st);
-				out.seconds = std::chrono::duration<double>(Clock::now() - a0).count();
-				break;
-			}
-		}
-		if (!abort_after_bytes_flag) out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-		for (int i = 0; i < pgmlr_fetch_queue_count(job); ++i) {
-			pgmlr_fetch_queue_entry e;
-			if (pgmlr_fetch_queue_item(job, i, &e)) out.queue.push_back(e);
-		}
-		pgmlr_fetch_free(job);
-		return out;
-	}
 
 	Outcome fetch_all(pgmlr_fetch_options o) { return fetch(rows_for({0, 1, 2, 3}), o); }
 
@@ -738,30 +748,9 @@ protected:
 		o.max_retries = 1;
 		o.backoff_base_ms = 50;
 		o.connect_timeout_ms = 2000;
-		pgmlr_status st;
-		pgmlr_fetch_job *job = pgmlr_fetch_new(&o, &st);
-		EXPECT_NE(job, nullptr) << st.message;
-		if (!job) return {0, st.message};
-		std::vector<std::string> blobs;
-		for (const File &f : repo_.files) blobs.push_back(digest(f.content, f.lfs));
-		for (size_t i = 0; i < repo_.files.size(); ++i) {
-			pgmlr_fetch_row row{repo_.type.c_str(), repo_.id.c_str(), repo_.commit.c_str(), repo_.ref.c_str(),
-								repo_.files[i].path.c_str(), blobs[i].c_str(),
-								static_cast<int64_t>(repo_.files[i].content.size())};
-			EXPECT_TRUE(pgmlr_fetch_add_row(job, &row, &st)) << st.message;
-		}
-		pgmlr_fetch_plan(job, &st);
-		pgmlr_fetch_progress progress{};
-		bool finished = false;
-		auto t0 = Clock::now();
-		while (!finished && Clock::now() - t0 < std::chrono::seconds(30))
-			finished = pgmlr_fetch_step(job, 100, &progress, &st);
-		EXPECT_TRUE(finished);
-		std::string error;
-		pgmlr_fetch_queue_entry e;
-		if (pgmlr_fetch_queue_count(job) > 0 && pgmlr_fetch_queue_item(job, 0, &e)) error = e.last_error;
-		pgmlr_fetch_free(job);
-		return {progress.files_done, error};
+		Outcome out = fetch(rows_of({&repo_}), o);
+		EXPECT_TRUE(out.finished);
+		return {out.progress.files_done, out.queue.empty() ? std::string() : out.queue[0].last_error};
 	}
 };
 
