@@ -62,6 +62,7 @@ struct Transfer {
 	int64_t attempt_start = 0;   // on_disk when this attempt began
 	bool body_checked = false;
 	bool discard_body = false;
+	bool paused = false;         // by the rate limit, until tokens come back
 	int64_t content_range_start = -1;
 	int64_t resumed_from = -1;   // bytes of a kept partial file found at the first start
 	std::string write_error;
@@ -86,6 +87,11 @@ struct Job::Impl {
 	int64_t refs_written = 0;
 	int64_t links_failed = 0;
 	std::string last_publish_error;
+	// The rate limit is one token bucket for the whole job (a per-transfer
+	// cap would leave bandwidth unused while fewer transfers run).
+	double rate_tokens = 0;
+	Clock::time_point rate_refilled{};
+	size_t resume_cursor = 0;  // round robin, so every paused transfer moves
 
 	~Impl() {
 		abandon_all();
@@ -127,6 +133,7 @@ struct Job::Impl {
 		}
 		if (t.headers) curl_slist_free_all(t.headers);
 		t.headers = nullptr;
+		t.paused = false;
 	}
 
 	// The deterministic partial file: the next job (or the next start after a
@@ -249,6 +256,13 @@ struct Job::Impl {
 			}
 		}
 		if (t->discard_body) return len;
+		if (job->opts.max_bytes_per_second > 0) {
+			if (job->rate_tokens <= 0) {
+				t->paused = true;
+				return CURL_WRITEFUNC_PAUSE;  // libcurl hands the same bytes again on resume
+			}
+			job->rate_tokens -= static_cast<double>(len);
+		}
 		if (t->accepted + static_cast<int64_t>(len) > job->task(*t).size) {
 			t->write_error = "the server sent more bytes than the manifest size";
 			return 0;
@@ -531,6 +545,38 @@ struct Job::Impl {
 		write_ready_refs();
 	}
 
+	// ---- the rate limit --------------------------------------------------
+	// Returns how long to wait for the next token when transfers are paused
+	// and none is left, else -1.
+	int refill_and_resume() {
+		if (opts.max_bytes_per_second <= 0) return -1;
+		double rate = static_cast<double>(opts.max_bytes_per_second);
+		double burst = std::max(rate / 20.0, 256.0 * 1024.0);  // 50 ms of traffic, at least one curl buffer
+		Clock::time_point now = Clock::now();
+		if (rate_refilled == Clock::time_point{}) {
+			rate_tokens = burst;
+		} else {
+			double dt = std::chrono::duration<double>(now - rate_refilled).count();
+			rate_tokens = std::min(burst, rate_tokens + dt * rate);
+		}
+		rate_refilled = now;
+		bool still_paused = false;
+		for (size_t k = 0, n = transfers.size(); k < n; ++k) {
+			Transfer &t = *transfers[(resume_cursor + k) % n];
+			if (!t.paused || !t.easy) continue;
+			if (rate_tokens <= 0) {
+				still_paused = true;
+				continue;
+			}
+			resume_cursor = (resume_cursor + k + 1) % n;
+			t.paused = false;
+			curl_easy_pause(t.easy, CURLPAUSE_CONT);  // may deliver (and pause) at once
+			still_paused = still_paused || t.paused;
+		}
+		if (!still_paused || rate_tokens > 0) return -1;
+		return static_cast<int>(-rate_tokens * 1000.0 / rate) + 1;
+	}
+
 	// ---- the step loop ---------------------------------------------------
 	void start_ready() {
 		int active = 0;
@@ -543,15 +589,20 @@ struct Job::Impl {
 		}
 	}
 
-	void collect_done() {
+	// Returns how many transfers ended, so the loop can refill their slots
+	// at once instead of waiting in poll with idle connections.
+	int collect_done() {
 		int left = 0;
+		int ended = 0;
 		while (CURLMsg *m = curl_multi_info_read(multi, &left)) {
 			if (m->msg != CURLMSG_DONE) continue;
 			Transfer *t = nullptr;
 			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char **>(&t));
 			CURLcode rc = m->data.result;
 			if (t) on_done(*t, rc);
+			ended++;
 		}
+		return ended;
 	}
 
 	bool all_settled() const {
@@ -616,7 +667,8 @@ Result<Options> options_from_c(const pgmlr_fetch_options *c) {
 	if (c->max_retries < 0 || c->max_retries > 50)
 		return make_error(PGMLR_ERR_INVALID_PARAMETER, "max_retries must be between 0 and 50");
 	if (c->min_free_disk < 0 || c->connect_timeout_ms <= 0 || c->low_speed_limit < 0 || c->low_speed_time_s < 0 ||
-		c->backoff_base_ms < 0 || c->backoff_max_ms < c->backoff_base_ms || c->lock_wait_ms < 0)
+		c->backoff_base_ms < 0 || c->backoff_max_ms < c->backoff_base_ms || c->lock_wait_ms < 0 ||
+		c->max_bytes_per_second < 0)
 		return make_error(PGMLR_ERR_INVALID_PARAMETER, "a fetch timeout, limit or backoff option is out of range");
 	o.max_parallel = c->max_parallel;
 	o.min_free_disk = c->min_free_disk;
@@ -628,6 +680,7 @@ Result<Options> options_from_c(const pgmlr_fetch_options *c) {
 	o.backoff_max_ms = c->backoff_max_ms;
 	o.lock_wait_ms = c->lock_wait_ms;
 	o.verify_present = c->verify_present;
+	o.max_bytes_per_second = c->max_bytes_per_second;
 	o.abort_flag = c->abort_flag;
 	return o;
 }
@@ -688,9 +741,10 @@ Result<bool> Job::step(int max_ms, pgmlr_fetch_progress *out) {
 			j.published_present = true;
 		}
 		j.start_ready();
+		int token_wait = j.refill_and_resume();
 		int running = 0;
 		curl_multi_perform(j.multi, &running);
-		j.collect_done();
+		int ended = j.collect_done();
 		if (j.all_settled()) {
 			j.write_ready_refs();
 			j.finished = true;
@@ -698,7 +752,9 @@ Result<bool> Job::step(int max_ms, pgmlr_fetch_progress *out) {
 		}
 		auto left = std::chrono::duration_cast<Ms>(deadline - Clock::now()).count();
 		if (left <= 0) break;
+		if (ended > 0) continue;
 		int wait = static_cast<int>(std::min<long long>(left, 50));
+		if (token_wait >= 0) wait = std::min(wait, token_wait);
 		curl_multi_poll(j.multi, nullptr, 0, wait, nullptr);
 	}
 	if (out) j.fill_progress(out);

@@ -29,6 +29,7 @@ struct Options {
 	int backoff_max_ms = 30000;
 	int lock_wait_ms = 10000;
 	bool verify_present = false;
+	int64_t max_bytes_per_second = 0;
 	volatile sig_atomic_t *abort_flag = nullptr;
 };
 

@@ -614,6 +614,7 @@ typedef struct pgmlr_fetch_options
 	int			backoff_max_ms;
 	int			lock_wait_ms;	/* how long a busy blob lock is retried */
 	bool		verify_present;	/* hash blobs already present (slow) */
+	int64_t		max_bytes_per_second;	/* all transfers together; 0 = no limit */
 	volatile sig_atomic_t *abort_flag;	/* checked by curl's progress callback */
 } pgmlr_fetch_options;
 

@@ -397,6 +397,32 @@ TEST_F(HubTest, TokenReachesTheHubButNeverTheCdn) {
 	EXPECT_FALSE(std::regex_search(l, std::regex("\"listener\": \"cdn\"[^}]*\"auth\": true"))) << l;
 }
 
+TEST_F(HubTest, RateLimitHoldsTheWholeJobUnderIt) {
+	SETUP_ENDPOINT();
+	// about 5.7 MB over four transfers; at 2 MB/s for the job as a whole it
+	// cannot finish in less than ~2.6 s after the first 256 KiB burst.
+	pgmlr_fetch_options o = options();
+	o.max_bytes_per_second = 2'000'000;
+	o.max_parallel = 4;
+	auto out = fetch(rows_for({0, 2, 3}), o);
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_failed, 0);
+	double bytes = static_cast<double>(out.progress.bytes_received);
+	EXPECT_GT(bytes, 5.5e6);
+	EXPECT_GE(out.seconds, (bytes - 256.0 * 1024.0) / 2e6 * 0.9) << "the limit was not applied";
+	// every file still arrives byte for byte
+	for (size_t f = 0; f < repos_[0].files.size(); ++f) EXPECT_TRUE(fs::exists(blob_path(0, f)));
+}
+
+TEST_F(HubTest, NegativeRateLimitIsRefused) {
+	SETUP_ENDPOINT();
+	pgmlr_fetch_options o = options();
+	o.max_bytes_per_second = -1;
+	pgmlr_status st;
+	EXPECT_EQ(pgmlr_fetch_new(&o, &st), nullptr);
+	EXPECT_EQ(st.code, PGMLR_ERR_INVALID_PARAMETER);
+}
+
 TEST_F(HubTest, GatedRepoWithoutTokenFailsWithoutRetrying) {
 	SETUP_ENDPOINT();
 	auto out = fetch(rows_for({3}), options(nullptr));
