@@ -26,6 +26,7 @@ CORE_SRCS = \
 	src/core/hf_fetch_rows.cpp \
 	src/core/hf_fetch_hash.cpp \
 	src/core/hf_fetch_sink.cpp \
+	src/core/hf_fetch_pool.cpp \
 	src/core/hf_fetch_fs.cpp \
 	src/core/hf_fetch_plan.cpp \
 	src/core/hf_fetch_job.cpp \

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <unordered_set>
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 
 #include "hf_fetch_fs.hpp"
 #include "hf_fetch_hash.hpp"
+#include "hf_fetch_pool.hpp"
 #include "hf_fetch_sink.hpp"
 
 namespace pgmlr::hf_fetch {
@@ -24,8 +26,12 @@ using Ms = std::chrono::milliseconds;
 
 // curl hands over at most CURL_MAX_WRITE_SIZE (16 KiB) per callback; gather
 // that into large writes so the disk sees few, big requests.
-constexpr size_t kWriteBlock = size_t{2} << 20;
-constexpr size_t kQueuedBlocks = 2;  // per transfer, plus the one being filled
+constexpr size_t kWriteBlock = size_t{1} << 20;
+constexpr size_t kQueuedBlocks = 2;  // per transfer, plus the one being filled and the one being written
+// Publishing (fsync, rename, links) runs on this many threads: side-by-side
+// fsyncs share journal commits, and more threads than this gain little.
+constexpr int kPublishThreads = 8;
+constexpr int kMaxPublishing = 64;  // verified files waiting for the disk; beyond it no new transfer starts
 constexpr int kHardAttemptCap = 100;  // progress resets the retry count; this bounds it anyway
 constexpr int kMaxRetryAfterMs = 60000;
 constexpr const char *kPartialSuffix = ".pgml.incomplete";
@@ -63,6 +69,7 @@ struct Transfer {
 	bool body_checked = false;
 	bool discard_body = false;
 	bool paused = false;         // by the rate limit, until tokens come back
+	bool publishing = false;     // verified, handed to the publishing threads
 	int64_t content_range_start = -1;
 	int64_t resumed_from = -1;   // bytes of a kept partial file found at the first start
 	std::string write_error;
@@ -92,10 +99,22 @@ struct Job::Impl {
 	double rate_tokens = 0;
 	Clock::time_point rate_refilled{};
 	size_t resume_cursor = 0;  // round robin, so every paused transfer moves
+	std::unordered_set<std::string> dirs_made;  // relative folders created (and checked) in this job
+	std::unique_ptr<WorkPool> pool;
 
 	~Impl() {
 		abandon_all();
+		pool.reset();  // its threads may wake the multi handle until they stop
 		if (multi) curl_multi_cleanup(multi);
+	}
+
+	// make_dirs once per folder and job: thousands of files share a few
+	// folders. Publishing re-checks containment right before each rename.
+	Status ensure_dir(const std::string &rel) {
+		if (dirs_made.count(rel)) return {};
+		if (Status st = make_dirs(root, rel)) return st;
+		dirs_made.insert(rel);
+		return {};
 	}
 
 	const BlobTask &task(const Transfer &t) const { return plan.blobs[t.blob]; }
@@ -204,6 +223,9 @@ struct Job::Impl {
 	}
 
 	void abandon_all() {
+		// Files already verified finish publishing (a bounded wait on the
+		// disk); their completions may hand refs over, which are waited for too.
+		for (int round = 0; pool && pool->in_flight() > 0 && round < 1000; ++round) pool->wait_idle();
 		for (auto &t : transfers) {
 			detach_easy(*t);
 			keep_partial(*t);
@@ -324,8 +346,8 @@ struct Job::Impl {
 
 	bool start(Transfer &t) {
 		const BlobTask &b = task(t);
-		if (Status st = make_dirs(root, b.folder + "/blobs")) return fail(t, st->message + " " + st->detail), false;
-		if (Status st = make_dirs(root, ".locks/" + b.folder)) return fail(t, st->message + " " + st->detail), false;
+		if (Status st = ensure_dir(b.folder + "/blobs")) return fail(t, st->message + " " + st->detail), false;
+		if (Status st = ensure_dir(".locks/" + b.folder)) return fail(t, st->message + " " + st->detail), false;
 		bool busy = false;
 		if (Status st = t.lock.try_acquire(root + "/.locks/" + b.folder + "/" + b.blob + ".lock", &busy))
 			return fail(t, st->message + " " + st->detail), false;
@@ -354,7 +376,7 @@ struct Job::Impl {
 				unlink(partial_path(t).c_str());  // a leftover of ours, now useless
 				t.lock.release();
 				t.state = PGMLR_FETCH_DONE;
-				after_publish(t);
+				publish(t.blob, nullptr, nullptr);
 				return false;
 			}
 		}
@@ -446,20 +468,37 @@ struct Job::Impl {
 			retry_later(t, "checksum mismatch: content hashes to " + digest, 0);
 			return;
 		}
-		std::string final_path = blobs_dir(t) + "/" + b.blob;
-		if (fsync(t.fd) != 0) return fail(t, std::string("could not sync the download: ") + std::strerror(errno));
-		close(t.fd);
+		// Verified: the rest (fsync, rename, folder sync, links) waits for
+		// the disk, on the publishing threads. The lock stays held until the
+		// blob is in place.
+		int fd = t.fd;
+		std::string temp = std::move(t.temp_path);
 		t.fd = -1;
-		if (Status st = check_contained(root, b.folder + "/blobs/" + b.blob, false)) return fail(t, st->message + " " + st->detail);
-		if (rename(t.temp_path.c_str(), final_path.c_str()) != 0)
-			return fail(t, std::string("could not publish the blob: ") + std::strerror(errno));
 		t.temp_path.clear();
-		Status st = fsync_dir(blobs_dir(t));
-		t.lock.release();
-		if (st) return fail(t, st->message);
-		t.state = PGMLR_FETCH_DONE;
-		t.last_error.clear();
-		after_publish(t);
+		t.publishing = true;
+		std::string dir = blobs_dir(t), rel = b.folder + "/blobs/" + b.blob, root_dir = root;
+		publish(t.blob, [fd, temp, dir, rel, root_dir]() -> Status {
+			auto give_up = [&](const std::string &what) {
+				int err = errno;
+				if (fd >= 0) close(fd);
+				unlink(temp.c_str());
+				return make_error(PGMLR_ERR_IO, what + std::strerror(err));
+			};
+			if (fsync(fd) != 0) return give_up("could not sync the download: ");
+			close(fd);
+			if (Status st = check_contained(root_dir, rel, false)) {
+				unlink(temp.c_str());
+				return make_error(st->code, st->message + " " + st->detail);
+			}
+			if (rename(temp.c_str(), (root_dir + "/" + rel).c_str()) != 0) return give_up("could not publish the blob: ");
+			return fsync_dir(dir);
+		}, [this, &t](Status st) {
+			t.publishing = false;
+			t.lock.release();
+			if (st) return fail(t, st->message);
+			t.state = PGMLR_FETCH_DONE;
+			t.last_error.clear();
+		});
 	}
 
 	void on_done(Transfer &t, CURLcode rc) {
@@ -493,55 +532,96 @@ struct Job::Impl {
 	}
 
 	// ---- publishing links and refs ---------------------------------------
-	void after_publish(Transfer &t) {
-		for (size_t li : task(t).links) make_link(li);
-		write_ready_refs();
+	struct LinkWork {
+		size_t index;
+		std::string dir;  // absolute
+		std::string rel_dir;
+		std::string name, target;
+		Status result;
+		bool created = false;
+	};
+
+	void link_failed(size_t li, const Error &e) {
+		plan.groups[plan.links[li].group].failed = true;
+		links_failed++;
+		last_publish_error = e.message + " " + e.detail;
 	}
 
-	void make_link(size_t li) {
-		LinkTask &l = plan.links[li];
-		if (l.done) return;
-		Group &g = plan.groups[l.group];
-		Status st = make_dirs(root, l.dir);
-		bool created = false;
-		if (!st) st = create_symlink_atomic(root + "/" + l.dir, l.name, l.target, &created);
-		if (st) {
-			g.failed = true;
-			links_failed++;
-			last_publish_error = st->message + " " + st->detail;
-			return;
+	// On a publishing thread: blob_step (the blob's own fsync and rename,
+	// if any), then the snapshot links to it; on this thread afterwards:
+	// the bookkeeping, then() and the refs that became ready.
+	void publish(size_t bi, std::function<Status()> blob_step, std::function<void(Status)> then) {
+		auto links = std::make_shared<std::vector<LinkWork>>();
+		for (size_t li : plan.blobs[bi].links) {
+			LinkTask &l = plan.links[li];
+			if (l.done) continue;
+			if (Status st = ensure_dir(l.dir)) {
+				link_failed(li, *st);
+				continue;
+			}
+			links->push_back(LinkWork{li, root + "/" + l.dir, l.dir, l.name, l.target, {}, false});
 		}
-		l.done = true;
-		if (created) links_created++;
-		g.links_pending--;
+		if (!blob_step && links->empty()) return write_ready_refs();
+		std::string root_dir = root;
+		pool->submit(
+			[blob_step = std::move(blob_step), links, root_dir]() -> Status {
+				if (blob_step)
+					if (Status st = blob_step()) return st;
+				for (LinkWork &w : *links) {
+					w.result = check_contained(root_dir, w.rel_dir, true);
+					if (!w.result) w.result = create_symlink_atomic(w.dir, w.name, w.target, &w.created);
+				}
+				return {};
+			},
+			[this, links, then = std::move(then)](Status st) {
+				if (!st)
+					for (LinkWork &w : *links) {
+						if (w.result) {
+							link_failed(w.index, *w.result);
+							continue;
+						}
+						plan.links[w.index].done = true;
+						if (w.created) links_created++;
+						plan.groups[plan.links[w.index].group].links_pending--;
+					}
+				if (then) then(st);
+				write_ready_refs();
+			});
 	}
 
 	void write_ready_refs() {
 		for (RefTask &r : plan.refs) {
 			Group &g = plan.groups[r.group];
-			if (g.failed || g.links_pending > 0 || r.revision.empty()) continue;
+			if (g.failed || g.links_pending > 0 || r.revision.empty() || r.writing) continue;
 			size_t slash = r.ref.rfind('/');
 			std::string dir = r.folder + "/refs" + (slash == std::string::npos ? "" : "/" + r.ref.substr(0, slash));
 			std::string name = slash == std::string::npos ? r.ref : r.ref.substr(slash + 1);
-			Status st = make_dirs(root, dir);
-			if (!st) st = check_contained(root, dir + "/" + name, false);
-			if (!st) st = write_file_atomic(root + "/" + dir, name, r.revision);
-			if (st) {
-				g.failed = true;
-				links_failed++;
-				last_publish_error = st->message + " " + st->detail;
-				r.revision.clear();  // do not retry (and count) it every step
-				continue;
-			}
-			refs_written++;
-			r.revision.clear();  // written: never again in this job
+			std::string root_dir = root, revision = r.revision;
+			r.writing = true;
+			Status made = ensure_dir(dir);
+			pool->submit(
+				[made, root_dir, dir, name, revision]() -> Status {
+					if (made) return made;
+					if (Status st = check_contained(root_dir, dir + "/" + name, false)) return st;
+					return write_file_atomic(root_dir + "/" + dir, name, revision);
+				},
+				[this, &r](Status st) {
+					r.writing = false;
+					r.revision.clear();  // written or given up: never again in this job
+					if (st) {
+						plan.groups[r.group].failed = true;
+						links_failed++;
+						last_publish_error = st->message + " " + st->detail;
+						return;
+					}
+					refs_written++;
+				});
 		}
 	}
 
 	void publish_present() {
 		for (size_t bi = 0; bi < plan.blobs.size(); ++bi)
-			if (plan.blobs[bi].present)
-				for (size_t li : plan.blobs[bi].links) make_link(li);
+			if (plan.blobs[bi].present) publish(bi, nullptr, nullptr);
 		write_ready_refs();
 	}
 
@@ -580,10 +660,10 @@ struct Job::Impl {
 	// ---- the step loop ---------------------------------------------------
 	void start_ready() {
 		int active = 0;
-		for (auto &t : transfers) active += t->state == PGMLR_FETCH_ACTIVE;
+		for (auto &t : transfers) active += t->state == PGMLR_FETCH_ACTIVE && !t->publishing;
 		Clock::time_point now = Clock::now();
 		for (auto &t : transfers) {
-			if (active >= opts.max_parallel) break;
+			if (active >= opts.max_parallel || pool->in_flight() >= kMaxPublishing) break;
 			if (t->state == PGMLR_FETCH_PENDING || (t->state == PGMLR_FETCH_BACKOFF && now >= t->next_try))
 				active += start(*t) ? 1 : 0;
 		}
@@ -606,6 +686,7 @@ struct Job::Impl {
 	}
 
 	bool all_settled() const {
+		if (pool->in_flight() > 0) return false;
 		for (auto &t : transfers)
 			if (t->state != PGMLR_FETCH_DONE && t->state != PGMLR_FETCH_FAILED) return false;
 		return true;
@@ -697,6 +778,8 @@ Result<std::unique_ptr<Job>> Job::create(Options opts) {
 	impl->multi = curl_multi_init();
 	if (!impl->multi) return make_error(PGMLR_ERR_INTERNAL, "could not create a curl multi handle");
 	curl_multi_setopt(impl->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(impl->opts.max_parallel));
+	CURLM *multi = impl->multi;
+	impl->pool = std::make_unique<WorkPool>(kPublishThreads, [multi] { curl_multi_wakeup(multi); });
 	return std::unique_ptr<Job>(new Job(std::move(impl)));
 }
 
@@ -744,7 +827,7 @@ Result<bool> Job::step(int max_ms, pgmlr_fetch_progress *out) {
 		int token_wait = j.refill_and_resume();
 		int running = 0;
 		curl_multi_perform(j.multi, &running);
-		int ended = j.collect_done();
+		int ended = j.collect_done() + j.pool->collect();
 		if (j.all_settled()) {
 			j.write_ready_refs();
 			j.finished = true;

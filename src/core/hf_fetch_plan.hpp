@@ -44,8 +44,9 @@ struct Group {
 struct RefTask {
 	std::string folder;
 	std::string ref;
-	std::string revision;
+	std::string revision;  // cleared once written (or given up)
 	size_t group = 0;
+	bool writing = false;  // handed to the publishing threads
 };
 
 struct Plan {

@@ -1,6 +1,7 @@
 // Takes a download's bytes off libcurl's thread: the caller appends small
 // pieces; full blocks (a few MiB) go through a bounded queue to a thread that
-// writes them and feeds the hasher. Memory stays at most (max_queued + 1)
+// writes them and feeds the hasher (a file smaller than a block is written
+// by drain() instead, without a thread). Memory stays at most (max_queued + 1)
 // blocks whatever the file size, and a slow disk slows the transfer down
 // instead of growing a buffer.
 #pragma once
@@ -35,6 +36,8 @@ public:
 	std::string error();
 
 private:
+	void start_thread();
+	void write_block(const std::vector<char> &block);
 	void run();
 	void push_current(std::unique_lock<std::mutex> &lk);
 

@@ -1,0 +1,99 @@
+#include "core_only.hpp"
+#include "hf_fetch_pool.hpp"
+
+#include <csignal>
+#include <exception>
+
+#include <pthread.h>
+
+namespace pgmlr::hf_fetch {
+
+WorkPool::WorkPool(int threads, std::function<void()> wakeup)
+	: want_threads_(threads < 1 ? 1 : threads), wakeup_(std::move(wakeup)) {}
+
+WorkPool::~WorkPool() {
+	{
+		std::unique_lock<std::mutex> lk(m_);
+		idle_cv_.wait(lk, [&] { return queue_.empty() && running_ == 0; });
+		stop_ = true;
+	}
+	work_cv_.notify_all();
+	for (auto &t : threads_) t.join();
+}
+
+// Threads start with the first item, so a job with nothing to publish
+// never creates them. They inherit the creator's signal mask: block
+// everything meanwhile so PostgreSQL's signals land on its own thread.
+void WorkPool::start_threads() {
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	try {
+		while (static_cast<int>(threads_.size()) < want_threads_) threads_.emplace_back([this] { run(); });
+	} catch (...) {
+		pthread_sigmask(SIG_SETMASK, &old, nullptr);
+		if (threads_.empty()) throw;  // with at least one thread the pool still works
+		return;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void WorkPool::submit(std::function<Status()> work, std::function<void(Status)> done) {
+	if (threads_.empty()) start_threads();
+	{
+		std::lock_guard<std::mutex> lk(m_);
+		queue_.push_back(Item{std::move(work), std::move(done), {}});
+	}
+	in_flight_++;
+	work_cv_.notify_one();
+}
+
+void WorkPool::run() {
+	std::unique_lock<std::mutex> lk(m_);
+	while (true) {
+		work_cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+		if (queue_.empty()) return;  // stop_ with nothing left
+		Item item = std::move(queue_.front());
+		queue_.pop_front();
+		running_++;
+		lk.unlock();
+		try {
+			item.result = item.work();
+		} catch (const std::exception &e) {
+			item.result = make_error(PGMLR_ERR_INTERNAL, std::string("publishing failed: ") + e.what());
+		} catch (...) {
+			item.result = make_error(PGMLR_ERR_INTERNAL, "publishing failed");
+		}
+		item.work = nullptr;  // release what it captured before the owner sees the item
+		lk.lock();
+		finished_.push_back(std::move(item));
+		running_--;
+		idle_cv_.notify_all();
+		lk.unlock();
+		if (wakeup_) wakeup_();
+		lk.lock();
+	}
+}
+
+int WorkPool::collect() {
+	std::deque<Item> done;
+	{
+		std::lock_guard<std::mutex> lk(m_);
+		done.swap(finished_);
+	}
+	for (Item &item : done) {
+		in_flight_--;
+		item.done(std::move(item.result));
+	}
+	return static_cast<int>(done.size());
+}
+
+void WorkPool::wait_idle() {
+	{
+		std::unique_lock<std::mutex> lk(m_);
+		idle_cv_.wait(lk, [&] { return queue_.empty() && running_ == 0; });
+	}
+	collect();
+}
+
+}  // namespace pgmlr::hf_fetch
