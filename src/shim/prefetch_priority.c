@@ -18,8 +18,6 @@
 #include <unistd.h>
 #endif
 
-#include "prefetch_cycle.h"
-
 #ifdef __linux__
 /*
  * From <linux/ioprio.h>, defined here because older kernel headers declare
@@ -33,9 +31,10 @@
 
 /* Values whose failure was logged: a failure is said once, not every cycle. */
 static int	nice_warned = INT_MIN;
-static int	io_warned = INT_MIN;
 
 #ifdef __linux__
+static int	io_warned = INT_MIN;
+
 /*
  * Best-effort class, with the level the kernel derives from nice for a
  * thread that never set one (nice -20..19 -> level 0..7).
