@@ -48,7 +48,8 @@ SHIM_SRCS = \
 	src/shim/prefetch_gucs.c \
 	src/shim/prefetch_state.c \
 	src/shim/prefetch_worker.c \
-	src/shim/prefetch_cycle.c
+	src/shim/prefetch_cycle.c \
+	src/shim/prefetch_priority.c
 
 UNIT_TEST_SRCS = \
 	test/unit/status_test.cpp \

@@ -17,15 +17,28 @@ SELECT name, setting, unit, context, vartype, min_val, max_val
  WHERE name IN ('pgml_replication.prefetch', 'pgml_replication.naptime',
                 'pgml_replication.hf_endpoint', 'pgml_replication.hf_token',
                 'pgml_replication.hf_ca_file', 'pgml_replication.max_parallel_downloads',
-                'pgml_replication.min_free_disk')
+                'pgml_replication.min_free_disk', 'pgml_replication.max_download_rate',
+                'pgml_replication.prefetch_nice')
  ORDER BY name;
 SHOW pgml_replication.naptime;
 SHOW pgml_replication.min_free_disk;
+SHOW pgml_replication.max_download_rate;
+SHOW pgml_replication.prefetch_nice;
 
 -- Changed only in the server's configuration, and checked there.
 SET pgml_replication.naptime = 5;
 ALTER SYSTEM SET pgml_replication.naptime = 0;
 ALTER SYSTEM SET pgml_replication.max_parallel_downloads = 65;
+SET pgml_replication.prefetch_nice = 15;
+SELECT set_config('pgml_replication.max_download_rate', '10MB', false);
+-- A rate in kB per second (units accepted), at most INT_MAX kB.
+ALTER SYSTEM SET pgml_replication.max_download_rate = -1;
+ALTER SYSTEM SET pgml_replication.max_download_rate = '2TB';
+ALTER SYSTEM SET pgml_replication.max_download_rate = '10 MB/s';
+-- A nice value, 0 (the server's priority) .. 19 (the lowest).
+ALTER SYSTEM SET pgml_replication.prefetch_nice = -1;
+ALTER SYSTEM SET pgml_replication.prefetch_nice = 20;
+ALTER SYSTEM SET pgml_replication.prefetch_nice = 'low';
 ALTER SYSTEM SET pgml_replication.hf_endpoint = 'ftp://mirror.example';
 ALTER SYSTEM SET pgml_replication.hf_endpoint = 'https://';
 ALTER SYSTEM SET pgml_replication.hf_endpoint = 'https://mirror.example/ x';

@@ -83,8 +83,13 @@ extern char *pgmlr_hf_endpoint;
 extern int	pgmlr_max_parallel_downloads;
 extern int	pgmlr_min_free_disk_mb;
 extern char *pgmlr_hf_ca_file;
+extern int	pgmlr_max_download_rate_kb;
+extern int	pgmlr_prefetch_nice;
 extern const char *pgmlr_hf_token(void);	/* GUC, else HF_TOKEN... */
 extern void pgmlr_define_prefetch_gucs(void);
+
+/* prefetch_priority.c */
+extern void pgmlr_prefetch_apply_priority(void);
 
 /* prefetch_worker.c */
 extern void pgmlr_register_prefetch_worker(void);

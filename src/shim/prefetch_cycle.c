@@ -320,6 +320,7 @@ start_job(const char *cache_root)
 	opts.ca_file = (pgmlr_hf_ca_file && pgmlr_hf_ca_file[0]) ? pgmlr_hf_ca_file : NULL;
 	opts.max_parallel = pgmlr_max_parallel_downloads;
 	opts.min_free_disk = (int64) pgmlr_min_free_disk_mb * 1024 * 1024;
+	opts.max_bytes_per_second = (int64) pgmlr_max_download_rate_kb * 1024;
 	opts.abort_flag = &ShutdownRequestPending;
 
 	current_job = pgmlr_fetch_new(&opts, &st);

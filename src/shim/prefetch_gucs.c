@@ -27,6 +27,8 @@ char	   *pgmlr_hf_endpoint = NULL;
 int			pgmlr_max_parallel_downloads = 4;
 int			pgmlr_min_free_disk_mb = 1024;
 char	   *pgmlr_hf_ca_file = NULL;
+int			pgmlr_max_download_rate_kb = 0;
+int			pgmlr_prefetch_nice = 10;
 
 static char *hf_token_masked = NULL;	/* what the GUC machinery holds */
 static const char *hf_token_secret = NULL;	/* the "extra" of the current value */
@@ -186,4 +188,15 @@ pgmlr_define_prefetch_gucs(void)
 							"A download that would go below it waits and is retried later.",
 							&pgmlr_min_free_disk_mb, 1024, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
+	/* Both are read when a cycle starts: a reload applies from the next one. */
+	DefineCustomIntVariable("pgml_replication.max_download_rate",
+							"Bytes per second the prefetch worker downloads at most, all files together; 0 means no limit.",
+							"A change applies from the next prefetch cycle.",
+							&pgmlr_max_download_rate_kb, 0, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.prefetch_nice",
+							"CPU niceness of the prefetch worker and its download threads; their I/O priority follows it.",
+							"A change applies from the next prefetch cycle. A lower value than the worker has needs a server restart.",
+							&pgmlr_prefetch_nice, 10, 0, 19,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 }

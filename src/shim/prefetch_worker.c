@@ -172,6 +172,7 @@ pgmlr_prefetch_main(Datum main_arg)
 		proc_exit(0);
 	}
 	before_shmem_exit(prefetch_detach, (Datum) 0);
+	pgmlr_prefetch_apply_priority();
 
 	BackgroundWorkerInitializeConnection(pgmlr_prefetch_database, NULL, 0);
 	pgstat_report_appname("pgml_replication prefetch");
@@ -190,6 +191,9 @@ pgmlr_prefetch_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
+
+		/* Before the job starts its threads, which inherit the priority. */
+		pgmlr_prefetch_apply_priority();
 
 		MemoryContextReset(cycle_cxt);
 		MemoryContextSwitchTo(cycle_cxt);
