@@ -30,6 +30,13 @@ include $(PGXS)
 # which ignores PG_CXXFLAGS and would compile the core as C++14.
 override BITCODE_CXXFLAGS += -std=c++17
 
+# PGXS tracks no header dependencies (Debian's PostgreSQL is built without
+# --enable-depend), so an object compiled against an older struct layout
+# would be linked with newer ones. Every object depends on every header:
+# coarse, but a header change can never leave a stale object behind.
+HEADERS = $(wildcard src/include/*.h src/core/*.hpp src/shim/*.h)
+$(OBJS) $(OBJS:.o=.bc): $(HEADERS)
+
 .PHONY: unit-test
 unit-test:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
