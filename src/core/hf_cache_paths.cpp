@@ -3,10 +3,12 @@
 
 #include "text_util.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <deque>
-#include <unistd.h>
 
 namespace pgmlr::hf {
 
@@ -160,6 +162,80 @@ Resolved resolve_in_cache(const std::string &root, const std::string &rel, int m
 	}
 	r.result = Resolve::ok;
 	return r;
+}
+
+std::optional<std::string> lexical_link_target(const std::string &root, const std::string &link_dir_rel,
+											   std::string_view target) {
+	if (target.empty() || target.back() == '/') return std::nullopt;
+	std::string out;
+	std::string_view rest = target;
+	if (target[0] == '/') {
+		if (root.empty() || root.back() == '/') return std::nullopt;
+		if (target.size() <= root.size() + 1 || target.compare(0, root.size(), root) != 0 ||
+			target[root.size()] != '/')
+			return std::nullopt;
+		rest = target.substr(root.size() + 1);
+	} else {
+		out = link_dir_rel;
+	}
+	bool leading = true;  // still in the run of "." and ".." that opens the target
+	size_t i = 0;
+	std::string_view last;
+	while (i <= rest.size()) {
+		size_t j = rest.find('/', i);
+		if (j == std::string_view::npos) j = rest.size();
+		std::string_view comp = rest.substr(i, j - i);
+		i = j + 1;
+		if (comp.empty()) continue;
+		last = comp;
+		if (comp == ".") continue;
+		if (comp == "..") {
+			// Only the link's own folders are known to be real; an absolute
+			// target names none of them.
+			if (!leading || target[0] == '/' || out.empty()) return std::nullopt;
+			size_t slash = out.rfind('/');
+			out.resize(slash == std::string::npos ? 0 : slash);
+			continue;
+		}
+		leading = false;
+		if (!out.empty()) out += '/';
+		out.append(comp.data(), comp.size());
+	}
+	if (last.empty() || last == "." || last == "..") return std::nullopt;
+	return out;
+}
+
+RealDirs::~RealDirs() { close_all(); }
+
+void RealDirs::close_all() {
+	for (auto &kv : fds_)
+		if (kv.second >= 0) close(kv.second);
+	fds_.clear();
+}
+
+int RealDirs::get(const std::string &rel_dir) {
+	constexpr size_t kMaxOpen = 48;
+	if (rel_dir.empty()) return root_fd_;
+	auto it = fds_.find(rel_dir);
+	if (it != fds_.end()) return it->second;
+	if (fds_.size() >= kMaxOpen) close_all();
+	return open_rec(rel_dir);
+}
+
+int RealDirs::open_rec(const std::string &rel_dir) {
+	if (rel_dir.empty()) return root_fd_;
+	auto it = fds_.find(rel_dir);
+	if (it != fds_.end()) return it->second;
+	size_t slash = rel_dir.rfind('/');
+	int parent = slash == std::string::npos ? root_fd_ : open_rec(rel_dir.substr(0, slash));
+	int fd = -1;
+	if (parent >= 0) {
+		std::string name = slash == std::string::npos ? rel_dir : rel_dir.substr(slash + 1);
+		if (name != "." && name != "..")
+			fd = openat(parent, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	fds_.emplace(rel_dir, fd);
+	return fd;
 }
 
 }  // namespace pgmlr::hf

@@ -10,6 +10,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -53,5 +55,38 @@ Resolved resolve_in_cache(const std::string &root, const std::string &rel, int m
 						  KnownDirs *known_dirs = nullptr);
 
 std::string join_path(const std::string &a, const std::string &b);
+
+// Where a link's target leads, worked out from the text alone: link_dir_rel
+// is the folder holding the link, relative to root, and every one of its
+// components must be a real folder (not a link), so a leading ".." is its
+// parent. nullopt whenever only the file system can tell: an empty target,
+// one ending in "/", "." or "..", a ".." after an ordinary component (that
+// component may be a link), a ".." above root, or an absolute target that
+// does not name a path under root. Callers then use resolve_in_cache.
+std::optional<std::string> lexical_link_target(const std::string &root, const std::string &link_dir_rel,
+											   std::string_view target);
+
+// Descriptors of folders under the root, each opened one component at a
+// time with O_NOFOLLOW from the root's descriptor: a descriptor handed out
+// is a real folder inside the root, never one reached through a link. Keeps
+// at most a few dozen open (it closes them all when full).
+class RealDirs {
+public:
+	explicit RealDirs(int root_fd) : root_fd_(root_fd) {}
+	~RealDirs();
+	RealDirs(const RealDirs &) = delete;
+	RealDirs &operator=(const RealDirs &) = delete;
+
+	// -1 when a component is missing, unreadable or not a real folder. The
+	// descriptor stays valid until the next call.
+	int get(const std::string &rel_dir);
+
+private:
+	int open_rec(const std::string &rel_dir);
+	void close_all();
+
+	int root_fd_;
+	std::unordered_map<std::string, int> fds_;  // -1 remembered too
+};
 
 }  // namespace pgmlr::hf

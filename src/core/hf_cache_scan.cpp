@@ -33,39 +33,89 @@ struct DirEntry {
 	int err;
 };
 
-// Sorted listing with lstat of each entry; nullopt (and errno) when the
-// folder cannot be opened.
+// An open folder; its descriptor anchors the *at() calls on its entries.
+class Dir {
+public:
+	Dir() = default;
+	~Dir() {
+		if (d_) closedir(d_);
+	}
+	Dir(const Dir &) = delete;
+	Dir &operator=(const Dir &) = delete;
+
+	// at/name as for openat(); *err is errno when it fails.
+	bool open(int at, const char *name, int flags, int *err) {
+		int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+		if (fd < 0) {
+			*err = errno;
+			return false;
+		}
+		d_ = fdopendir(fd);
+		if (!d_) {
+			*err = errno;
+			::close(fd);
+			return false;
+		}
+		return true;
+	}
+
+	int fd() const { return dirfd(d_); }
+
+	// Sorted entries. Only regular files (whose size and identity rows
+	// need) and entries of unknown type are stat'ed; the others get their
+	// type from the folder itself. want_stat narrows it further.
+	std::vector<DirEntry> entries(bool (*want_stat)(const char *name) = nullptr) {
+		std::vector<DirEntry> out;
+		while (struct dirent *e = readdir(d_)) {
+			if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+			DirEntry de;
+			de.name = e->d_name;
+			de.err = 0;
+			if (want_stat && !want_stat(e->d_name)) {
+				de.stat_ok = false;
+				out.push_back(std::move(de));
+				continue;
+			}
+			if (e->d_type != DT_UNKNOWN && e->d_type != DT_REG) {
+				std::memset(&de.st, 0, sizeof de.st);
+				de.st.st_mode = DTTOIF(e->d_type);
+				de.stat_ok = true;
+			} else {
+				de.stat_ok = fstatat(fd(), e->d_name, &de.st, AT_SYMLINK_NOFOLLOW) == 0;
+				if (!de.stat_ok) de.err = errno;
+			}
+			out.push_back(std::move(de));
+		}
+		std::sort(out.begin(), out.end(), [](const DirEntry &a, const DirEntry &b) { return a.name < b.name; });
+		return out;
+	}
+
+private:
+	DIR *d_ = nullptr;
+};
+
+// Sorted listing of a folder named by its absolute path; nullopt (and
+// errno) when the folder cannot be opened.
 std::optional<std::vector<DirEntry>> list_dir(const std::string &abs, int *err,
 											  bool (*want_stat)(const char *name) = nullptr) {
-	DIR *d = opendir(abs.c_str());
-	if (!d) {
-		*err = errno;
-		return std::nullopt;
-	}
-	std::vector<DirEntry> out;
-	errno = 0;
-	while (struct dirent *e = readdir(d)) {
-		if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-		DirEntry de;
-		de.name = e->d_name;
-		de.err = 0;
-		if (want_stat && !want_stat(e->d_name)) {
-			de.stat_ok = false;
-			out.push_back(std::move(de));
-			continue;
-		}
-		de.stat_ok = fstatat(dirfd(d), e->d_name, &de.st, AT_SYMLINK_NOFOLLOW) == 0;
-		if (!de.stat_ok) de.err = errno;
-		out.push_back(std::move(de));
-	}
-	closedir(d);
-	std::sort(out.begin(), out.end(), [](const DirEntry &a, const DirEntry &b) { return a.name < b.name; });
-	return out;
+	Dir d;
+	if (!d.open(AT_FDCWD, abs.c_str(), 0, err)) return std::nullopt;
+	return d.entries(want_stat);
+}
+
+// The text of the link name in folder dir_fd; false when it cannot be read
+// in one go.
+bool read_link_at(int dir_fd, const char *name, std::string *out) {
+	char buf[4096];
+	ssize_t n = readlinkat(dir_fd, name, buf, sizeof buf);
+	if (n <= 0 || static_cast<size_t>(n) >= sizeof buf) return false;
+	out->assign(buf, static_cast<size_t>(n));
+	return true;
 }
 
 class Scanner {
 public:
-	explicit Scanner(Scan &scan) : s_(scan) {}
+	Scanner(Scan &scan, int root_fd) : s_(scan), real_dirs_(root_fd) {}
 
 	void notice(std::string msg) {
 		if (s_.notices.size() < kMaxNotices)
@@ -103,6 +153,7 @@ private:
 	Scan &s_;
 	size_t suppressed_ = 0;
 	KnownDirs known_dirs_;
+	RealDirs real_dirs_;
 
 	std::string label(const RepoName &r) const { return r.type + " " + r.id; }
 
@@ -159,14 +210,19 @@ private:
 
 		int err = 0;
 		std::string snap_rel = folder + "/snapshots";
-		auto entries = list_dir(join_path(s_.root, snap_rel), &err);
-		if (!entries) {
+		std::string snap_abs = join_path(s_.root, snap_rel);
+		Dir snap_dir;
+		// A snapshots folder that is a link is still listed, as it always
+		// was, but ".." from inside it is then no longer lexical.
+		bool real_snapshots = snap_dir.open(AT_FDCWD, snap_abs.c_str(), O_NOFOLLOW, &err);
+		bool opened = real_snapshots || ((err == ELOOP || err == ENOTDIR) && snap_dir.open(AT_FDCWD, snap_abs.c_str(), 0, &err));
+		if (!opened) {
 			if (err == ENOENT || err == ENOTDIR)
 				notice(label(repo) + " has no snapshots folder");
 			else
 				notice("cannot read snapshots of " + label(repo) + ": " + errno_text(err));
 		} else {
-			for (const auto &e : *entries) {
+			for (const auto &e : snap_dir.entries()) {
 				if (!is_commit_hash(e.name)) {
 					notice("skipped snapshot \"" + e.name + "\" of " + label(repo) + ": not a 40-hex commit");
 					continue;
@@ -179,7 +235,8 @@ private:
 				++summary.revisions;
 				auto it = refs.find(e.name);
 				const std::vector<std::string> no_refs;
-				walk_snapshot(repo, e.name, snap_rel + "/" + e.name, "", it == refs.end() ? no_refs : it->second, 0);
+				Walk w{repo, e.name, it == refs.end() ? no_refs : it->second, real_snapshots};
+				walk_snapshot(w, snap_dir.fd(), e.name, snap_rel + "/" + e.name, "", 0);
 			}
 		}
 		for (const auto &kv : refs) {
@@ -215,40 +272,50 @@ private:
 		return r;
 	}
 
-	void walk_snapshot(const RepoName &repo, const std::string &commit, const std::string &dir_rel,
-					   const std::string &prefix, const std::vector<std::string> &refs, int depth) {
+	// What every row of one snapshot shares.
+	struct Walk {
+		const RepoName &repo;
+		const std::string &commit;
+		const std::vector<std::string> &refs;
+		bool real_folders;  // every folder from the repo down is a real folder
+	};
+
+	// Walks folder name of parent_fd (dir_rel from the root). Folders are
+	// opened with O_NOFOLLOW, so the walk never leaves through a link.
+	void walk_snapshot(const Walk &w, int parent_fd, const std::string &name, const std::string &dir_rel,
+					   const std::string &prefix, int depth) {
 		int err = 0;
-		auto entries = list_dir(join_path(s_.root, dir_rel), &err);
-		if (!entries) {
-			FileRow r = base_row(repo);
-			r.revision = commit;
-			r.refs = refs;
+		Dir dir;
+		if (!dir.open(parent_fd, name.c_str(), O_NOFOLLOW, &err)) {
+			FileRow r = base_row(w.repo);
+			r.revision = w.commit;
+			r.refs = w.refs;
 			r.path = prefix.empty() ? std::string(".") : prefix;
 			r.status = kUnreadable;
-			notice("cannot read folder \"" + *r.path + "\" of snapshot " + commit + " of " + label(repo) + ": " +
-				   errno_text(err));
+			notice("cannot read folder \"" + *r.path + "\" of snapshot " + w.commit + " of " + label(w.repo) +
+				   ": " + errno_text(err));
 			s_.files.push_back(std::move(r));
 			return;
 		}
-		for (const auto &e : *entries) {
+		for (const auto &e : dir.entries()) {
 			std::string path = prefix.empty() ? e.name : prefix + "/" + e.name;
 			if (!is_valid_utf8(e.name)) {
-				notice("skipped a file of snapshot " + commit + " of " + label(repo) +
+				notice("skipped a file of snapshot " + w.commit + " of " + label(w.repo) +
 					   ": its name is not valid UTF-8");
 				continue;
 			}
 			std::string rel = dir_rel + "/" + e.name;
 			if (e.stat_ok && S_ISDIR(e.st.st_mode)) {
 				if (depth < kMaxDepth)
-					walk_snapshot(repo, commit, rel, path, refs, depth + 1);
+					walk_snapshot(w, dir.fd(), e.name, rel, path, depth + 1);
 				else
-					notice("skipped folder \"" + path + "\" of " + label(repo) + ": nested too deep");
+					notice("skipped folder \"" + path + "\" of " + label(w.repo) + ": nested too deep");
 				continue;
 			}
-			FileRow r = base_row(repo);
-			r.revision = commit;
-			r.refs = refs;
-			r.path = path;
+			FileRow r = base_row(w.repo);
+			r.revision = w.commit;
+			r.refs = w.refs;
+			r.path = std::move(path);
 			if (!e.stat_ok) {
 				r.status = kUnreadable;
 			} else if (S_ISREG(e.st.st_mode)) {
@@ -257,11 +324,52 @@ private:
 				r.status = kNotASymlink;
 				set_content(r, rel, e.st);
 			} else if (S_ISLNK(e.st.st_mode)) {
-				classify_link(r, rel);
+				Resolved res;
+				if (!w.real_folders || !resolve_fast(dir.fd(), dir_rel, e.name, &res))
+					res = resolve_in_cache(s_.root, rel, kMaxLinks, &known_dirs_);
+				classify_link(r, res);
 			} else {
 				r.status = kNotAFile;
 			}
 			s_.files.push_back(std::move(r));
+		}
+	}
+
+	// The common case without resolve_in_cache's component walk: read the
+	// link once, work out its target lexically (the folders holding it are
+	// real), and stat the target in a real folder reached with O_NOFOLLOW.
+	// Follows further links the same way (the 1.x blob store). Returns
+	// false, having decided nothing, for anything unusual; resolve_in_cache
+	// then gives the answer, so both always agree.
+	bool resolve_fast(int dir_fd, const std::string &dir_rel, const std::string &name, Resolved *res) {
+		std::string target;
+		if (!read_link_at(dir_fd, name.c_str(), &target)) return false;
+		res->first_target = target;
+		res->links_followed = 1;
+		std::string link_dir = dir_rel;
+		for (;;) {
+			auto rel = lexical_link_target(s_.root, link_dir, target);
+			if (!rel) return false;
+			size_t slash = rel->rfind('/');
+			std::string parent = slash == std::string::npos ? std::string() : rel->substr(0, slash);
+			const char *base = rel->c_str() + (slash == std::string::npos ? 0 : slash + 1);
+			int parent_fd = real_dirs_.get(parent);
+			if (parent_fd < 0) return false;
+			if (fstatat(parent_fd, base, &res->st, AT_SYMLINK_NOFOLLOW) != 0) {
+				if (errno != ENOENT) return false;
+				res->errno_value = ENOENT;
+				res->result = Resolve::missing;
+				res->rel = std::move(*rel);
+				return true;
+			}
+			if (!S_ISLNK(res->st.st_mode)) {
+				res->result = Resolve::ok;
+				res->rel = std::move(*rel);
+				return true;
+			}
+			if (res->links_followed >= kMaxLinks || !read_link_at(parent_fd, base, &target)) return false;
+			++res->links_followed;
+			link_dir = std::move(parent);
 		}
 	}
 
@@ -273,8 +381,7 @@ private:
 		r.mtime = static_cast<int64_t>(st.st_mtime);
 	}
 
-	void classify_link(FileRow &r, const std::string &rel) {
-		Resolved res = resolve_in_cache(s_.root, rel, kMaxLinks, &known_dirs_);
+	static void classify_link(FileRow &r, const Resolved &res) {
 		std::string name;
 		if (!res.first_target.empty()) {
 			size_t slash = res.first_target.rfind('/');
@@ -385,8 +492,8 @@ Result<Scan> scan_cache(const std::string &cache_dir) {
 	std::free(real);
 
 	int err = 0;
-	auto entries = list_dir(scan.root, &err);
-	if (!entries) {
+	Dir root_dir;
+	if (!root_dir.open(AT_FDCWD, scan.root.c_str(), 0, &err)) {
 		if (err == ENOTDIR)
 			return make_error(PGMLR_ERR_INVALID_PARAMETER,
 							  "HuggingFace cache folder \"" + cache_dir + "\" is not a folder", "",
@@ -397,7 +504,7 @@ Result<Scan> scan_cache(const std::string &cache_dir) {
 						  "Make the folder readable and searchable by the operating system user that runs "
 						  "PostgreSQL.");
 	}
-	Scanner(scan).scan_root(*entries);
+	Scanner(scan, root_dir.fd()).scan_root(root_dir.entries());
 	return scan;
 }
 

@@ -128,15 +128,58 @@ verify_scan(pgmlr_hf_scan *scan)
 		CHECK_FOR_INTERRUPTS();
 }
 
+/*
+ * Text datum of s, reusing the previous row's when the string is the same:
+ * consecutive rows share repo, revision, refs and status, and the
+ * tuplestore copies each row, so the datum can be handed out again.
+ */
+typedef struct RepeatedText
+{
+	const char *last;
+	Datum		datum;
+} RepeatedText;
+
+static Datum
+repeated_text(RepeatedText *rt, const char *s)
+{
+	if (rt->last == NULL || strcmp(rt->last, s) != 0)
+	{
+		if (rt->last != NULL)
+			pfree(DatumGetPointer(rt->datum));
+		rt->datum = CStringGetTextDatum(s);
+		rt->last = s;
+	}
+	return rt->datum;
+}
+
+static bool
+same_refs(const pgmlr_hf_file_row *a, const pgmlr_hf_file_row *b)
+{
+	int			i;
+
+	if (a->nrefs != b->nrefs)
+		return false;
+	for (i = 0; i < a->nrefs; i++)
+		if (strcmp(a->refs[i], b->refs[i]) != 0)
+			return false;
+	return true;
+}
+
 Datum
 pgmlr_hf_cache_manifest(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	bool		verify = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 	MemoryContext scan_cxt;
+	MemoryContext row_cxt;
+	MemoryContext old;
 	pgmlr_hf_scan *scan;
 	char	   *dir;
 	size_t		i;
+	size_t		n;
+	RepeatedText repo_type = {0}, repo_id = {0}, revision = {0}, status = {0};
+	const pgmlr_hf_file_row *refs_row = NULL;
+	Datum		refs = (Datum) 0;
 
 	InitMaterializedSRF(fcinfo, 0);
 	dir = cache_dir_for_call(fcinfo, 0, "hf_cache_manifest");
@@ -145,29 +188,46 @@ pgmlr_hf_cache_manifest(PG_FUNCTION_ARGS)
 	if (verify)
 		verify_scan(scan);
 
-	for (i = 0; i < pgmlr_hf_scan_file_count(scan); i++)
+	/* Per-row texts live until the next row; the shared ones in scan_cxt. */
+	row_cxt = AllocSetContextCreate(scan_cxt, "pgml_repl hf cache row", ALLOCSET_SMALL_SIZES);
+	n = pgmlr_hf_scan_file_count(scan);
+	for (i = 0; i < n; i++)
 	{
 		const pgmlr_hf_file_row *r = pgmlr_hf_scan_file(scan, i);
 		Datum		values[9];
 		bool		nulls[9];
 
+		CHECK_FOR_INTERRUPTS();
 		memset(nulls, 0, sizeof(nulls));
-		set_text(values, nulls, 0, r->repo_type);
-		set_text(values, nulls, 1, r->repo_id);
-		set_text(values, nulls, 2, r->revision);
+		old = MemoryContextSwitchTo(scan_cxt);
+		values[0] = repeated_text(&repo_type, r->repo_type);
+		values[1] = repeated_text(&repo_id, r->repo_id);
 		if (r->revision)
-			values[3] = text_array(r->refs, r->nrefs);
+		{
+			values[2] = repeated_text(&revision, r->revision);
+			if (refs_row == NULL || !same_refs(refs_row, r))
+			{
+				if (refs_row != NULL)
+					pfree(DatumGetPointer(refs));
+				refs = text_array(r->refs, r->nrefs);
+				refs_row = r;
+			}
+			values[3] = refs;
+		}
 		else
-			nulls[3] = true;
+			nulls[2] = nulls[3] = true;
+		values[7] = repeated_text(&status, r->status);
+		MemoryContextSwitchTo(row_cxt);
 		set_text(values, nulls, 4, r->path);
 		set_text(values, nulls, 5, r->blob);
 		if (r->size >= 0)
 			values[6] = Int64GetDatum(r->size);
 		else
 			nulls[6] = true;
-		set_text(values, nulls, 7, r->status);
 		values[8] = BoolGetDatum(r->verified);
+		MemoryContextSwitchTo(old);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextReset(row_cxt);
 	}
 	MemoryContextDelete(scan_cxt);
 	return (Datum) 0;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <map>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,6 +36,41 @@ Scan scan_ok(const Cache &c) {
 	auto r = scan_cache(c.root);
 	EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
 	return r.ok() ? *r : Scan{};
+}
+
+// The scan resolves most links on a fast path of its own; every link row
+// must say what the component-by-component resolver says.
+void expect_rows_agree_with_resolver(const Cache &c, const Scan &s) {
+	int links = 0;
+	for (const auto &f : s.files) {
+		if (!f.revision || !f.path) continue;
+		std::string folder = (f.repo_type == "model" ? "models--" : f.repo_type == "dataset" ? "datasets--" : "spaces--");
+		std::string id = f.repo_id;
+		for (size_t i = id.find('/'); i != std::string::npos; i = id.find('/', i + 2)) id.replace(i, 1, "--");
+		std::string rel = folder + id + "/snapshots/" + *f.revision + "/" + *f.path;
+		struct stat st;
+		if (lstat(c.abs(rel).c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) continue;
+		++links;
+		Resolved r = resolve_in_cache(s.root, rel, kMaxLinks);
+		SCOPED_TRACE(rel);
+		switch (r.result) {
+			case Resolve::ok:
+				if (S_ISREG(r.st.st_mode)) {
+					EXPECT_TRUE(f.status == kOk || f.status == kBadBlobName) << f.status;
+					EXPECT_EQ(f.content_rel, r.rel);
+					EXPECT_EQ(f.size, static_cast<int64_t>(r.st.st_size));
+				} else {
+					EXPECT_EQ(f.status, kNotAFile);
+				}
+				break;
+			case Resolve::missing: EXPECT_EQ(f.status, kMissingBlob); break;
+			case Resolve::broken:
+			case Resolve::too_many_links: EXPECT_EQ(f.status, kBrokenSymlink); break;
+			case Resolve::outside: EXPECT_EQ(f.status, kOutside); break;
+			case Resolve::unreadable: EXPECT_EQ(f.status, kUnreadable); break;
+		}
+	}
+	EXPECT_GT(links, 0);
 }
 
 EnvLookup env_of(std::map<std::string, std::string> m) {
@@ -107,6 +143,84 @@ TEST(HfResolve, StaysInsideTheRoot) {
 	EXPECT_EQ(resolve_in_cache(c.root, "a/file/x", 3).result, Resolve::broken);
 }
 
+TEST(HfLexicalTarget, LeadingDotDotClimbsTheLinksOwnFolders) {
+	const std::string root = "/cache/hub";
+	const std::string dir = "models--a/snapshots/c";
+	EXPECT_EQ(lexical_link_target(root, dir, "../../blobs/x"), "models--a/blobs/x");
+	EXPECT_EQ(lexical_link_target(root, dir + "/sub", "../../../blobs/x"), "models--a/blobs/x");
+	EXPECT_EQ(lexical_link_target(root, dir, ".//..//../blobs//x"), "models--a/blobs/x");
+	EXPECT_EQ(lexical_link_target(root, dir, "./x"), dir + "/x");
+	EXPECT_EQ(lexical_link_target(root, dir, "x"), dir + "/x");
+	EXPECT_EQ(lexical_link_target(root, dir, "../../../../x"), std::nullopt);  // one above the root
+	EXPECT_EQ(lexical_link_target(root, dir, "../../../x"), "x");
+	EXPECT_EQ(lexical_link_target(root, "", "x"), "x");
+	EXPECT_EQ(lexical_link_target(root, "", "../hub/x"), std::nullopt);
+}
+
+TEST(HfLexicalTarget, UndecidableTargetsAreLeftToTheResolver) {
+	const std::string root = "/cache/hub";
+	const std::string dir = "models--a/snapshots/c";
+	// Above the root, however it is spelled.
+	EXPECT_EQ(lexical_link_target(root, dir, "../../../../../etc/passwd"), std::nullopt);
+	EXPECT_EQ(lexical_link_target(root, dir, "../../blobs/../../../../etc/passwd"), std::nullopt);
+	// ".." after an ordinary component: that component may be a link.
+	EXPECT_EQ(lexical_link_target(root, dir, "../../blobs/../blobs/x"), std::nullopt);
+	EXPECT_EQ(lexical_link_target(root, dir, "sub/../x"), std::nullopt);
+	// A target naming a folder, or nothing.
+	EXPECT_EQ(lexical_link_target(root, dir, ""), std::nullopt);
+	EXPECT_EQ(lexical_link_target(root, dir, "../../blobs/"), std::nullopt);
+	EXPECT_EQ(lexical_link_target(root, dir, "../../blobs/."), std::nullopt);
+	EXPECT_EQ(lexical_link_target(root, dir, ".."), std::nullopt);
+	EXPECT_EQ(lexical_link_target(root, dir, "."), std::nullopt);
+}
+
+TEST(HfLexicalTarget, AbsoluteTargetsOnlyUnderTheRoot) {
+	const std::string root = "/cache/hub";
+	const std::string dir = "models--a/snapshots/c";
+	EXPECT_EQ(lexical_link_target(root, dir, "/cache/hub/models--a/blobs/x"), "models--a/blobs/x");
+	EXPECT_EQ(lexical_link_target(root, dir, "/cache/hub//models--a/./blobs/x"), "models--a/blobs/x");
+	EXPECT_EQ(lexical_link_target(root, dir, "/etc/hostname"), std::nullopt);
+	EXPECT_EQ(lexical_link_target(root, dir, "/cache/hubx/models--a/blobs/x"), std::nullopt);  // a sibling
+	EXPECT_EQ(lexical_link_target(root, dir, "/cache/hub"), std::nullopt);
+	EXPECT_EQ(lexical_link_target(root, dir, "/cache/hub/"), std::nullopt);
+	EXPECT_EQ(lexical_link_target(root, dir, "/cache/hub/../hub/x"), std::nullopt);
+	EXPECT_EQ(lexical_link_target(root, dir, "/cache/hub/models--a/../../etc"), std::nullopt);
+	EXPECT_EQ(lexical_link_target(root, dir, "/cache"), std::nullopt);
+}
+
+TEST(HfRealDirs, HandsOutOnlyRealFoldersInsideTheRoot) {
+	Cache c;
+	c.mkdirs("a/b");
+	c.write("a/file", "x");
+	c.symlink("link", "a");
+	c.symlink("a/out", c.base);
+	int root_fd = open(c.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_GE(root_fd, 0);
+	{
+		RealDirs dirs(root_fd);
+		EXPECT_EQ(dirs.get(""), root_fd);
+		int b = dirs.get("a/b");
+		ASSERT_GE(b, 0);
+		struct stat via_fd, via_path;
+		ASSERT_EQ(fstat(b, &via_fd), 0);
+		ASSERT_EQ(lstat(c.abs("a/b").c_str(), &via_path), 0);
+		EXPECT_EQ(via_fd.st_ino, via_path.st_ino);
+		EXPECT_EQ(dirs.get("a/b"), b);  // remembered
+		EXPECT_EQ(dirs.get("link"), -1);
+		EXPECT_EQ(dirs.get("link/b"), -1);
+		EXPECT_EQ(dirs.get("a/out"), -1);
+		EXPECT_EQ(dirs.get("a/file"), -1);
+		EXPECT_EQ(dirs.get("a/missing"), -1);
+		EXPECT_EQ(dirs.get("a/.."), -1);
+		EXPECT_EQ(dirs.get("a/b/../.."), -1);
+		// More folders than it keeps open: still right after closing them.
+		for (int i = 0; i < 100; ++i) c.mkdirs("many/" + std::to_string(i));
+		for (int i = 0; i < 100; ++i) EXPECT_GE(dirs.get("many/" + std::to_string(i)), 0) << i;
+		EXPECT_GE(dirs.get("a/b"), 0);
+	}
+	close(root_fd);
+}
+
 TEST(HfScan, HealthyCacheListsEveryFileOfEverySnapshot) {
 	Cache c;
 	const std::string m = "models--sentence-transformers--all-MiniLM-L6-v2";
@@ -165,6 +279,7 @@ TEST(HfScan, HealthyCacheListsEveryFileOfEverySnapshot) {
 	EXPECT_EQ(repo->refs, (std::vector<std::string>{"main", "refs/pr/1", "v1.0"}));
 	EXPECT_TRUE(repo->last_modified.has_value());
 	ASSERT_EQ(s.repos.size(), 2u);
+	expect_rows_agree_with_resolver(c, s);
 	(void) cfg;
 }
 
@@ -239,6 +354,7 @@ TEST(HfScan, DamagedCacheGivesStatusesAndNotices) {
 	EXPECT_TRUE(has_notice(s, "not-a-commit"));
 	ASSERT_EQ(s.repos.size(), 1u);
 	EXPECT_EQ(s.repos[0].refs, std::vector<std::string>{"main"});
+	expect_rows_agree_with_resolver(c, s);
 }
 
 TEST(HfScan, CrossRepoBlobStoreOfHubOneX) {
@@ -265,6 +381,67 @@ TEST(HfScan, CrossRepoBlobStoreOfHubOneX) {
 	EXPECT_EQ(f->content_rel, "blobs/ab/abcdef0123");
 	EXPECT_EQ(find_row(s, "org/xet", r, "leak.bin")->status, kOutside);
 	EXPECT_EQ(s.repos.size(), 1u);  // the top-level blobs/ is no repo
+	expect_rows_agree_with_resolver(c, s);
+}
+
+TEST(HfScan, LinkTargetsThroughLinkedFoldersAreResolvedOnDisk) {
+	Cache c;
+	const std::string m = "models--org--twisty";
+	const std::string r = hf_fixture::commit("twisty");
+	// "sub" is a link, so "sub/.." is m/x, not m: only the disk knows.
+	std::string physical = "physical";
+	std::string name = hf_fixture::git_sha1(physical);
+	c.write(m + "/x/y/.keep", "");
+	c.write(m + "/x/blobs/" + name, physical);
+	c.write(m + "/blobs/" + name, "lexical, and longer");
+	c.symlink(m + "/sub", "x/y");
+	c.symlink(m + "/snapshots/" + r + "/a.txt", "../../sub/../blobs/" + name);
+	// An absolute target under the root, and one that climbs out after it.
+	c.symlink(m + "/snapshots/" + r + "/abs.txt", c.root + "/" + m + "/blobs/" + name);
+	c.symlink(m + "/snapshots/" + r + "/abs_up.txt", c.root + "/" + m + "/../../outside.txt");
+	c.write("../outside.txt", "secret");
+	// The repo blob link chain is longer than kMaxLinks allows.
+	c.symlink(m + "/blobs/" + std::string(40, '1'), std::string(40, '2'));
+	c.symlink(m + "/blobs/" + std::string(40, '2'), std::string(40, '3'));
+	c.symlink(m + "/blobs/" + std::string(40, '3'), name);
+	c.link(m, r, "chain.txt", std::string(40, '1'));
+
+	Scan s = scan_ok(c);
+	const FileRow *a = find_row(s, "org/twisty", r, "a.txt");
+	ASSERT_TRUE(a);
+	EXPECT_EQ(a->status, kOk);
+	EXPECT_EQ(a->content_rel, m + "/x/blobs/" + name);
+	EXPECT_EQ(a->size, static_cast<int64_t>(physical.size()));
+	const FileRow *abs = find_row(s, "org/twisty", r, "abs.txt");
+	ASSERT_TRUE(abs);
+	EXPECT_EQ(abs->status, kOk);
+	EXPECT_EQ(abs->content_rel, m + "/blobs/" + name);
+	EXPECT_EQ(find_row(s, "org/twisty", r, "abs_up.txt")->status, kOutside);
+	EXPECT_EQ(find_row(s, "org/twisty", r, "chain.txt")->status, kBrokenSymlink);
+	expect_rows_agree_with_resolver(c, s);
+}
+
+TEST(HfScan, LinkedSnapshotsFolderIsResolvedOnDisk) {
+	Cache c;
+	const std::string m = "models--org--moved";
+	const std::string r = hf_fixture::commit("moved");
+	// snapshots -> ../elsewhere/snaps: from a snapshot, ../../blobs is
+	// elsewhere/blobs on disk, though m/blobs when read as text.
+	std::string content = "the real one";
+	std::string name = hf_fixture::git_sha1(content);
+	c.write("elsewhere/blobs/" + name, content);
+	c.write(m + "/blobs/" + name, "a decoy");
+	c.mkdirs(m);
+	c.symlink(m + "/snapshots", "../elsewhere/snaps");
+	c.symlink("elsewhere/snaps/" + r + "/f.txt", "../../blobs/" + name);
+	Scan s = scan_ok(c);
+	const FileRow *f = find_row(s, "org/moved", r, "f.txt");
+	ASSERT_TRUE(f);
+	// (Its blob name is taken from the first link followed, the snapshots
+	// folder's, so the status says bad_blob_name; only the content is pinned.)
+	EXPECT_EQ(f->content_rel, "elsewhere/blobs/" + name);
+	EXPECT_EQ(f->size, static_cast<int64_t>(content.size()));
+	expect_rows_agree_with_resolver(c, s);
 }
 
 TEST(HfScan, SymlinkedRepoBlobsFolderIsNotFollowedOut) {
