@@ -67,4 +67,5 @@ UNIT_TEST_SRCS = \
 	test/unit/hf_manifest_test.cpp \
 	test/unit/hf_fetch_rows_test.cpp \
 	test/unit/hf_fetch_plan_test.cpp \
+	test/unit/hf_fetch_pool_test.cpp \
 	test/unit/hf_fetch_hub_test.cpp

@@ -478,19 +478,19 @@ struct Job::Impl {
 		t.publishing = true;
 		std::string dir = blobs_dir(t), rel = b.folder + "/blobs/" + b.blob, root_dir = root;
 		publish(t.blob, [fd, temp, dir, rel, root_dir]() -> Status {
-			auto give_up = [&](const std::string &what) {
-				int err = errno;
-				if (fd >= 0) close(fd);
+			auto give_up = [&](const char *what, int err) {
 				unlink(temp.c_str());
-				return make_error(PGMLR_ERR_IO, what + std::strerror(err));
+				return make_error(PGMLR_ERR_IO, what + std::string(std::strerror(err)));
 			};
-			if (fsync(fd) != 0) return give_up("could not sync the download: ");
-			close(fd);
+			int synced = fsync(fd);
+			int err = errno;
+			close(fd);  // exactly once: the number may belong to another file right after
+			if (synced != 0) return give_up("could not sync the download: ", err);
 			if (Status st = check_contained(root_dir, rel, false)) {
 				unlink(temp.c_str());
 				return make_error(st->code, st->message + " " + st->detail);
 			}
-			if (rename(temp.c_str(), (root_dir + "/" + rel).c_str()) != 0) return give_up("could not publish the blob: ");
+			if (rename(temp.c_str(), (root_dir + "/" + rel).c_str()) != 0) return give_up("could not publish the blob: ", errno);
 			return fsync_dir(dir);
 		}, [this, &t](Status st) {
 			t.publishing = false;
