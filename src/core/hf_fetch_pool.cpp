@@ -1,10 +1,10 @@
 #include "core_only.hpp"
 #include "hf_fetch_pool.hpp"
 
-#include <csignal>
+#include "quiet_thread.hpp"
+
 #include <exception>
 
-#include <pthread.h>
 
 namespace pgmlr::hf_fetch {
 
@@ -22,20 +22,13 @@ WorkPool::~WorkPool() {
 }
 
 // Threads start with the first item, so a job with nothing to publish
-// never creates them. They inherit the creator's signal mask: block
-// everything meanwhile so PostgreSQL's signals land on its own thread.
+// never creates them.
 void WorkPool::start_threads() {
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	try {
-		while (static_cast<int>(threads_.size()) < want_threads_) threads_.emplace_back([this] { run(); });
+		while (static_cast<int>(threads_.size()) < want_threads_) threads_.push_back(start_quiet_thread([this] { run(); }));
 	} catch (...) {
-		pthread_sigmask(SIG_SETMASK, &old, nullptr);
 		if (threads_.empty()) throw;  // with at least one thread the pool still works
-		return;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 void WorkPool::submit(std::function<Status()> work, std::function<void(Status)> done) {

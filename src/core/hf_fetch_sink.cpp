@@ -1,13 +1,13 @@
 #include "core_only.hpp"
 #include "hf_fetch_sink.hpp"
 
+#include "quiet_thread.hpp"
+
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 
 #include <fcntl.h>
-#include <pthread.h>
 #include <unistd.h>
 
 namespace pgmlr::hf_fetch {
@@ -18,20 +18,7 @@ BlockSink::BlockSink(int fd, BlobHasher *hasher, size_t block_size, size_t max_q
 // The thread starts with the first full block: a file smaller than one
 // block is written and hashed by drain() on the caller's thread, which for
 // thousands of small files saves a thread per file.
-void BlockSink::start_thread() {
-	// The thread inherits the creator's mask: block everything while
-	// creating it so PostgreSQL's signals always land on the main thread.
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	try {
-		thread_ = std::thread([this] { run(); });
-	} catch (...) {
-		pthread_sigmask(SIG_SETMASK, &old, nullptr);
-		throw;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, nullptr);
-}
+void BlockSink::start_thread() { thread_ = start_quiet_thread([this] { run(); }); }
 
 BlockSink::~BlockSink() {
 	{

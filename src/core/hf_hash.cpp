@@ -1,12 +1,11 @@
 #include "core_only.hpp"
 #include "hf_hash.hpp"
 
+#include "quiet_thread.hpp"
 #include "text_util.hpp"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,17 +69,6 @@ std::string hash_memory(std::string_view data, HashKind kind) {
 	return final_hex(c);
 }
 
-// Restores the caller's signal mask however start() leaves.
-struct SignalMaskGuard {
-	sigset_t old;
-	SignalMaskGuard() {
-		sigset_t all;
-		sigfillset(&all);
-		pthread_sigmask(SIG_BLOCK, &all, &old);
-	}
-	~SignalMaskGuard() { pthread_sigmask(SIG_SETMASK, &old, nullptr); }
-};
-
 }  // namespace
 
 bool hash_kind_for_blob(const std::string &blob, HashKind *kind) {
@@ -137,7 +125,7 @@ Verifier::~Verifier() {
 
 void Verifier::start() {
 	unsigned n = static_cast<unsigned>(std::min<size_t>(max_threads_, jobs_.size()));
-	SignalMaskGuard mask;
+	AllSignalsBlocked mask;  // the hashing threads inherit it; restored however start() leaves
 	std::lock_guard<std::mutex> lock(mu_);
 	for (unsigned i = 0; i < n; ++i) {
 		threads_.emplace_back([this] { run(); });

@@ -27,11 +27,17 @@ make_pg_dir() {
 	echo "$dir"
 }
 
-# A loopback TCP port nobody listens on (bounded number of tries).
+# A loopback TCP port nobody listens on (bounded number of tries), below
+# the kernel's ephemeral range: a port that a client connection holds (or
+# held, in TIME_WAIT after thousands of curl requests) answers no connect
+# but still cannot be bound by a server.
 free_port() {
-	local port tries=0
+	local port tries=0 lo=32768 base=10000 span
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+	span=$((lo - base))
+	((span >= 1000)) || { base=20000 span=30000; }
 	while ((tries < 200)); do
-		port=$((20000 + RANDOM % 30000))
+		port=$((base + RANDOM % span))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return 0

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fcntl.h>
 #include <map>
 #include <sys/stat.h>
@@ -457,6 +459,47 @@ TEST(HfScan, SymlinkedRepoBlobsFolderIsNotFollowedOut) {
 	Scan s = scan_ok(c);
 	ASSERT_EQ(s.files.size(), 1u);
 	EXPECT_EQ(s.files[0].status, kOutside);
+}
+
+// Enough repo folders for the scan to split them over two threads: the
+// result must be what one pass in folder order gives.
+TEST(HfScan, ManyReposComeOutInFolderOrderWithNoticesInOrder) {
+	Cache c;
+	std::vector<std::string> ids;
+	for (int i = 0; i < 40; ++i) {
+		char id[16];
+		std::snprintf(id, sizeof id, "m%02d", i);
+		ids.push_back(std::string("org/") + id);
+		const std::string folder = std::string("models--org--") + id, rev = hf_fixture::commit(id);
+		c.file(folder, rev, "a.json", std::string("a of ") + id, false);
+		c.file(folder, rev, "b.bin", std::string("b of ") + id, true);
+		c.ref(folder, "main", rev);
+		// 30 folders a notice each (an unknown type), spread through the listing
+		if (i % 4 != 3) c.mkdirs(std::string("models--org--") + id + "-x/snapshots/not-a-commit");
+	}
+	Scan s = scan_ok(c);
+	ASSERT_EQ(s.files.size(), 80u);
+	ASSERT_EQ(s.repos.size(), 70u);  // 40 repos + 30 without a valid snapshot
+	std::vector<std::string> seen;
+	for (const auto &f : s.files)
+		if (seen.empty() || seen.back() != f.repo_id) seen.push_back(f.repo_id);
+	EXPECT_EQ(seen, ids) << "rows must follow the folder order, each repo once";
+	for (size_t i = 1; i < s.repos.size(); ++i) EXPECT_LT(s.repos[i - 1].repo_id, s.repos[i].repo_id);
+	std::vector<std::string> skipped;
+	for (const auto &n : s.notices)
+		if (n.find("skipped snapshot") != std::string::npos) skipped.push_back(n);
+	ASSERT_EQ(skipped.size(), 30u);
+	EXPECT_TRUE(std::is_sorted(skipped.begin(), skipped.end())) << "notices must follow the folder order";
+
+	// Past the limit, the first notices in folder order are shown and the rest counted.
+	for (int i = 0; i < 40; ++i) c.mkdirs("models--org--z" + std::to_string(100 + i) + "/snapshots/bad");
+	Scan many = scan_ok(c);
+	ASSERT_EQ(many.notices.size(), kMaxNotices + 1);
+	EXPECT_EQ(std::vector<std::string>(many.notices.begin(), many.notices.begin() + 30), skipped);
+	for (int i = 0; i < 20; ++i)
+		EXPECT_EQ(many.notices[30 + i], "skipped snapshot \"bad\" of model org/z" + std::to_string(100 + i) +
+											": not a 40-hex commit");
+	EXPECT_EQ(many.notices.back(), "20 more notices about the cache were not shown");
 }
 
 TEST(HfScan, MissingFolderIsEmptyWithNotice) {
