@@ -328,6 +328,18 @@ side_tps_on() {
 	echo "$tps"
 }
 
+# Prefetch on with pgml_replication.max_download_rate = ITEM6_RATE (default
+# 50MB): what a DBA would set on a replica that serves queries while it warms.
+side_tps_rate() {
+	rpsql -c "ALTER SYSTEM SET pgml_replication.max_download_rate = '${ITEM6_RATE:-50MB}'" >>"$BENCH_LOG" 2>&1 || return 1
+	local v rc
+	v="$(side_tps_on)"
+	rc=$?
+	rpsql -c "ALTER SYSTEM RESET pgml_replication.max_download_rate" -c "SELECT pg_reload_conf()" >>"$BENCH_LOG" 2>&1
+	((rc == 0)) && echo "$v"
+	return $rc
+}
+
 cpu_ticks() {  # PID...: utime + stime of those processes, in clock ticks
 	local p t=0
 	for p in "$@"; do
@@ -356,10 +368,13 @@ item6() {
 		{ skipped 6 "pgbench on replica" "pgbench -i failed (see $BENCH_LOG)"; worker_env_stop; return; }
 	replica_ready && replica_caught_up ||
 		{ skipped 6 "pgbench on replica" "the replica did not get ready (see $BENCH_LOG)"; worker_env_stop; return; }
-	measure 6 "$K_LARGE" side_tps_on side_tps_off
+	measure 6 "$K_LARGE" side_tps_on side_tps_off side_tps_rate
 	row 6 "pgbench -S on replica" "tps, prefetch on" "${MED[side_tps_on]}" "tps, prefetch off" "${MED[side_tps_off]}" tps \
 		"$(ratio "${MED[side_tps_on]}" "${MED[side_tps_off]}")" "ratio>=0.9" \
-		"pgbench -S -c 2 -j 2 -T $ITEM6_SECONDS, scale $ITEM6_SCALE; the worker refetches $(($(manifest_bytes "$PREFETCH_MANIFEST") >> 20)) MiB throughout"
+		"pgbench -S -c 2 -j 2 -T $ITEM6_SECONDS, scale $ITEM6_SCALE; the worker refetches $(($(manifest_bytes "$PREFETCH_MANIFEST") >> 20)) MiB throughout (defaults: prefetch_nice 10, no rate limit)"
+	row 6 "pgbench -S on replica" "tps, prefetch on, max_download_rate ${ITEM6_RATE:-50MB}" "${MED[side_tps_rate]}" "tps, prefetch off" "${MED[side_tps_off]}" tps \
+		"$(ratio "${MED[side_tps_rate]}" "${MED[side_tps_off]}")" "-" \
+		"the same with the rate limit a DBA would set on a busy replica"
 	worker_env_stop
 }
 
