@@ -626,8 +626,10 @@ struct Job::Impl {
 	}
 
 	// ---- the rate limit --------------------------------------------------
-	// Returns how long to wait for the next token when transfers are paused
-	// and none is left, else -1.
+	// Paused transfers resume only once the bucket is half full again, so
+	// the job wakes up about 40 times a second instead of after every few
+	// kilobytes (each wake-up costs the replica's queries a context switch).
+	// Returns how long to wait for that when transfers are paused, else -1.
 	int refill_and_resume() {
 		if (opts.max_bytes_per_second <= 0) return -1;
 		double rate = static_cast<double>(opts.max_bytes_per_second);
@@ -640,6 +642,11 @@ struct Job::Impl {
 			rate_tokens = std::min(burst, rate_tokens + dt * rate);
 		}
 		rate_refilled = now;
+		bool any_paused = false;
+		for (auto &t : transfers) any_paused = any_paused || (t->paused && t->easy);
+		if (!any_paused) return -1;
+		double resume_at = burst / 2.0;
+		if (rate_tokens < resume_at) return static_cast<int>((resume_at - rate_tokens) * 1000.0 / rate) + 1;
 		bool still_paused = false;
 		for (size_t k = 0, n = transfers.size(); k < n; ++k) {
 			Transfer &t = *transfers[(resume_cursor + k) % n];
@@ -653,8 +660,8 @@ struct Job::Impl {
 			curl_easy_pause(t.easy, CURLPAUSE_CONT);  // may deliver (and pause) at once
 			still_paused = still_paused || t.paused;
 		}
-		if (!still_paused || rate_tokens > 0) return -1;
-		return static_cast<int>(-rate_tokens * 1000.0 / rate) + 1;
+		if (!still_paused) return -1;
+		return static_cast<int>(std::max(0.0, resume_at - rate_tokens) * 1000.0 / rate) + 1;
 	}
 
 	// ---- the step loop ---------------------------------------------------
