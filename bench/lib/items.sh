@@ -288,10 +288,26 @@ pgbench_tps() {  # prints tps of a read-only pgbench on the replica
 set_prefetch() {  # on|off
 	rpsql -c "ALTER SYSTEM SET pgml_replication.prefetch = $1" -c "SELECT pg_reload_conf()" >>"$BENCH_LOG" 2>&1
 }
+# Every psql start costs the replica a backend: polling prefetch_status()
+# 4 times a second alone took about 20 % of pgbench -S's tps here. Item 6
+# polls every ITEM6_POLL seconds, and the "off" side runs the same polls,
+# so both sides carry the same overhead.
+ITEM6_POLL="${ITEM6_POLL:-2}"
+
 # Prefetch off: the worker idles (state disabled) for the whole pgbench run.
 side_tps_off() {
 	set_prefetch off && wait_state '^disabled$' 30 || return 1
-	pgbench_tps
+	(
+		end=$(($(date +%s) + ITEM6_SECONDS))
+		while (($(date +%s) < end)); do
+			rpsql -c 'SELECT state FROM pgml_repl.prefetch_status()' >/dev/null 2>&1
+			sleep "$ITEM6_POLL"
+		done
+	) &
+	local poll=$! tps
+	tps="$(pgbench_tps)"
+	wait "$poll"
+	echo "$tps"
 }
 # Prefetch on: the worker refetches the whole cache for the whole pgbench
 # run (wipe, prefetch_now(), wait, again), bounded by the run's length.
@@ -310,7 +326,7 @@ side_tps_on() {
 			# The first round's cycle is already running (started above).
 			((rounds > 0)) && t0="$(rpsql -c 'SELECT clock_timestamp()')" && replica_wipe_cache &&
 				rpsql -c 'SELECT pgml_repl.prefetch_now()' >/dev/null
-			wait_prefetch_done "$t0" "$(now_ns)" "$want" "$((end - $(date +%s) + 1))" >/dev/null || break
+			BENCH_POLL="$ITEM6_POLL" wait_prefetch_done "$t0" "$(now_ns)" "$want" "$((end - $(date +%s) + 1))" >/dev/null || break
 			rounds=$((rounds + 1))
 			echo "item 6: refetch round $rounds done" >>"$BENCH_LOG"
 			(($(date +%s) < end)) && wait_state '^idle$' 10
