@@ -13,7 +13,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(new_node_with_extension pgbackrest_conf run_pgbackrest
-  write_pgpass basebackup_standby scalar_query);
+  archiving_primary write_pgpass basebackup_standby scalar_query);
 
 # A node listening on loopback TCP as well as its unix socket, with the
 # extension created in the postgres database.
@@ -71,6 +71,22 @@ sub run_pgbackrest
 	eval { $h->finish; };
 	if ($@) { $h->kill_kill; return (-1, $out, "timeout: $@\n$err"); }
 	return ($h->result(0), $out, $err);
+}
+
+# Archives node to a pgBackRest file repository the way a DBA would:
+# configure_primary(), the restart it asks for, stanza-create (asserted).
+# Returns the pgBackRest configuration file.
+sub archiving_primary
+{
+	my ($node, %opts) = @_;
+	my $stanza = $opts{stanza} // 'main';
+	my $conf = pgbackrest_conf($node, %opts, stanza => $stanza);
+	$node->safe_psql('postgres',
+		"SELECT * FROM pgml_repl.configure_primary(stanza => '$stanza', pgbackrest_config => '$conf')");
+	$node->restart;
+	my ($rc, $out, $err) = run_pgbackrest($conf, "--stanza=$stanza", 'stanza-create');
+	is($rc, 0, 'pgbackrest stanza-create') or diag($err);
+	return $conf;
 }
 
 # A .pgpass file (mode 0600) for one entry; returns its path.

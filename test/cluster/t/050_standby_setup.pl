@@ -17,12 +17,7 @@ use PgmlReplTest;
 # the pgpass escaping below) and its scram rule for 127.0.0.1.
 my $primary = new_node_with_extension('primary');
 my $password = 'pa:ss\\wo\'rd';
-my $pgbr_conf = pgbackrest_conf($primary, stanza => 'main');
-$primary->safe_psql('postgres',
-	"SELECT * FROM pgml_repl.configure_primary(stanza => 'main', pgbackrest_config => '$pgbr_conf')");
-$primary->restart;
-my ($rc, $out, $err) = run_pgbackrest($pgbr_conf, '--stanza=main', 'stanza-create');
-is($rc, 0, 'pgbackrest stanza-create') or diag($err);
+my $pgbr_conf = archiving_primary($primary);
 like( $primary->safe_psql('postgres',
 		"SELECT hba_rule FROM pgml_repl.create_replication_user('replication_user', 'pa:ss\\wo''rd', allow_from => '127.0.0.1')"),
 	qr/^host\s+replication\s+replication_user\s+127\.0\.0\.1\/32\s+scram-sha-256/,

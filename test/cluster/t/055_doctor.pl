@@ -31,12 +31,7 @@ pgml_replication.hf_cache_dir = '$primary_cache'
 pgml_replication.naptime = 1
 });
 my $bindir = $primary->config_data('--bindir');
-my $pgbr_conf = pgbackrest_conf($primary, stanza => 'main');
-$primary->safe_psql('postgres',
-	"SELECT * FROM pgml_repl.configure_primary(stanza => 'main', pgbackrest_config => '$pgbr_conf')");
-$primary->restart;
-my ($rc, $out, $err) = run_pgbackrest($pgbr_conf, '--stanza=main', 'stanza-create');
-is($rc, 0, 'pgbackrest stanza-create') or diag($err);
+my $pgbr_conf = archiving_primary($primary);
 my (undef, $password) = split /\|/, $primary->safe_psql('postgres',
 	"SELECT role_name, password FROM pgml_repl.create_replication_user(allow_from => '127.0.0.1')");
 
