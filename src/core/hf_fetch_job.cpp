@@ -541,8 +541,10 @@ struct Job::Impl {
 		bool created = false;
 	};
 
-	void link_failed(size_t li, const Error &e) {
-		plan.groups[plan.links[li].group].failed = true;
+	// A snapshot link or ref that could not be written: its revision's refs
+	// stay unwritten, and the failure is counted and kept for the report.
+	void publish_failed(size_t group, const Error &e) {
+		plan.groups[group].failed = true;
 		links_failed++;
 		last_publish_error = e.message + " " + e.detail;
 	}
@@ -556,7 +558,7 @@ struct Job::Impl {
 			LinkTask &l = plan.links[li];
 			if (l.done) continue;
 			if (Status st = ensure_dir(l.dir)) {
-				link_failed(li, *st);
+				publish_failed(plan.links[li].group, *st);
 				continue;
 			}
 			links->push_back(LinkWork{li, root + "/" + l.dir, l.dir, l.name, l.target, {}, false});
@@ -577,7 +579,7 @@ struct Job::Impl {
 				if (!st)
 					for (LinkWork &w : *links) {
 						if (w.result) {
-							link_failed(w.index, *w.result);
+							publish_failed(plan.links[w.index].group, *w.result);
 							continue;
 						}
 						plan.links[w.index].done = true;
@@ -608,12 +610,7 @@ struct Job::Impl {
 				[this, &r](Status st) {
 					r.writing = false;
 					r.revision.clear();  // written or given up: never again in this job
-					if (st) {
-						plan.groups[r.group].failed = true;
-						links_failed++;
-						last_publish_error = st->message + " " + st->detail;
-						return;
-					}
+					if (st) return publish_failed(r.group, *st);
 					refs_written++;
 				});
 		}
