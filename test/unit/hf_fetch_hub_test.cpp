@@ -1,5 +1,7 @@
 // Integration tests against test/hub/hub_server.py on 127.0.0.1. Skipped
-// (GTEST_SKIP) when no python3 is installed.
+// (GTEST_SKIP) only when no python3 is installed; with python3 present, a
+// test Hub that does not start (or a certificate that cannot be made) is a
+// failure of every test that needs it.
 #include "hf_fetch_hash.hpp"
 #include "pgml_repl_core.h"
 
@@ -259,11 +261,13 @@ protected:
 	static inline int port_ = 0;
 	static inline std::string src_;
 	static inline std::vector<Repo> repos_;
+	static inline bool have_python_ = false;
 
 	static void SetUpTestSuite() {
 		pgmlr_status st;
 		pgmlr_fetch_global_init(&st);
 		std::string python = find_python();
+		have_python_ = !python.empty();
 		if (python.empty()) return;
 		char tmpl[] = "/tmp/hf_fetch_src_XXXXXX";
 		src_ = mkdtemp(tmpl);
@@ -294,7 +298,8 @@ protected:
 	std::string dest_;
 
 	void SetUp() override {
-		if (port_ == 0) GTEST_SKIP() << "python3 or the test hub is not available";
+		if (!have_python_) GTEST_SKIP() << "python3 is not installed";
+		ASSERT_NE(port_, 0) << "python3 is installed but the test hub (test/hub/hub_server.py) did not start";
 		char tmpl[] = "/tmp/hf_fetch_dst_XXXXXX";
 		dest_ = mkdtemp(tmpl);
 		std::string empty;
@@ -736,18 +741,24 @@ protected:
 	static inline int port_ = 0;
 	static inline std::string dir_;
 	static inline Repo repo_;
+	static inline bool have_python_ = false;
+	static inline std::string why_;
 
 	static void SetUpTestSuite() {
 		pgmlr_status st;
 		pgmlr_fetch_global_init(&st);
 		std::string python = find_python();
+		have_python_ = !python.empty();
 		if (python.empty()) return;
 		char tmpl[] = "/tmp/hf_fetch_tls_XXXXXX";
 		dir_ = mkdtemp(tmpl);
 		std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
 						  "-addext subjectAltName=IP:127.0.0.1 -keyout " + dir_ + "/key.pem -out " + dir_ +
 						  "/cert.pem >/dev/null 2>&1";
-		if (std::system(cmd.c_str()) != 0) return;
+		if (std::system(cmd.c_str()) != 0) {
+			why_ = "openssl could not make a self-signed certificate (scripts/install-deps installs openssl)";
+			return;
+		}
 		repo_ = Repo{"model", "org/tls", std::string(40, 'e'), "main",
 					 {{"model.safetensors", random_bytes(200000, 7), true}, {"config.json", "{}", false}}};
 		build_repo(dir_ + "/src", repo_);
@@ -759,7 +770,8 @@ protected:
 		if (!dir_.empty()) fs::remove_all(dir_);
 	}
 	void SetUp() override {
-		if (port_ == 0) GTEST_SKIP() << "python3, openssl or the test hub is not available";
+		if (!have_python_) GTEST_SKIP() << "python3 is not installed";
+		ASSERT_NE(port_, 0) << (why_.empty() ? "python3 is installed but the test hub did not start over TLS" : why_);
 	}
 
 	// Fetches repo_ into a fresh cache; returns (files done, first error).
