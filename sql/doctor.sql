@@ -9,7 +9,16 @@ LOAD 'pgml_replication';
 SELECT :'fixture' || '/no_such_hub' AS no_cache \gset
 ALTER SYSTEM SET pgml_replication.hf_cache_dir = :'no_cache';
 SELECT pg_reload_conf();
-SELECT pg_sleep(0.3);
+-- Wait (bounded: 600 x 0.1 s) until this backend has applied the reload:
+-- each generated statement is a command of its own, and a backend handles
+-- a SIGHUP between commands. Not echoed: the statements name the machine's paths.
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT pg_sleep(0.1) WHERE current_setting(%L) IS DISTINCT FROM %L',
+              'pgml_replication.hf_cache_dir', :'no_cache') FROM generate_series(1, 600) \gexec
+\o
+\set ECHO all
+SELECT current_setting('pgml_replication.hf_cache_dir') = :'no_cache' AS cache_dir_applied;
 
 SELECT check_name, status, hint FROM pgml_repl.check();
 SELECT check_name, detail FROM pgml_repl.check()
@@ -35,7 +44,15 @@ DROP ROLE doctor_repl;
 -- The manifest against the fixture cache: stale until published.
 ALTER SYSTEM SET pgml_replication.hf_cache_dir = :'fixture';
 SELECT pg_reload_conf();
-SELECT pg_sleep(0.3);
+-- Wait (bounded: 600 x 0.1 s) until this backend has applied the reload:
+-- each generated statement is a command of its own, and a backend handles
+-- a SIGHUP between commands. Not echoed: the statements name the machine's paths.
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT pg_sleep(0.1) WHERE current_setting(%L) IS DISTINCT FROM %L',
+              'pgml_replication.hf_cache_dir', :'fixture') FROM generate_series(1, 600) \gexec
+\o
+\set ECHO all
 SELECT current_setting('pgml_replication.hf_cache_dir') = :'fixture' AS cache_dir_applied;
 CREATE TEMP TABLE saved_manifest AS SELECT * FROM pgml_repl.hf_manifest;
 DELETE FROM pgml_repl.hf_manifest;
