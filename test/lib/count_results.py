@@ -47,6 +47,26 @@ class Counts:
         self.failed += 1
         self.lines.append("not ok (counted as 1 failed) " + text)
 
+    def one(self, outcome, label):
+        """One test's result line: "pass", "skip" or "fail"; skips and
+        failures are listed by label."""
+        if outcome == "pass":
+            self.passed += 1
+        elif outcome == "skip":
+            self.skipped += 1
+            self.lines.append("skip   " + label)
+        else:
+            self.failed += 1
+            self.lines.append("not ok " + label)
+
+    def check_total(self, runner, reported, counted, none_ran):
+        """The runner's own total against the lines counted; nothing counted
+        at all is a failure too (the runner did not start or was not understood)."""
+        if reported is not None and reported != counted:
+            self.problem("%s reports %d tests but %d result lines were counted" % (runner, reported, counted))
+        if counted == 0:
+            self.problem(none_ran)
+
 
 # ---- TAP (prove, pg_prove) --------------------------------------------------
 TAP_TEST = re.compile(r"^(not )?ok\b(.*)$")
@@ -177,33 +197,34 @@ def count_tap(text, rc, files):
     return c
 
 
+def count_matches(text, pattern, classify):
+    """One result per line that matches pattern: classify(match) gives
+    ("pass" | "skip" | "fail", label). Returns (Counts, lines matched)."""
+    c, n = Counts(), 0
+    for line in text.splitlines():
+        m = pattern.match(line)
+        if m:
+            n += 1
+            c.one(*classify(m))
+    return c, n
+
+
 # ---- ctest -----------------------------------------------------------------
 CTEST_LINE = re.compile(r"^\s*\d+/\d+\s+Test\s+#\d+:\s+(\S+)\s+\.*\s*(?:\*+)?(Passed|Skipped|Not Run|Failed|Timeout|Exception|[A-Za-z][\w ]*?)\b(.*?)\s+[\d.]+\s+sec\s*$")
 CTEST_TOTAL = re.compile(r"(\d+) tests? failed out of (\d+)")
 
 
+def ctest_result(m):
+    status = m.group(2)
+    if status in ("Passed", "Skipped"):
+        return ("pass" if status == "Passed" else "skip"), m.group(1)
+    return "fail", "%s (%s%s)" % (m.group(1), status, m.group(3))
+
+
 def count_ctest(text, rc):
-    c = Counts()
-    n = 0
-    for line in text.splitlines():
-        m = CTEST_LINE.match(line)
-        if not m:
-            continue
-        n += 1
-        status = m.group(2)
-        if status == "Passed":
-            c.add(passed=1)
-        elif status == "Skipped":
-            c.add(skipped=1)
-            c.note("skip   " + m.group(1))
-        else:
-            c.add(failed=1)
-            c.note("not ok %s (%s%s)" % (m.group(1), status, m.group(3)))
+    c, n = count_matches(text, CTEST_LINE, ctest_result)
     m = CTEST_TOTAL.search(text)
-    if m and int(m.group(2)) != n:
-        c.problem("ctest reports %s tests but %d test lines were counted" % (m.group(2), n))
-    if n == 0:
-        c.problem("no test ran (ctest found none, or did not start)")
+    c.check_total("ctest", int(m.group(2)) if m else None, n, "no test ran (ctest found none, or did not start)")
     return c
 
 
@@ -213,22 +234,14 @@ REGRESS_ALL = re.compile(r"All (\d+) tests passed")
 REGRESS_SOME = re.compile(r"(\d+) of (\d+) tests (failed|passed)")
 
 
+def regress_result(m):
+    if m.group(2) in ("ok", "FAILED"):
+        return ("pass" if m.group(2) == "ok" else "fail"), m.group(1)
+    return "skip", "%s (failed, ignored by the schedule)" % m.group(1)
+
+
 def count_regress(text, rc):
-    c = Counts()
-    n = 0
-    for line in text.splitlines():
-        m = REGRESS_LINE.match(line)
-        if not m:
-            continue
-        n += 1
-        if m.group(2) == "ok":
-            c.add(passed=1)
-        elif m.group(2) == "FAILED":
-            c.add(failed=1)
-            c.note("not ok " + m.group(1))
-        else:
-            c.add(skipped=1)
-            c.note("skip   %s (failed, ignored by the schedule)" % m.group(1))
+    c, n = count_matches(text, REGRESS_LINE, regress_result)
     total = None
     m = REGRESS_ALL.search(text)
     if m:
@@ -236,36 +249,27 @@ def count_regress(text, rc):
     m = REGRESS_SOME.search(text)
     if m:
         total = int(m.group(2))
-    if total is not None and total != n:
-        c.problem("pg_regress reports %d tests but %d test lines were counted" % (total, n))
-    if n == 0:
-        c.problem("no test ran (pg_regress did not start, or could not reach the server)")
+    c.check_total("pg_regress", total, n, "no test ran (pg_regress did not start, or could not reach the server)")
     return c
 
 
 # ---- python -m unittest -v ----------------------------------------------------
-UNITTEST_LINE = re.compile(r"\.\.\. (ok|FAIL|ERROR|skipped\b.*|expected failure|unexpected success)$")
+UNITTEST_LINE = re.compile(r"^.*\.\.\. (ok|FAIL|ERROR|skipped\b.*|expected failure|unexpected success)$")
 UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in")
 UNITTEST_FAILED = re.compile(r"^FAILED \((.*)\)")
 
 
+def unittest_result(m):
+    r = m.group(1)
+    skipped = r.startswith("skipped") or r == "expected failure"
+    return ("pass" if r == "ok" else "skip" if skipped else "fail"), m.group(0)
+
+
 def count_unittest(text, rc):
-    c = Counts()
+    c, n = count_matches(text, UNITTEST_LINE, unittest_result)
     ran = None
     summary_failed = 0
     for line in text.splitlines():
-        m = UNITTEST_LINE.search(line)
-        if m:
-            r = m.group(1)
-            if r == "ok":
-                c.add(passed=1)
-            elif r.startswith("skipped") or r == "expected failure":
-                c.add(skipped=1)
-                c.note("skip   " + line)
-            else:
-                c.add(failed=1)
-                c.note("not ok " + line)
-            continue
         m = UNITTEST_RAN.match(line)
         if m:
             ran = int(m.group(1))
@@ -275,14 +279,9 @@ def count_unittest(text, rc):
                 k, _, v = part.strip().partition("=")
                 if k in ("failures", "errors", "unexpected successes"):
                     summary_failed += int(v)
-    counted = c.passed + c.failed + c.skipped
-    if ran is not None and ran != counted:
-        c.problem("unittest reports Ran %d but %d result lines were counted" % (ran, counted))
-    if summary_failed > c.failed:
-        for _ in range(summary_failed - c.failed):
-            c.problem("a failure or error without a result line (e.g. setUpClass)")
-    if ran is None and counted == 0:
-        c.problem("no test ran (unittest did not start)")
+    for _ in range(summary_failed - c.failed):
+        c.problem("a failure or error without a result line (e.g. setUpClass)")
+    c.check_total("unittest", ran, n, "no test ran (unittest did not start)")
     return c
 
 
