@@ -3,13 +3,21 @@
 -- cache folder) are left out; hints are shown in full.
 \getenv fixture PGML_REPL_FIXTURE_CACHE
 \pset null '(null)'
+-- ":wait_for_reload \gexec" waits (bounded: 600 x 0.1 s) until this backend
+-- shows hf_cache_dir as the configuration files say: each generated DO is a
+-- command of its own, and a backend applies a SIGHUP between commands. Not
+-- echoed: 600 commands.
+\set wait_for_reload 'SELECT $$DO $d$BEGIN IF current_setting(''pgml_replication.hf_cache_dir'') IS DISTINCT FROM (SELECT setting FROM pg_file_settings WHERE name = ''pgml_replication.hf_cache_dir'' ORDER BY seqno DESC LIMIT 1) THEN PERFORM pg_sleep(0.1); END IF; END $d$ $$ FROM generate_series(1, 600)'
 -- A cache folder that does not exist, so the result does not depend on the
 -- server's home folder.
 LOAD 'pgml_replication';
 SELECT :'fixture' || '/no_such_hub' AS no_cache \gset
 ALTER SYSTEM SET pgml_replication.hf_cache_dir = :'no_cache';
 SELECT pg_reload_conf();
-SELECT pg_sleep(0.3);
+\set ECHO none
+:wait_for_reload \gexec
+\set ECHO all
+SELECT current_setting('pgml_replication.hf_cache_dir') = :'no_cache' AS cache_dir_applied;
 
 SELECT check_name, status, hint FROM pgml_repl.check();
 SELECT check_name, detail FROM pgml_repl.check()
@@ -35,7 +43,9 @@ DROP ROLE doctor_repl;
 -- The manifest against the fixture cache: stale until published.
 ALTER SYSTEM SET pgml_replication.hf_cache_dir = :'fixture';
 SELECT pg_reload_conf();
-SELECT pg_sleep(0.3);
+\set ECHO none
+:wait_for_reload \gexec
+\set ECHO all
 SELECT current_setting('pgml_replication.hf_cache_dir') = :'fixture' AS cache_dir_applied;
 CREATE TEMP TABLE saved_manifest AS SELECT * FROM pgml_repl.hf_manifest;
 DELETE FROM pgml_repl.hf_manifest;

@@ -3,15 +3,21 @@
 
 Serves the repos of a huggingface_hub cache folder over the Hub's resolve
 protocol (HEAD/GET /{repo}/resolve/{rev}/{path}, 302 to a "CDN" listener for
-LFS blobs, Range requests), a few /api endpoints, gated repos, and faults
-injected at run time through /_control. Python 3 standard library only.
+LFS blobs, Range requests), the /api endpoints huggingface_hub's
+snapshot_download and hf_hub_download call (repo info by revision, the tree
+listing with LFS metadata and Link-header pages, paths-info), gated repos,
+and faults injected at run time through /_control. No Xet: answers carry no
+X-Xet-* header and tree entries no xetHash, so clients use plain HTTP.
+Python 3 standard library only.
 
 Usage: hub_server.py --cache DIR [--port 0] [--cdn-port 0]
                      [--gated REPO_ID ...] [--token TOKEN]
+                     [--tree-page-size N]   (entries per tree page, default 1000)
                      [--tls-cert CERT.pem --tls-key KEY.pem]   (HTTPS)
 Prints "READY <port> <cdn_port>" once both listeners accept connections.
 """
 import argparse
+import base64
 import hashlib
 import http.server
 import json
@@ -96,6 +102,7 @@ class State:
         self.log = []
         self.port = 0
         self.cdn_port = 0
+        self.tree_page_size = 1000
         self.scheme = "http"
         self.stopping = threading.Event()
 
@@ -120,9 +127,16 @@ class State:
         return None
 
 
-def lfs_pointer_oid(sha256, size):
-    pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n" % (sha256, size)
-    return git_blob_sha1(pointer.encode())
+def lfs_pointer(sha256, size):
+    return ("version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n" % (sha256, size)).encode()
+
+
+def truthy(query, name):
+    """A boolean query parameter as clients send it: httpx "true", requests "True"."""
+    return query.get(name, ["false"])[0].lower() in ("true", "1")
+
+
+DATE = "2026-01-01T00:00:00.000Z"
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -314,7 +328,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         m = re.match(r"^/api/(models|datasets|spaces)/(.+?)/(revision|tree|paths-info)/([^/]+)(/.*)?$", raw)
         if m:
-            return self._api(m)
+            return self._api(m.group(1), m.group(2), m.group(3), m.group(4), m.group(5))
+        m = re.match(r"^/api/(models|datasets|spaces)/([^/]+(?:/[^/]+)?)$", raw)
+        if m and self.command == "GET":  # repo info without a revision: the default branch
+            return self._api(m.group(1), m.group(2), "revision", "main", None)
         m = re.match(r"^/(?:(datasets|spaces)/)?(.+?)/resolve/([^/]+)/(.+)$", raw)
         if m and self.command in ("GET", "HEAD"):
             return self._resolve(m, target)
@@ -359,43 +376,88 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _entry(self, folder, commit, path, expand):
         blob, size, _disk = self.state.cache.file_info(folder, commit, path)
-        entry = {"type": "file", "path": path, "size": size}
+        entry = {"type": "file", "oid": blob, "size": size, "path": path}
         if HEX64.match(blob):
-            entry["oid"] = lfs_pointer_oid(blob, size)
-            entry["lfs"] = {"oid": blob, "size": size, "pointerSize": 134}
-        else:
-            entry["oid"] = blob
+            pointer = lfs_pointer(blob, size)
+            entry["oid"] = git_blob_sha1(pointer)
+            entry["lfs"] = {"oid": blob, "size": size, "pointerSize": len(pointer)}
         if expand:
-            entry["lastCommit"] = {"id": commit, "title": "test hub", "date": "2026-01-01T00:00:00.000Z"}
-            entry["securityFileStatus"] = {"status": "safe"}
+            entry["lastCommit"] = {"id": commit, "title": "test hub", "date": DATE}
+            entry["securityFileStatus"] = {"status": "safe", "avScan": {"virusFound": False, "virusNames": None},
+                                           "pickleImportScan": None}
         return entry
 
-    def _api(self, m):
-        repo = self._repo(m.group(1), m.group(2), m.group(4))
+    def _siblings(self, folder, commit, files, blobs):
+        out = []
+        for p in files:
+            sib = {"rfilename": p}
+            if blobs:  # ?blobs=true (files_metadata=True): size, blobId, lfs
+                entry = self._entry(folder, commit, p, False)
+                sib.update(size=entry["size"], blobId=entry["oid"])
+                if "lfs" in entry:
+                    lfs = entry["lfs"]
+                    sib["lfs"] = {"size": lfs["size"], "sha256": lfs["oid"], "pointerSize": lfs["pointerSize"]}
+            out.append(sib)
+        return out
+
+    def _repo_info(self, type_plural, repo_id, folder, commit, files, query):
+        info = {"_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24], "id": repo_id,
+                "author": repo_id.split("/")[0] if "/" in repo_id else None, "sha": commit,
+                "lastModified": DATE, "createdAt": DATE, "private": False, "disabled": False,
+                "gated": "auto" if repo_id in self.state.gated else False, "tags": [], "downloads": 0,
+                "likes": 0, "siblings": self._siblings(folder, commit, files, truthy(query, "blobs"))}
+        if type_plural == "models":
+            info["modelId"] = repo_id
+        return info
+
+    def _tree(self, folder, commit, files, sub, query):
+        """The Hub's tree listing of one folder (or all below it), in pages
+        of tree_page_size with a Link header to the next one."""
+        recursive, expand = truthy(query, "recursive"), truthy(query, "expand")
+        if sub and not any(p.startswith(sub + "/") for p in files):
+            self._error(404, "EntryNotFound", "%s does not exist on \"%s\"" % (sub, commit))
+            return
+        entries, dirs = [], set()
+        for p in files:
+            if sub and not p.startswith(sub + "/"):
+                continue
+            rest = p[len(sub) + 1:] if sub else p
+            parts = rest.split("/")
+            # folders are listed before their content, as the Hub does
+            for i in range(1, len(parts) if recursive else min(len(parts), 2)):
+                d = "/".join(([sub] if sub else []) + parts[:i])
+                if d not in dirs:
+                    dirs.add(d)
+                    entries.append({"type": "directory", "oid": hashlib.sha1(b"tree " + d.encode()).hexdigest(),
+                                    "size": 0, "path": d})
+            if len(parts) == 1 or recursive:
+                entries.append(self._entry(folder, commit, p, expand))
+        cursor = query.get("cursor", [""])[0]
+        try:
+            start = int(base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True) or b"0")
+        except ValueError:
+            self._error(400, "BadRequest", "invalid cursor")
+            return
+        size = max(1, self.state.tree_page_size)
+        headers = {}
+        if start + size < len(entries):
+            nxt = dict((k, v[0]) for k, v in query.items())
+            nxt["cursor"] = base64.urlsafe_b64encode(str(start + size).encode()).decode().rstrip("=")
+            base = "%s://127.0.0.1:%d%s" % (self.state.scheme, self.state.port, self.path.split("?", 1)[0])
+            headers["Link"] = '<%s?%s>; rel="next"' % (base, urllib.parse.urlencode(nxt))
+        self._json(entries[start:start + size], headers)
+
+    def _api(self, type_plural, raw_repo, kind, raw_rev, raw_sub):
+        repo = self._repo(type_plural, raw_repo, raw_rev)
         if repo is None:
             return
         folder, repo_id, commit = repo
-        kind = m.group(3)
         files = self.state.cache.list_files(folder, commit)
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
         if kind == "revision" and self.command == "GET":
-            self._json({"id": repo_id, "sha": commit, "siblings": [{"rfilename": p} for p in files]})
+            self._json(self._repo_info(type_plural, repo_id, folder, commit, files, query))
         elif kind == "tree" and self.command == "GET":
-            sub = urllib.parse.unquote(m.group(5) or "").strip("/")
-            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
-            recursive = query.get("recursive", ["false"])[0] in ("true", "1")
-            entries, dirs = [], set()
-            for p in files:
-                if sub and not p.startswith(sub + "/"):
-                    continue
-                rest = p[len(sub) + 1:] if sub else p
-                if "/" in rest and not recursive:
-                    d = (sub + "/" if sub else "") + rest.split("/", 1)[0]
-                    if d not in dirs:
-                        dirs.add(d)
-                        entries.append({"type": "directory", "path": d, "oid": "0" * 40, "size": 0})
-                    continue
-                entries.append(self._entry(folder, commit, p, False))
-            self._json(entries)
+            self._tree(folder, commit, files, urllib.parse.unquote(raw_sub or "").strip("/"), query)
         elif kind == "paths-info" and self.command == "POST":
             length = min(int(self.headers.get("Content-Length", "0") or 0), 1 << 20)
             body = self.rfile.read(length).decode("utf-8", "replace")
@@ -405,7 +467,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 form = urllib.parse.parse_qs(body)
                 paths = form.get("paths", [])
-                expand = form.get("expand", ["false"])[0] in ("true", "1")
+                expand = form.get("expand", ["false"])[0].lower() in ("true", "1")
             out = [self._entry(folder, commit, p, expand) for p in paths
                    if self.state.cache.file_info(folder, commit, p) is not None]
             self._json(out)
@@ -453,6 +515,8 @@ def main(argv=None):
     ap.add_argument("--cdn-port", type=int, default=0)
     ap.add_argument("--gated", action="append", default=[])
     ap.add_argument("--token")
+    ap.add_argument("--tree-page-size", type=int, default=1000,
+                    help="entries per page of the tree listing (the rest through Link: rel=next)")
     ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM), both listeners")
     ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = ap.parse_args(argv)
@@ -460,6 +524,7 @@ def main(argv=None):
         print("no such cache folder: %s" % args.cache, file=sys.stderr)
         return 2
     state = State(Cache(args.cache), args.gated, args.token)
+    state.tree_page_size = args.tree_page_size
     hub = make_server(state, "hub", args.port)
     cdn = make_server(state, "cdn", args.cdn_port)
     state.port = hub.server_address[1]

@@ -1,8 +1,10 @@
-"""Self-test of the test Hub: python3 -m unittest test/hub/test_hub_server.py"""
+"""Self-test of the test Hub: /usr/bin/python3 test/hub/test_hub_server.py -v
+(test/run's "hub" suite)."""
 import hashlib
 import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -11,10 +13,12 @@ import unittest
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+VENDOR = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "vendor"))  # ../shared/vendor
 COMMIT = "a" * 40
 COMMIT_PR = "b" * 40
 LFS = os.urandom(300000)
 LFS_BLOB = hashlib.sha256(LFS).hexdigest()
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n" % (LFS_BLOB.encode(), len(LFS))
 SMALL = b'{"hidden_size": 384}'
 EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 SMALL_BLOB = hashlib.sha1(b"blob %d\0" % len(SMALL) + SMALL).hexdigest()
@@ -55,7 +59,7 @@ class HubTest(unittest.TestCase):
         make_cache(cls.tmp.name)
         cls.proc = subprocess.Popen(
             [sys.executable, os.path.join(HERE, "hub_server.py"), "--cache", cls.tmp.name,
-             "--port", "0", "--gated", "org/gated", "--token", "secret"],
+             "--port", "0", "--gated", "org/gated", "--token", "secret", "--tree-page-size", "2"],
             stdout=subprocess.PIPE, text=True)
         line = cls.proc.stdout.readline().split()
         assert line and line[0] == "READY", line
@@ -92,6 +96,23 @@ class HubTest(unittest.TestCase):
 
     def log(self):
         return json.loads(self.req("GET", "/_control/log")[2])
+
+    def tree(self, path):
+        """Every entry of a tree listing, following its Link: rel=next pages;
+        also returns the number of pages."""
+        entries, pages = [], 0
+        while path and pages < 50:
+            st, h, body = self.req("GET", path)
+            self.assertEqual(st, 200, body)
+            entries += json.loads(body)
+            pages += 1
+            m = re.match(r'^<([^>]+)>; rel="next"$', h.get("link", ""))
+            path = None
+            if m:
+                u = urllib.parse.urlsplit(m.group(1))
+                self.assertEqual(u.port, self.port)
+                path = u.path + "?" + u.query
+        return entries, pages
 
     def follow(self, path, headers=None):
         st, h, body = self.req("GET", path, headers)
@@ -157,8 +178,10 @@ class HubTest(unittest.TestCase):
         st, _, body = self.req("GET", "/api/models/org/model/revision/main")
         doc = json.loads(body)
         self.assertEqual(doc["sha"], COMMIT)
+        self.assertEqual((doc["id"], doc["modelId"], doc["private"], doc["gated"]), ("org/model", "org/model", False, False))
         self.assertEqual(sorted(s["rfilename"] for s in doc["siblings"]), ["empty.txt", "model.safetensors", "sub/config.json"])
-        tree = json.loads(self.req("GET", "/api/models/org/model/tree/%s?recursive=true" % COMMIT)[2])
+        self.assertNotIn("size", doc["siblings"][0])
+        tree, _ = self.tree("/api/models/org/model/tree/%s?recursive=true" % COMMIT)
         by_path = {e["path"]: e for e in tree}
         self.assertEqual(by_path["model.safetensors"]["lfs"]["oid"], LFS_BLOB)
         self.assertEqual(by_path["sub/config.json"]["oid"], SMALL_BLOB)
@@ -166,10 +189,91 @@ class HubTest(unittest.TestCase):
                                     json.dumps({"paths": ["sub/config.json"], "expand": True}).encode())[2])
         self.assertEqual(info[0]["oid"], SMALL_BLOB)
         self.assertEqual(info[0]["lastCommit"]["id"], COMMIT)
+        self.assertEqual(info[0]["securityFileStatus"]["status"], "safe")
+        self.assertIn("avScan", info[0]["securityFileStatus"])
         st, _, body = self.req("POST", "/api/models/org/model/paths-info/main",
                                {"Content-Type": "application/x-www-form-urlencoded"},
                                b"paths=model.safetensors&paths=missing")
         self.assertEqual([e["path"] for e in json.loads(body)], ["model.safetensors"])
+
+    def test_repo_info(self):
+        doc = json.loads(self.req("GET", "/api/models/org/model")[2])
+        self.assertEqual(doc["sha"], COMMIT, "no revision: the default branch")
+        doc = json.loads(self.req("GET", "/api/models/org/model/revision/refs%2Fpr%2F1?blobs=True")[2])
+        self.assertEqual(doc["sha"], COMMIT_PR)
+        sib = {s["rfilename"]: s for s in doc["siblings"]}
+        self.assertEqual((sib["sub/config.json"]["size"], sib["sub/config.json"]["blobId"]), (len(SMALL), SMALL_BLOB))
+        self.assertNotIn("lfs", sib["sub/config.json"])
+        pointer = LFS_POINTER
+        self.assertEqual(sib["model.safetensors"]["lfs"], {"size": len(LFS), "sha256": LFS_BLOB, "pointerSize": len(pointer)})
+        self.assertEqual(sib["model.safetensors"]["blobId"], hashlib.sha1(b"blob %d\0" % len(pointer) + pointer).hexdigest())
+        self.assertEqual(self.req("GET", "/api/models/org/gated/revision/main")[0], 401)
+        doc = json.loads(self.req("GET", "/api/models/org/gated/revision/main", {"Authorization": "Bearer secret"})[2])
+        self.assertEqual(doc["gated"], "auto")
+        st, h, _ = self.req("GET", "/api/models/org/model/revision/nobranch")
+        self.assertEqual((st, h["x-error-code"]), (404, "RevisionNotFound"))
+        st, h, _ = self.req("GET", "/api/datasets/org/model/revision/main")
+        self.assertEqual((st, h["x-error-code"]), (404, "RepoNotFound"), "a model is not a dataset")
+
+    def test_tree_pages_and_lfs(self):
+        # requests sends recursive=True, httpx recursive=true: both are honoured
+        for flag in ("true", "True"):
+            tree, pages = self.tree("/api/models/org/model/tree/main?recursive=%s&expand=False" % flag)
+            self.assertEqual(pages, 2, "four entries in pages of two")
+            self.assertEqual(sorted((e["type"], e["path"]) for e in tree),
+                             [("directory", "sub"), ("file", "empty.txt"), ("file", "model.safetensors"),
+                              ("file", "sub/config.json")])
+        by_path = {e["path"]: e for e in tree}
+        lfs = by_path["model.safetensors"]
+        self.assertEqual(lfs["size"], len(LFS))
+        self.assertEqual(lfs["lfs"], {"oid": LFS_BLOB, "size": len(LFS), "pointerSize": len(LFS_POINTER)})
+        self.assertNotIn("xetHash", lfs)
+        self.assertEqual((by_path["empty.txt"]["oid"], by_path["empty.txt"]["size"]), (EMPTY_BLOB, 0))
+        self.assertNotIn("lastCommit", by_path["empty.txt"])
+        top, _ = self.tree("/api/models/org/model/tree/main")
+        self.assertEqual(sorted((e["type"], e["path"]) for e in top),
+                         [("directory", "sub"), ("file", "empty.txt"), ("file", "model.safetensors")])
+        sub, _ = self.tree("/api/models/org/model/tree/main/sub?expand=true")
+        self.assertEqual([e["path"] for e in sub], ["sub/config.json"])
+        self.assertEqual(sub[0]["lastCommit"]["id"], COMMIT)
+        st, h, _ = self.req("GET", "/api/models/org/model/tree/main/nope")
+        self.assertEqual((st, h["x-error-code"]), (404, "EntryNotFound"))
+        self.assertEqual(self.req("GET", "/api/models/org/model/tree/main?cursor=%%%")[0], 400)
+
+    def test_no_xet_headers(self):
+        st, h, _ = self.req("HEAD", "/org/model/resolve/main/model.safetensors")
+        self.assertEqual(st, 302)
+        self.assertEqual([k for k in h if k.startswith("x-xet")], [])
+        self.assertNotIn("link", h)
+
+    def test_real_clients(self):
+        """snapshot_download and hf_hub_download of the vendored
+        huggingface_hub 1.28.0 and 0.27.1 (test/interop/hf_client.py) against
+        this Hub: a missing vendor folder fails the test."""
+        with tempfile.TemporaryDirectory() as work:
+            for version in ("1.28.0", "0.27.1"):
+                self.post("/_control/reset", b"")
+                cache = os.path.join(work, "cache-" + version)
+                run = subprocess.run(
+                    ["/usr/bin/python3", os.path.join(HERE, "..", "interop", "hf_client.py"), "--vendor", VENDOR,
+                     "--version", version, "--workdir", work, "download", "--endpoint", "http://127.0.0.1:%d" % self.port,
+                     "--cache", cache, "snapshot:model:org/model@main", "snapshot:model:org/model@refs/pr/1",
+                     "file:model:org/model@%s:sub/config.json" % COMMIT],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+                self.assertEqual(run.returncode, 0, run.stderr)
+                folder = os.path.join(cache, "models--org--model")
+                for commit in (COMMIT, COMMIT_PR):
+                    for path, data in (("model.safetensors", LFS), ("sub/config.json", SMALL), ("empty.txt", b"")):
+                        with open(os.path.join(folder, "snapshots", commit, path), "rb") as f:
+                            self.assertEqual(f.read(), data, "%s %s %s" % (version, commit, path))
+                with open(os.path.join(folder, "refs", "refs", "pr", "1")) as f:
+                    self.assertEqual(f.read(), COMMIT_PR)
+                self.assertEqual(sorted(os.listdir(os.path.join(folder, "blobs"))), sorted([LFS_BLOB, SMALL_BLOB, EMPTY_BLOB]))
+                cdn = [e for e in self.log() if e["listener"] == "cdn"]
+                self.assertEqual(len(cdn), 1, "the shared LFS blob is fetched once, from the CDN")
+                if version == "1.28.0":
+                    self.assertTrue(any("cursor=" in e["path"] for e in self.log()), "the tree's Link pages were followed")
+                    self.assertEqual(sorted(os.listdir(os.path.join(folder, "trees"))), sorted([COMMIT + ".json", COMMIT_PR + ".json"]))
 
     def test_fault_drop_after(self):
         self.faults([{"match": "model.safetensors", "kind": "drop_after", "n": 5000, "times": 1}])

@@ -4,7 +4,14 @@
 -- worker's status is "disabled".
 LOAD 'pgml_replication';
 ALTER SYSTEM SET pgml_replication.hf_token = 'hf_pgtap_secret_value';
-DO $$BEGIN PERFORM pg_reload_conf(); PERFORM pg_sleep(0.5); END$$;
+\o /dev/null
+SELECT pg_reload_conf();
+-- Wait (bounded: 600 x 0.1 s) until this backend has applied the reload:
+-- each generated statement is a command of its own, and a backend handles
+-- a SIGHUP between commands.
+SELECT $$SELECT pg_sleep(0.1) FROM pg_settings WHERE name = 'pgml_replication.hf_token'
+         AND source IS DISTINCT FROM 'configuration file'$$ FROM generate_series(1, 600) \gexec
+\o
 
 BEGIN;
 SELECT plan(24);

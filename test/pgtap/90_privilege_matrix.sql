@@ -16,7 +16,11 @@ LOAD 'pgml_replication';  -- defines the settings in this backend
 \o /dev/null
 ALTER SYSTEM SET pgml_replication.hf_token = 'hf_pgmlrMatrixSecret42';
 SELECT pg_reload_conf();
-SELECT pg_sleep(0.5);  -- the SIGHUP is handled before the next command
+-- Wait (bounded: 600 x 0.1 s) until this backend has applied the reload:
+-- each generated statement is a command of its own, and a backend handles
+-- a SIGHUP between commands.
+SELECT $$SELECT pg_sleep(0.1) FROM pg_settings WHERE name = 'pgml_replication.hf_token'
+         AND source IS DISTINCT FROM 'configuration file'$$ FROM generate_series(1, 600) \gexec
 \o
 
 BEGIN;

@@ -11,7 +11,8 @@ use IPC::Run;
 use JSON::PP;
 use Time::HiRes qw(time sleep);
 
-# PgmlReplHub->start(cache => DIR, gated => [ 'org/name' ], token => SECRET)
+# PgmlReplHub->start(cache => DIR, gated => [ 'org/name' ], token => SECRET,
+#   args => [ more hub_server.py arguments, e.g. '--tree-page-size', 2 ])
 sub start
 {
 	my ($class, %opts) = @_;
@@ -19,6 +20,7 @@ sub start
 	my @cmd = ('/usr/bin/python3', "$top/test/hub/hub_server.py", '--cache', $opts{cache}, '--port', '0');
 	push @cmd, '--gated', $_ for @{ $opts{gated} // [] };
 	push @cmd, '--token', $opts{token} if defined $opts{token};
+	push @cmd, @{ $opts{args} // [] };
 	my ($in, $out, $err) = ('', '', '');
 	my $h = IPC::Run::start(\@cmd, '<', \$in, '>', \$out, '2>', \$err);
 	my $deadline = time() + 20;

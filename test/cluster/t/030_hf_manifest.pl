@@ -92,6 +92,8 @@ my $find_out = `find -L '$bench' -type f -printf '%s %p\\n' | wc -l`;
 my $find_ms = sprintf('%.1f', (time() - $t0) * 1000);
 chomp $find_out;
 diag("hf_cache_manifest() over 6,000 files: $ms ms; find -L -type f -printf: $find_ms ms ($find_out lines)");
-cmp_ok($ms, '<', 1000, 'listing 6,000 files takes under a second');
+# Speed is measured by bench/ (docs/benchmarks.md, item 1); this bound only
+# catches a listing that went pathologically slow (a hang, quadratic work).
+cmp_ok($ms, '<', 60000, 'listing 6,000 files does not take a minute');
 
 done_testing();

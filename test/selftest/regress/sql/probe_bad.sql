@@ -1,0 +1,2 @@
+-- Counting probe: the expected output below is wrong on purpose.
+SELECT 2 AS two;
