@@ -117,6 +117,13 @@ bool		pgmlr_primary_plan_pending_restart(const pgmlr_primary_plan *plan, int i);
  */
 bool		pgmlr_check_role_name(const char *name, pgmlr_status *status);
 
+/*
+ * The candidate a misspelt role name most likely meant (small edit distance,
+ * letter case ignored), malloc'd; NULL when none is close enough.
+ */
+char	   *pgmlr_nearest_name(const char *name, const char *const *candidates, int n_candidates,
+							   pgmlr_status *status);
+
 /* A strong random password (32 characters, no look-alikes); pgmlr_free it. */
 char	   *pgmlr_generate_password(pgmlr_status *status);
 
@@ -130,6 +137,13 @@ int			pgmlr_classify_password(const char *password, pgmlr_status *status);
 
 /* Normalised CIDR ("10.0.0.1" -> "10.0.0.1/32"), or NULL with an error. */
 char	   *pgmlr_hba_normalize_address(const char *address, pgmlr_status *status);
+/*
+ * True with a note in *note (message, detail, hint; code PGMLR_OK) when the
+ * normalised address differs from what was written in a way worth a NOTICE:
+ * host bits cleared ("10.0.12.5/24" -> "10.0.12.0/24"), or a bare address
+ * that looks like a network taken as one host ("10.0.12.0" -> "/32").
+ */
+bool		pgmlr_hba_address_note(const char *address, pgmlr_status *note);
 /* "scram-sha-256", "md5" or "cert", or NULL with an error. */
 char	   *pgmlr_hba_normalize_method(const char *method, pgmlr_status *status);
 
