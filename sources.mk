@@ -40,6 +40,7 @@ SHIM_SRCS = \
 	src/shim/auto_conf_file.c \
 	src/shim/replication_user.c \
 	src/shim/hba_rules.c \
+	src/shim/hba_notices.c \
 	src/shim/archive_status.c \
 	src/shim/replication_status.c \
 	src/shim/operator_config.c \
