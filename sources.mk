@@ -15,6 +15,7 @@ CORE_SRCS = \
 	src/core/health.cpp \
 	src/core/shell_quote.cpp \
 	src/core/standby_setup.cpp \
+	src/core/standby_script.cpp \
 	src/core/pgcat_config.cpp \
 	src/core/pgbackrest_info.cpp \
 	src/core/doctor.cpp \

@@ -295,9 +295,10 @@ int			pgmlr_pgbackrest_in_sync(const char *archive_max, const char *last_archive
 /* ------------------------------------------------------------------ */
 /* BEGIN operator */
 /*
- * standby_setup(): the shell steps that turn a host into a streaming replica.
- * NULL strings mean "not given"; data_directory is required here (the shim
- * fills in the primary's own data_directory). Returns malloc'd text.
+ * standby_setup(): the bash script that turns a host into a streaming
+ * replica, checking everything before it changes anything. NULL strings
+ * mean "not given"; data_directory is required (NULL is an error with a
+ * HINT: it is never guessed). Returns malloc'd text.
  */
 typedef struct pgmlr_standby_setup_args
 {
@@ -306,7 +307,6 @@ typedef struct pgmlr_standby_setup_args
 	const char *role_name;
 	const char *stanza;
 	const char *data_directory;
-	bool		data_directory_from_primary;	/* says so in a comment */
 	const char *pgbackrest_config;	/* NULL: pgBackRest's default file */
 	const char *application_name;	/* NULL: derived on the replica host */
 	bool		copy_model_cache;
@@ -316,7 +316,12 @@ char	   *pgmlr_standby_setup_script(const pgmlr_standby_setup_args *args, pgmlr_
 
 /*
  * pgcat_config(): a PgCat [pools.<pool>] TOML block. replicas are "host" or
- * "host:port" ("[v6]:port"); n_replicas may be 0. Returns malloc'd text.
+ * "host:port" ("[v6]:port"), duplicates dropped; n_replicas may be 0.
+ * connected_hosts/connected_names are the standbys connected now (address,
+ * "" for a Unix socket, and application_name): each is listed, on port.
+ * Returns malloc'd text; *unknown_ports is NULL, or the malloc'd, quoted,
+ * comma-separated names of connected standbys whose port is only a guess
+ * (another server has their address and that port).
  */
 typedef struct pgmlr_pgcat_args
 {
@@ -325,11 +330,14 @@ typedef struct pgmlr_pgcat_args
 	const char *primary_host;
 	const char *const *replicas;
 	int			n_replicas;
+	const char *const *connected_hosts;
+	const char *const *connected_names;
+	int			n_connected;
 	const char *database;
 	const char *user_name;
 } pgmlr_pgcat_args;
 
-char	   *pgmlr_pgcat_config(const pgmlr_pgcat_args *args, pgmlr_status *status);
+char	   *pgmlr_pgcat_config(const pgmlr_pgcat_args *args, char **unknown_ports, pgmlr_status *status);
 
 /*
  * The primary's address for PgCat when none is given: the server address of
