@@ -15,6 +15,7 @@ CORE_SRCS = \
 	src/core/health.cpp \
 	src/core/shell_quote.cpp \
 	src/core/standby_setup.cpp \
+	src/core/standby_script.cpp \
 	src/core/pgcat_config.cpp \
 	src/core/pgbackrest_info.cpp \
 	src/core/doctor.cpp \
@@ -40,6 +41,7 @@ SHIM_SRCS = \
 	src/shim/auto_conf_file.c \
 	src/shim/replication_user.c \
 	src/shim/hba_rules.c \
+	src/shim/hba_notices.c \
 	src/shim/archive_status.c \
 	src/shim/replication_status.c \
 	src/shim/operator_config.c \

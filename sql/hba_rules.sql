@@ -92,6 +92,15 @@ DO $$ BEGIN
   EXECUTE format('COPY (SELECT l FROM hand_written ORDER BY n) TO %L', current_setting('hba_file'));
 END $$;
 
+-- What the server changes in what was written is said in a NOTICE: a bare
+-- address that looks like a network is one host; a misspelt role gets the
+-- nearest replication role in the HINT, never "create the misspelt one".
+CREATE ROLE hba_repl_near LOGIN REPLICATION;
+BEGIN;
+SELECT * FROM pgml_repl.allow_replica('10.0.12.0', 'hba_repl_naer');
+ROLLBACK;
+DROP ROLE hba_repl_near;
+
 -- Superuser only.
 CREATE ROLE hba_test_plain;
 GRANT USAGE ON SCHEMA pgml_repl TO hba_test_plain;

@@ -132,7 +132,7 @@ GRANT EXECUTE ON FUNCTION pgml_repl.replication_status() TO pg_monitor;
 -- BEGIN operator
 CREATE FUNCTION pgml_repl.standby_setup(
     primary_host text,
-    primary_port integer DEFAULT 5432,
+    primary_port integer DEFAULT NULL,
     role_name name DEFAULT 'replication_user',
     stanza text DEFAULT 'main',
     data_directory text DEFAULT NULL,
@@ -144,12 +144,12 @@ LANGUAGE C STABLE CALLED ON NULL INPUT
 AS 'MODULE_PATHNAME', 'pgmlr_fn_standby_setup';
 
 COMMENT ON FUNCTION pgml_repl.standby_setup(text, integer, name, text, text, text, text, boolean) IS
-'Bash steps that turn a host into a streaming replica of this primary (run them on the replica as the postgres OS user); nothing is executed by the server';
+'Bash script that turns a host into a streaming replica of this primary, checking everything before it changes anything (run it on the replica as the postgres OS user); primary_port NULL: this server''s port; data_directory is required';
 
 CREATE FUNCTION pgml_repl.pgcat_config(
     replicas text[] DEFAULT NULL,
     pool text DEFAULT 'postgresml',
-    port integer DEFAULT 5432,
+    port integer DEFAULT NULL,
     primary_host text DEFAULT NULL,
     database text DEFAULT NULL,
     user_name text DEFAULT NULL)
@@ -158,7 +158,7 @@ LANGUAGE C STABLE CALLED ON NULL INPUT
 AS 'MODULE_PATHNAME', 'pgmlr_fn_pgcat_config';
 
 COMMENT ON FUNCTION pgml_repl.pgcat_config(text[], text, integer, text, text, text) IS
-'PgCat TOML pool block with this primary and its replicas (NULL replicas: the standbys connected now)';
+'PgCat TOML pool block with this primary and its replicas (NULL replicas: every standby connected now; NULL port: this server''s port)';
 
 CREATE FUNCTION pgml_repl.pgbackrest_info(
     stanza text DEFAULT 'main',

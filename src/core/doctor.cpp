@@ -216,7 +216,7 @@ Check check_standbys(const pgmlr_doctor_facts &f) {
 	}
 	if (n == 0)
 		return make("standbys", CheckState::Warning, "No standby is connected.",
-					"Start the standby, or create one: SELECT pgml_repl.standby_setup('<this primary''s address>'); "
+					"Start the standby, or create one: SELECT pgml_repl.standby_setup('<this primary''s address>', data_directory => '<replica data directory>'); "
 					"renders the script to run on the replica host.");
 	std::string detail = plural(n, "standby", "standbys") + " connected: " + join(parts, " ");
 	if (worst == CheckState::Ok) return make("standbys", worst, detail);

@@ -1,6 +1,8 @@
 #include "core_only.hpp"
 #include "hba_file.hpp"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -276,6 +278,35 @@ Result<std::string> normalize_address(std::string_view address) {
 	return std::string(text) + "/" + std::to_string(prefix);
 }
 
+std::optional<Error> address_note(std::string_view address) {
+	Result<std::string> norm = normalize_address(address);
+	if (!norm) return std::nullopt;
+	const size_t slash = address.find('/');
+	const std::string host(address.substr(0, slash));
+	const bool v6 = host.find(':') != std::string::npos;
+	const std::string max_prefix = v6 ? "/128" : "/32";
+	Result<std::string> single = normalize_address(host);
+	if (!single) return std::nullopt;
+	const std::string norm_host = single->substr(0, single->find('/'));
+	if (slash != std::string_view::npos) {
+		if (*norm == *single || starts_with(*norm, norm_host + "/")) return std::nullopt;
+		const std::string network = norm->substr(0, norm->find('/'));
+		return make_error(PGMLR_OK, "address " + std::string(address) + " is written as " + *norm,
+		                  "A CIDR range is written with its network address: pg_hba.conf matches the same range " +
+		                      *norm + " either way.",
+		                  "For the one host " + norm_host + ", give it without a mask (or with " + max_prefix + ").");
+	}
+	// A bare address whose last bits are zero names a network more often
+	// than a host: x.y.z.0 (IPv4), or an IPv6 address ending in 64 zero bits.
+	unsigned char buf[16] = {};
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), buf) != 1) return std::nullopt;
+	bool network_like = v6 ? std::all_of(buf + 8, buf + 16, [](unsigned char b) { return b == 0; }) : buf[3] == 0;
+	if (!network_like) return std::nullopt;
+	return make_error(PGMLR_OK, "address " + std::string(address) + " is taken as the single host " + *norm,
+	                  "An address without a mask matches one host only.",
+	                  "For the network, give its mask, for example " + norm_host + (v6 ? "/64" : "/24") + ".");
+}
+
 Result<std::string> normalize_method(std::string_view method) {
 	std::string m = to_lower_ascii(method);
 	if (m == "scram-sha-256" || m == "md5" || m == "cert") return m;
@@ -479,4 +510,18 @@ extern "C" char *pgmlr_hba_normalize_method(const char *method, pgmlr_status *st
 	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
 		return pgmlr::hba::normalize_method(method ? method : "");
 	});
+}
+
+extern "C" bool pgmlr_hba_address_note(const char *address, pgmlr_status *note) {
+	bool have = false;
+	pgmlr::guarded(note, [&]() -> pgmlr::Status {
+		std::optional<pgmlr::Error> n = pgmlr::hba::address_note(address ? address : "");
+		if (n) {
+			pgmlr::fill_status(note, *n);
+			note->code = PGMLR_OK;  // a note, not an error
+			have = true;
+		}
+		return {};
+	});
+	return have && note->code == PGMLR_OK;
 }

@@ -4,6 +4,7 @@
 #pragma once
 #include "core_only.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,13 @@ std::string render(const std::vector<Line> &lines);
 // samehost, samenet) and anything with blanks, quotes, '#', ',' or control
 // characters are refused.
 Result<std::string> normalize_address(std::string_view address);
+
+// What normalize_address() did that the user may not have meant, as a note
+// (message, detail, hint; code PGMLR_OK): host bits it cleared
+// ("10.0.12.5/24" is the rule for 10.0.12.0/24), or a bare address that
+// looks like a network taken as one host ("10.0.12.0" -> /32). nullopt when
+// there is nothing to say or the address is invalid.
+std::optional<Error> address_note(std::string_view address);
 
 // scram-sha-256, md5 or cert (any case). trust, password and the rest are
 // refused with a hint.

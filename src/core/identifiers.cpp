@@ -1,6 +1,8 @@
 #include "core_only.hpp"
 #include "identifiers.hpp"
 
+#include <algorithm>
+
 #include "text_util.hpp"
 
 namespace pgmlr {
@@ -44,9 +46,56 @@ Status check_role_name(std::string_view name) {
 	return {};
 }
 
+size_t name_distance(std::string_view a_in, std::string_view b_in) {
+	const std::string a = to_lower_ascii(a_in), b = to_lower_ascii(b_in);
+	// Optimal string alignment: three rows of the Damerau-Levenshtein table.
+	std::vector<size_t> before(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
+	for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+	for (size_t i = 1; i <= a.size(); ++i) {
+		cur[0] = i;
+		for (size_t j = 1; j <= b.size(); ++j) {
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+				cur[j] = std::min(cur[j], before[j - 2] + 1);
+		}
+		before.swap(prev);
+		prev.swap(cur);
+	}
+	return prev[b.size()];
+}
+
+std::optional<std::string> nearest_name(std::string_view name, const std::vector<std::string> &candidates) {
+	std::optional<std::string> best;
+	size_t best_distance = 0;
+	for (const std::string &c : candidates) {
+		size_t longer = std::max(name.size(), c.size());
+		size_t limit = longer <= 4 ? 1 : std::max<size_t>(2, (longer + 2) / 3);
+		size_t d = name_distance(name, c);
+		if (d <= limit && (!best || d < best_distance)) {
+			best = c;
+			best_distance = d;
+		}
+	}
+	return best;
+}
+
 }  // namespace pgmlr
 
 extern "C" bool pgmlr_check_role_name(const char *name, pgmlr_status *status) {
 	pgmlr::guarded(status, [&] { return pgmlr::check_role_name(name ? name : ""); });
 	return status->code == PGMLR_OK;
+}
+
+extern "C" char *pgmlr_nearest_name(const char *name, const char *const *candidates, int n_candidates,
+                                    pgmlr_status *status) {
+	char *out = nullptr;
+	pgmlr::guarded(status, [&]() -> pgmlr::Status {
+		std::vector<std::string> names;
+		for (int i = 0; i < n_candidates; ++i)
+			if (candidates[i]) names.emplace_back(candidates[i]);
+		if (auto best = pgmlr::nearest_name(name ? name : "", names)) out = pgmlr::to_c_string(*best);
+		return {};
+	});
+	return out;
 }

@@ -74,7 +74,23 @@ std::string default_primary_host(std::string_view server_addr, std::string_view 
 	return "localhost";
 }
 
-Result<std::string> render_pgcat_config(const PgcatPool &p) {
+namespace {
+
+// An application_name for a TOML comment: the server already replaces
+// non-ASCII bytes with '?'; control bytes are replaced here too, so nothing
+// can end the comment.
+std::string printable_name(std::string_view name) {
+	std::string out;
+	for (char c : name.substr(0, 63)) {
+		unsigned char u = static_cast<unsigned char>(c);
+		out += (u < 0x20 || u >= 0x7f) ? '?' : c;
+	}
+	return out;
+}
+
+}  // namespace
+
+Result<PgcatRendered> render_pgcat_config(const PgcatPool &p) {
 	if (p.pool.empty() || has_control_chars(p.pool) || !is_valid_utf8(p.pool))
 		return make_error(PGMLR_ERR_INVALID_PARAMETER, "invalid pool name", "A pool name is non-empty printable UTF-8.",
 		                  "Use a name such as postgresml.");
@@ -85,15 +101,36 @@ Result<std::string> render_pgcat_config(const PgcatPool &p) {
 			                  v == &p.database ? "invalid database name" : "invalid user_name",
 			                  "Names are non-empty printable UTF-8.", {});
 
+	PgcatRendered out;
 	std::vector<PgcatServer> servers;
+	std::vector<std::string> comments;  // one per server, "" for none
 	Result<PgcatServer> primary = parse_server_entry(p.primary_host, p.port, "primary_host");
 	if (!primary) return primary.error();
 	servers.push_back(*primary);
+	comments.emplace_back();
 	std::set<std::pair<std::string, int>> seen{{primary->host, primary->port}};
 	for (const std::string &r : p.replicas) {
 		Result<PgcatServer> s = parse_server_entry(r, p.port);
 		if (!s) return s.error();
-		if (seen.insert({s->host, s->port}).second) servers.push_back(*s);
+		if (seen.insert({s->host, s->port}).second) {
+			servers.push_back(*s);
+			comments.emplace_back();
+		}
+	}
+	// A connected standby is never dropped: one on the primary's host (or
+	// two on one host) shares an address with another server, and only its
+	// port, which pg_stat_replication does not show, tells them apart.
+	for (const ConnectedStandby &c : p.connected) {
+		PgcatServer s{c.host.empty() ? primary->host : c.host, p.port};
+		if (Status st = validate_host("standby address", s.host)) return *st;
+		std::string name = printable_name(c.name);
+		std::string comment = "# " + (name.empty() ? std::string("(no application_name)") : name);
+		if (!seen.insert({s.host, s.port}).second) {
+			comment += ": same address as another server; its port is not known here, set it";
+			out.unknown_ports.push_back(name);
+		}
+		servers.push_back(s);
+		comments.push_back(comment);
 	}
 
 	const std::string key = "pools." + toml_key(p.pool);
@@ -119,15 +156,18 @@ Result<std::string> render_pgcat_config(const PgcatPool &p) {
 	o += "servers = [\n";
 	for (size_t i = 0; i < servers.size(); ++i)
 		o += "  [" + toml_string(servers[i].host) + ", " + std::to_string(servers[i].port) + ", " +
-		     (i == 0 ? "\"primary\"" : "\"replica\"") + "],\n";
+		     (i == 0 ? "\"primary\"" : "\"replica\"") + "]," + (comments[i].empty() ? "" : "  " + comments[i]) +
+		     "\n";
 	o += "]\n";
 	o += "database = " + toml_string(p.database) + "\n";
-	return o;
+	out.toml = std::move(o);
+	return out;
 }
 
 }  // namespace pgmlr
 
-extern "C" char *pgmlr_pgcat_config(const pgmlr_pgcat_args *args, pgmlr_status *status) {
+extern "C" char *pgmlr_pgcat_config(const pgmlr_pgcat_args *args, char **unknown_ports, pgmlr_status *status) {
+	*unknown_ports = nullptr;
 	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
 		if (!args->pool || !args->primary_host || !args->database || !args->user_name)
 			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "pool must not be NULL", {}, "Use a name such as postgresml.");
@@ -143,7 +183,17 @@ extern "C" char *pgmlr_pgcat_config(const pgmlr_pgcat_args *args, pgmlr_status *
 				                         "Give each replica as host or host:port.");
 			p.replicas.emplace_back(args->replicas[i]);
 		}
-		return pgmlr::render_pgcat_config(p);
+		for (int i = 0; i < args->n_connected; ++i)
+			p.connected.push_back({args->connected_hosts[i] ? args->connected_hosts[i] : "",
+			                       args->connected_names[i] ? args->connected_names[i] : ""});
+		pgmlr::Result<pgmlr::PgcatRendered> r = pgmlr::render_pgcat_config(p);
+		if (!r) return r.error();
+		if (!r->unknown_ports.empty()) {
+			std::string names;
+			for (const std::string &n : r->unknown_ports) names += (names.empty() ? "\"" : ", \"") + n + "\"";
+			*unknown_ports = pgmlr::to_c_string(names);
+		}
+		return r->toml;
 	});
 }
 

@@ -26,8 +26,7 @@ struct StandbySetup {
 	int primary_port = 5432;
 	std::string role_name = "replication_user";
 	std::string stanza = "main";
-	std::string data_directory;
-	bool data_directory_from_primary = false;
+	std::string data_directory;  // required: never guessed
 	std::string pgbackrest_config;  // empty: pgBackRest's default
 	std::string application_name;   // empty: derived on the replica host
 	bool copy_model_cache = false;

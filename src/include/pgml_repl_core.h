@@ -117,6 +117,13 @@ bool		pgmlr_primary_plan_pending_restart(const pgmlr_primary_plan *plan, int i);
  */
 bool		pgmlr_check_role_name(const char *name, pgmlr_status *status);
 
+/*
+ * The candidate a misspelt role name most likely meant (small edit distance,
+ * letter case ignored), malloc'd; NULL when none is close enough.
+ */
+char	   *pgmlr_nearest_name(const char *name, const char *const *candidates, int n_candidates,
+							   pgmlr_status *status);
+
 /* A strong random password (32 characters, no look-alikes); pgmlr_free it. */
 char	   *pgmlr_generate_password(pgmlr_status *status);
 
@@ -130,6 +137,13 @@ int			pgmlr_classify_password(const char *password, pgmlr_status *status);
 
 /* Normalised CIDR ("10.0.0.1" -> "10.0.0.1/32"), or NULL with an error. */
 char	   *pgmlr_hba_normalize_address(const char *address, pgmlr_status *status);
+/*
+ * True with a note in *note (message, detail, hint; code PGMLR_OK) when the
+ * normalised address differs from what was written in a way worth a NOTICE:
+ * host bits cleared ("10.0.12.5/24" -> "10.0.12.0/24"), or a bare address
+ * that looks like a network taken as one host ("10.0.12.0" -> "/32").
+ */
+bool		pgmlr_hba_address_note(const char *address, pgmlr_status *note);
 /* "scram-sha-256", "md5" or "cert", or NULL with an error. */
 char	   *pgmlr_hba_normalize_method(const char *method, pgmlr_status *status);
 
@@ -281,9 +295,10 @@ int			pgmlr_pgbackrest_in_sync(const char *archive_max, const char *last_archive
 /* ------------------------------------------------------------------ */
 /* BEGIN operator */
 /*
- * standby_setup(): the shell steps that turn a host into a streaming replica.
- * NULL strings mean "not given"; data_directory is required here (the shim
- * fills in the primary's own data_directory). Returns malloc'd text.
+ * standby_setup(): the bash script that turns a host into a streaming
+ * replica, checking everything before it changes anything. NULL strings
+ * mean "not given"; data_directory is required (NULL is an error with a
+ * HINT: it is never guessed). Returns malloc'd text.
  */
 typedef struct pgmlr_standby_setup_args
 {
@@ -292,7 +307,6 @@ typedef struct pgmlr_standby_setup_args
 	const char *role_name;
 	const char *stanza;
 	const char *data_directory;
-	bool		data_directory_from_primary;	/* says so in a comment */
 	const char *pgbackrest_config;	/* NULL: pgBackRest's default file */
 	const char *application_name;	/* NULL: derived on the replica host */
 	bool		copy_model_cache;
@@ -302,7 +316,12 @@ char	   *pgmlr_standby_setup_script(const pgmlr_standby_setup_args *args, pgmlr_
 
 /*
  * pgcat_config(): a PgCat [pools.<pool>] TOML block. replicas are "host" or
- * "host:port" ("[v6]:port"); n_replicas may be 0. Returns malloc'd text.
+ * "host:port" ("[v6]:port"), duplicates dropped; n_replicas may be 0.
+ * connected_hosts/connected_names are the standbys connected now (address,
+ * "" for a Unix socket, and application_name): each is listed, on port.
+ * Returns malloc'd text; *unknown_ports is NULL, or the malloc'd, quoted,
+ * comma-separated names of connected standbys whose port is only a guess
+ * (another server has their address and that port).
  */
 typedef struct pgmlr_pgcat_args
 {
@@ -311,11 +330,14 @@ typedef struct pgmlr_pgcat_args
 	const char *primary_host;
 	const char *const *replicas;
 	int			n_replicas;
+	const char *const *connected_hosts;
+	const char *const *connected_names;
+	int			n_connected;
 	const char *database;
 	const char *user_name;
 } pgmlr_pgcat_args;
 
-char	   *pgmlr_pgcat_config(const pgmlr_pgcat_args *args, pgmlr_status *status);
+char	   *pgmlr_pgcat_config(const pgmlr_pgcat_args *args, char **unknown_ports, pgmlr_status *status);
 
 /*
  * The primary's address for PgCat when none is given: the server address of

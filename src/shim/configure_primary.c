@@ -97,6 +97,10 @@ pgmlr_configure_primary(PG_FUNCTION_ARGS)
 	bool		any_changed = false;
 
 	pgmlr_require_superuser("configure_primary");
+	pgmlr_refuse_on_standby("configure_primary() cannot run on a standby",
+							"This server is in recovery. The archiving and WAL settings configure_primary() writes "
+							"belong to the primary; a standby copies them with its base backup.",
+							"Run it on the primary, where SELECT pg_is_in_recovery(); returns false.");
 
 	stanza = text_arg_or_null(fcinfo, 0);
 	archive_command = text_arg_or_null(fcinfo, 1);

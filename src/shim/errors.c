@@ -3,6 +3,7 @@
  */
 #include "shim.h"
 
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
@@ -125,4 +126,16 @@ pgmlr_require_superuser(const char *function_name)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for function %s", function_name),
 				 errdetail("Only superusers may change the server's configuration files and roles.")));
+}
+
+void
+pgmlr_refuse_on_standby(const char *message, const char *detail, const char *hint)
+{
+	if (!RecoveryInProgress())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+			 errmsg("%s", message),
+			 errdetail("%s", detail),
+			 errhint("%s", hint)));
 }

@@ -471,14 +471,12 @@ pgmlr_allow_replica(PG_FUNCTION_ARGS)
 	address = checked(pgmlr_hba_normalize_address(address_in, &st), &st);
 	method = checked(pgmlr_hba_normalize_method(method_in, &st), &st);
 
+	pgmlr_hba_notice_address(address_in);
+
 	queue_hba_edit(HBA_ALLOW, role, address, method, &changed, &rule);
 
-	/* Likely a typo; still allowed, so the rule can precede the role. */
-	if (!OidIsValid(get_role_oid(role, true)))
-		ereport(NOTICE,
-				(errmsg("role \"%s\" does not exist", role),
-				 errdetail("The rule matches nobody until the role is created."),
-				 errhint("Create it with SELECT * FROM pgml_repl.create_replication_user('%s').", role)));
+	pgmlr_hba_notice_missing_role(role, address);
+	pgmlr_hba_notice_on_standby("allow_replica");
 
 	if (strcmp(method, "cert") == 0 && !EnableSSL)
 		ereport(WARNING,
@@ -508,7 +506,10 @@ pgmlr_disallow_replica(PG_FUNCTION_ARGS)
 	pgmlr_report_status(&st);
 	address = checked(pgmlr_hba_normalize_address(address_in, &st), &st);
 
+	pgmlr_hba_notice_address(address_in);
+
 	queue_hba_edit(HBA_DISALLOW, role, address, NULL, &changed, &rule);
+	pgmlr_hba_notice_on_standby("disallow_replica");
 	return_rule_row(fcinfo, rule, changed);
 	return (Datum) 0;
 }

@@ -6,7 +6,6 @@
  */
 #include "shim.h"
 
-#include "access/xlog.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -389,12 +388,9 @@ pgmlr_publish_hf_manifest(PG_FUNCTION_ARGS)
 	size_t		removed;
 	size_t		unhealthy;
 
-	if (RecoveryInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("cannot publish the HuggingFace cache manifest on a standby"),
-				 errdetail("pgml_repl.hf_manifest is read-only during recovery; it arrives through the WAL."),
-				 errhint("Run pgml_repl.publish_hf_manifest() on the primary.")));
+	pgmlr_refuse_on_standby("cannot publish the HuggingFace cache manifest on a standby",
+							"pgml_repl.hf_manifest is read-only during recovery; it arrives through the WAL.",
+							"Run pgml_repl.publish_hf_manifest() on the primary.");
 
 	InitMaterializedSRF(fcinfo, 0);
 	dir = cache_dir_for_call(fcinfo, 0, "publish_hf_manifest");

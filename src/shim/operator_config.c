@@ -15,6 +15,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "lib/stringinfo.h"
+#include "postmaster/postmaster.h"
 #include "storage/fd.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -71,23 +72,17 @@ pgmlr_fn_standby_setup(PG_FUNCTION_ARGS)
 	char	   *script;
 
 	memset(&args, 0, sizeof(args));
-	require_not_null(fcinfo, 1, "primary_port");
 	require_not_null(fcinfo, 2, "role_name");
 	require_not_null(fcinfo, 3, "stanza");
 	require_not_null(fcinfo, 7, "copy_model_cache");
 
 	args.primary_host = text_arg(fcinfo, 0);
-	args.primary_port = PG_GETARG_INT32(1);
+	/* NULL: this server's own port (a SQL default cannot read a setting). */
+	args.primary_port = PG_ARGISNULL(1) ? PostPortNumber : PG_GETARG_INT32(1);
 	args.role_name = NameStr(*PG_GETARG_NAME(2));
 	args.stanza = text_arg(fcinfo, 3);
-	if (PG_ARGISNULL(4))
-	{
-		/* Readable to pg_monitor (pg_read_all_settings) anyway. */
-		args.data_directory = GetConfigOption("data_directory", false, false);
-		args.data_directory_from_primary = true;
-	}
-	else
-		args.data_directory = text_arg(fcinfo, 4);
+	/* Required: the core refuses NULL, never guessing the primary's own. */
+	args.data_directory = text_arg(fcinfo, 4);
 	args.pgbackrest_config = text_arg(fcinfo, 5);
 	args.application_name = text_arg(fcinfo, 6);
 	args.copy_model_cache = PG_GETARG_BOOL(7);
@@ -98,35 +93,39 @@ pgmlr_fn_standby_setup(PG_FUNCTION_ARGS)
 }
 
 /*
- * The standbys connected now, by address (host:port is unknown: the
- * replicas' own port is not in pg_stat_replication). Copied into "into".
+ * The standbys connected now: address ("" for a Unix socket) and
+ * application_name, one per walsender that streams to a standby
+ * (pg_basebackup and logical walsenders left out). Copied into "into".
  */
-static List *
-connected_standby_hosts(MemoryContext into)
+static int
+connected_standbys(MemoryContext into, const char ***hosts, const char ***names)
 {
-	List	   *hosts = NIL;
 	int			ret;
+	int			n;
 
 	SPI_connect();
-	ret = SPI_execute("SELECT DISTINCT host(client_addr) FROM pg_catalog.pg_stat_replication "
-					  "WHERE client_addr IS NOT NULL ORDER BY 1",
+	ret = SPI_execute("SELECT coalesce(host(r.client_addr), ''), r.application_name"
+					  " FROM pg_catalog.pg_stat_replication r"
+					  " WHERE r.state IS DISTINCT FROM 'backup'"
+					  "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots s"
+					  "                   WHERE s.active_pid = r.pid AND s.slot_type = 'logical')"
+					  " ORDER BY 1, 2",
 					  true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
+	n = (int) SPI_processed;
+	*hosts = MemoryContextAllocZero(into, sizeof(char *) * (n + 1));
+	*names = MemoryContextAllocZero(into, sizeof(char *) * (n + 1));
+	for (int i = 0; i < n; i++)
 	{
 		char	   *h = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char	   *a = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
 
-		if (h)
-		{
-			MemoryContext old = MemoryContextSwitchTo(into);
-
-			hosts = lappend(hosts, pstrdup(h));
-			MemoryContextSwitchTo(old);
-		}
+		(*hosts)[i] = MemoryContextStrdup(into, h ? h : "");
+		(*names)[i] = MemoryContextStrdup(into, a ? a : "");
 	}
 	SPI_finish();
-	return hosts;
+	return n;
 }
 
 static char *
@@ -157,12 +156,14 @@ pgmlr_fn_pgcat_config(PG_FUNCTION_ARGS)
 	pgmlr_pgcat_args args;
 	pgmlr_status st;
 	const char **replicas = NULL;
+	const char **connected_hosts = NULL;
+	const char **connected_names = NULL;
 	int			n = 0;
 	char	   *out;
+	char	   *unknown_ports = NULL;
 
 	memset(&args, 0, sizeof(args));
 	require_not_null(fcinfo, 1, "pool");
-	require_not_null(fcinfo, 2, "port");
 
 	if (!PG_ARGISNULL(0))
 	{
@@ -180,19 +181,15 @@ pgmlr_fn_pgcat_config(PG_FUNCTION_ARGS)
 			replicas[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
 	}
 	else
-	{
-		List	   *hosts = connected_standby_hosts(cxt);
-		ListCell   *lc;
-
-		replicas = palloc0(sizeof(char *) * (list_length(hosts) + 1));
-		foreach(lc, hosts)
-			replicas[n++] = lfirst(lc);
-	}
+		args.n_connected = connected_standbys(cxt, &connected_hosts, &connected_names);
 
 	args.pool = text_arg(fcinfo, 1);
-	args.port = PG_GETARG_INT32(2);
+	/* NULL: this server's own port (a SQL default cannot read a setting). */
+	args.port = PG_ARGISNULL(2) ? PostPortNumber : PG_GETARG_INT32(2);
 	args.replicas = replicas;
 	args.n_replicas = n;
+	args.connected_hosts = connected_hosts;
+	args.connected_names = connected_names;
 	if (PG_ARGISNULL(3))
 	{
 		char	   *h = pgmlr_pgcat_default_primary_host(server_address(cxt),
@@ -214,8 +211,16 @@ pgmlr_fn_pgcat_config(PG_FUNCTION_ARGS)
 		args.database = text_arg(fcinfo, 4);
 	args.user_name = PG_ARGISNULL(5) ? GetUserNameFromId(GetUserId(), false) : text_arg(fcinfo, 5);
 
-	out = pgmlr_pgcat_config(&args, &st);
+	out = pgmlr_pgcat_config(&args, &unknown_ports, &st);
+	unknown_ports = pgmlr_take_string(unknown_ports);
 	pgmlr_report_status(&st);
+	if (unknown_ports)
+		ereport(NOTICE,
+				(errmsg("the port of standby %s is not known", unknown_ports),
+				 errdetail("It connects from the address of another server in the pool; pg_stat_replication "
+						   "shows its address but not the port it listens on, so port %d is only a guess.",
+						   args.port),
+				 errhint("Pass replicas => ARRAY['host:port', ...] with each replica's address and port.")));
 	PG_RETURN_TEXT_P(cstring_to_text(pgmlr_take_string(out)));
 }
 

@@ -168,8 +168,9 @@ pgmlr_define_prefetch_gucs(void)
 							   &pgmlr_hf_endpoint, "",
 							   PGC_SIGHUP, 0, check_hf_endpoint, NULL, NULL);
 	DefineCustomStringVariable("pgml_replication.hf_token",
-							   "HuggingFace access token for gated models; empty means HF_TOKEN, then $HF_HOME/token.",
-							   "Shown only as a mask, to everyone.",
+							   "HuggingFace access token for gated models; empty means HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then the huggingface_hub token file.",
+							   "The token file is $HF_HOME/token, else $XDG_CACHE_HOME/huggingface/token, else "
+							   "$HOME/.cache/huggingface/token. Shown only as a mask, to everyone.",
 							   &hf_token_masked, "",
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
 							   check_hf_token, assign_hf_token, NULL);

@@ -29,6 +29,22 @@ extern char *pgmlr_take_string(char *s);
 extern void pgmlr_own_handle(void *handle, void (*free_fn) (void *));
 /* Superuser check with the house error text. */
 extern void pgmlr_require_superuser(const char *function_name);
+/*
+ * For functions that only make sense on a primary: on a standby (in
+ * recovery) raises ERROR with SQLSTATE 25006 (read_only_sql_transaction, the
+ * code PostgreSQL gives writes during recovery) and the caller's message,
+ * detail and hint. Call it before anything is read or queued.
+ */
+extern void pgmlr_refuse_on_standby(const char *message, const char *detail, const char *hint);
+
+/* hba_notices.c: NOTICEs of allow_replica() / disallow_replica() */
+
+/* The address as normalised means something else than it reads. */
+extern void pgmlr_hba_notice_address(const char *address_in);
+/* On a standby: the edit is of this standby's own pg_hba.conf. */
+extern void pgmlr_hba_notice_on_standby(const char *function_name);
+/* The role does not exist; the HINT names the nearest replication role. */
+extern void pgmlr_hba_notice_missing_role(const char *role, const char *address);
 
 /* commit_actions.c */
 

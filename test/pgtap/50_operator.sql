@@ -24,10 +24,11 @@ RESET ROLE;
 SET ROLE pgmlr_t_monitor;
 SELECT matches(pgml_repl.standby_setup('10.0.0.1', data_directory => '/d'), '^#!/usr/bin/env bash',
                'pg_monitor may render standby_setup');
-SELECT matches(pgml_repl.standby_setup('10.0.0.1'), 'PGDATA_DIR=''/',
-               'pg_monitor may render standby_setup with the primary''s data_directory');
-SELECT matches(pgml_repl.pgcat_config(primary_host => 'db1'), '\["db1", 5432, "primary"\]',
-               'pg_monitor may render pgcat_config, connected standbys included');
+SELECT throws_ok($$SELECT pgml_repl.standby_setup('10.0.0.1')$$, '22023', 'data_directory is required',
+                 'standby_setup never guesses the data directory (it could be the primary''s own)');
+SELECT matches(pgml_repl.pgcat_config(primary_host => 'db1'),
+               format('\["db1", %s, "primary"\]', current_setting('port')),
+               'pg_monitor may render pgcat_config, connected standbys included, on this server''s port');
 SELECT throws_ok($$SELECT pgml_repl.pgbackrest_info()$$, '42501', NULL,
                  'pg_monitor may not run pgbackrest_info');
 SELECT throws_ok($$SELECT pgml_repl.pgbackrest_archive_max()$$, '42501', NULL,

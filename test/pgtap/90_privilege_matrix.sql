@@ -71,7 +71,7 @@ INSERT INTO matrix VALUES
  ('replication_status()',                                  false, true,  false, true,
   'SELECT * FROM pgml_repl.replication_status()'),
  ('standby_setup(text, integer, name, text, text, text, text, boolean)', false, true, false, true,
-  'SELECT pgml_repl.standby_setup(''10.0.0.1'')'),
+  'SELECT pgml_repl.standby_setup(''10.0.0.1'', data_directory => ''/srv/replica'')'),
  ('pgcat_config(text[], text, integer, text, text, text)', false, true,  false, true,
   'SELECT pgml_repl.pgcat_config(ARRAY[''10.0.0.2''])'),
  ('pgbackrest_info(text, text)',                           false, false, true,  true,

@@ -101,6 +101,36 @@ TEST(HbaAddress, Refuses) {
 	}
 }
 
+TEST(HbaAddress, NotesWhatTheUserMayNotHaveMeant) {
+	auto n = address_note("10.0.12.5/24");
+	ASSERT_TRUE(n);
+	EXPECT_EQ(n->code, PGMLR_OK);
+	EXPECT_EQ(n->message, "address 10.0.12.5/24 is written as 10.0.12.0/24");
+	EXPECT_NE(n->detail.find("10.0.12.0/24"), std::string::npos);
+	EXPECT_NE(n->hint.find("10.0.12.5"), std::string::npos);
+	n = address_note("2001:db8:abcd:12::1/64");
+	ASSERT_TRUE(n);
+	EXPECT_EQ(n->message, "address 2001:db8:abcd:12::1/64 is written as 2001:db8:abcd:12::/64");
+	// A bare network-looking address becomes one host.
+	n = address_note("10.0.12.0");
+	ASSERT_TRUE(n);
+	EXPECT_EQ(n->message, "address 10.0.12.0 is taken as the single host 10.0.12.0/32");
+	EXPECT_NE(n->hint.find("10.0.12.0/24"), std::string::npos);
+	n = address_note("fd00:1::");
+	ASSERT_TRUE(n);
+	EXPECT_NE(n->hint.find("fd00:1::/64"), std::string::npos);
+	// Nothing to say: already normal, a host, a case change, or invalid input.
+	for (const char *a : {"10.0.12.0/24", "10.0.12.5", "10.0.12.5/32", "FD00:0:0:0::5", "fd00::5/128", "0.0.0.0/0",
+	                      "10.0.0.1/8/8", "all", "", "db.example.com"})
+		EXPECT_FALSE(address_note(a)) << a;
+	pgmlr_status st;
+	EXPECT_TRUE(pgmlr_hba_address_note("192.168.1.77/26", &st));
+	EXPECT_EQ(st.code, PGMLR_OK);
+	EXPECT_STREQ(st.message, "address 192.168.1.77/26 is written as 192.168.1.64/26");
+	EXPECT_FALSE(pgmlr_hba_address_note("192.168.1.64/26", &st));
+	EXPECT_FALSE(pgmlr_hba_address_note(nullptr, &st));
+}
+
 TEST(HbaMethod, AcceptsAndRefuses) {
 	EXPECT_EQ(*normalize_method("scram-sha-256"), "scram-sha-256");
 	EXPECT_EQ(*normalize_method("SCRAM-SHA-256"), "scram-sha-256");

@@ -109,33 +109,84 @@ TEST(StandbySetup, RendersEveryStep) {
 	EXPECT_EQ(t.rfind("#!/usr/bin/env bash\n", 0), 0u);
 	EXPECT_NE(t.find("\nset -euo pipefail\n"), std::string::npos);
 	EXPECT_NE(t.find("\nPGDATA_DIR='/var/lib/postgresql/15/main'\n"), std::string::npos);
+	EXPECT_NE(t.find("\nPRIMARY_CONNINFO='host=10.0.0.1 port=5432 user=replication_user'\n"), std::string::npos);
 	EXPECT_NE(t.find("-X stream --checkpoint=fast"), std::string::npos);
 	EXPECT_NE(t.find("umask 077"), std::string::npos);
 	EXPECT_NE(t.find("'10.0.0.1:5432:*:replication_user:PASSWORD'"), std::string::npos);
 	EXPECT_EQ(line_starting(t, "restore_command"),
 	          "restore_command = 'pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=main archive-get %f \"%p\"'");
-	EXPECT_NE(t.find("'host=10.0.0.1 port=5432 user=replication_user' \"$APPLICATION_NAME\" \"$PGPASSFILE\""),
-	          std::string::npos);
+	EXPECT_NE(t.find("\"$PRIMARY_CONNINFO\" \"$APPLICATION_NAME\" \"$PGPASSFILE\""), std::string::npos);
 	EXPECT_NE(t.find("passfile=''%s'''"), std::string::npos);
 	EXPECT_EQ(line_starting(t, "hot_standby"), "hot_standby = on");
 	EXPECT_NE(t.find("standby.signal"), std::string::npos);
 	EXPECT_NE(t.find("pgml_repl.replication_status()"), std::string::npos);
 	EXPECT_EQ(t.find("rsync -a"), std::string::npos);
-	EXPECT_EQ(t.find("same layout"), std::string::npos);
 	EXPECT_EQ(t.back(), '\n');
+}
+
+TEST(StandbySetup, ChecksComeBeforeTheFirstChange) {
+	// The order is the safety argument: the replication login, the data
+	// directory's identity and the --check exit all precede the first
+	// command that stops, deletes or writes anything.
+	Result<std::string> r = render_standby_setup(basic());
+	ASSERT_TRUE(r.ok());
+	const std::string &t = *r;
+	size_t identify = t.find("-c IDENTIFY_SYSTEM");
+	size_t controldata = t.find("\"$PGBIN/pg_controldata\" -D \"$PGDATA_DIR\"");
+	size_t check_exit = t.find("nothing was changed (--check)");
+	size_t trap = t.find("\ntrap on_exit EXIT\n");
+	ASSERT_NE(identify, std::string::npos);
+	ASSERT_NE(controldata, std::string::npos);
+	ASSERT_NE(check_exit, std::string::npos);
+	ASSERT_NE(trap, std::string::npos);
+	EXPECT_LT(identify, controldata);
+	EXPECT_LT(controldata, check_exit);
+	EXPECT_LT(check_exit, trap);
+	// Every command that changes something sits after the trap (the helper
+	// functions defined earlier are only called after it).
+	const std::string steps = t.substr(t.find("# --- 1. Local checks"));
+	const size_t steps_trap = steps.find("\ntrap on_exit EXIT\n");
+	for (const char *change : {"\tstop_local_server\n", "find \"$PGDATA_DIR\" -mindepth 1", "mkdir -m 700",
+	                           "\"$PGBIN/pg_basebackup\"", ">>\"$AUTO_CONF\"", "mv -T", "\nstart_server\n",
+	                           "rm -rf -- \"$OLD_DIR\""}) {
+		size_t at = steps.find(change);
+		ASSERT_NE(at, std::string::npos) << change;
+		EXPECT_GT(at, steps_trap) << change;
+	}
+	// The refusals: another cluster, a non-standby, the primary itself, other files.
+	EXPECT_NE(t.find("it holds another cluster (system identifier"), std::string::npos);
+	EXPECT_NE(t.find("no standby.signal"), std::string::npos);
+	EXPECT_NE(t.find("it is the server to copy from"), std::string::npos);
+	EXPECT_NE(t.find("holds no PostgreSQL cluster"), std::string::npos);
+	EXPECT_NE(t.find("--force) FORCE=yes"), std::string::npos);
+	EXPECT_NE(t.find("--check) CHECK_ONLY=yes"), std::string::npos);
+	EXPECT_NE(t.find("--in-place) IN_PLACE=yes"), std::string::npos);
+	EXPECT_NE(t.find("LC_ALL=C"), std::string::npos);
+}
+
+TEST(StandbySetup, ShellcheckFindsNothing) {
+	// scripts/install-deps installs shellcheck; a missing one fails the test.
+	ASSERT_EQ(run_bash("command -v shellcheck >/dev/null && echo yes"), "yes\n") << "shellcheck is not installed";
+	for (bool copy : {false, true}) {
+		StandbySetup s = basic();
+		s.copy_model_cache = copy;
+		s.application_name.clear();
+		Result<std::string> r = render_standby_setup(s);
+		ASSERT_TRUE(r.ok());
+		std::string out = run_on_file("shellcheck -s bash -S warning", *r);
+		EXPECT_EQ(out, "") << out;
+	}
 }
 
 TEST(StandbySetup, OptionalPartsAndDefaults) {
 	StandbySetup s = basic();
 	s.copy_model_cache = true;
-	s.data_directory_from_primary = true;
 	s.application_name.clear();
 	s.pgbackrest_config.clear();
 	Result<std::string> r = render_standby_setup(s);
 	ASSERT_TRUE(r.ok());
 	EXPECT_NE(r->find("rsync -a"), std::string::npos);
 	EXPECT_NE(r->find("/var/lib/postgresql/.cache/huggingface/hub"), std::string::npos);
-	EXPECT_NE(r->find("same layout"), std::string::npos);
 	EXPECT_NE(r->find("uname -n"), std::string::npos);
 	EXPECT_EQ(line_starting(*r, "restore_command"), "restore_command = 'pgbackrest --stanza=main archive-get %f \"%p\"'");
 }
@@ -166,7 +217,8 @@ TEST(StandbySetup, RuntimeConfigLinesParseBack) {
 	std::string printf_line1 = line_starting(*r, "printf \"primary_conninfo");
 	size_t p = r->find(printf_line1);
 	std::string printf_cmd = r->substr(p, r->find('\n', r->find('\n', p) + 1) - p);
-	std::string out = run_bash("APPLICATION_NAME=replica_1 PGPASSFILE=/home/pg/.pgpass AUTO_CONF=/dev/stdout\n" + printf_cmd);
+	std::string out = run_bash(line_starting(*r, "PRIMARY_CONNINFO=") +
+	                           "\nAPPLICATION_NAME=replica_1 PGPASSFILE=/home/pg/.pgpass AUTO_CONF=/dev/stdout\n" + printf_cmd);
 	EXPECT_EQ(out,
 	          "primary_conninfo = 'host=10.0.0.1 port=5432 user=replication_user application_name=replica_1 "
 	          "passfile=''/home/pg/.pgpass'''\n");
@@ -216,6 +268,12 @@ TEST(StandbySetup, CEntryPoint) {
 	EXPECT_EQ(out, nullptr);
 	EXPECT_EQ(st.code, PGMLR_ERR_INVALID_PARAMETER);
 	a.pgbackrest_config = nullptr;
+	a.data_directory = nullptr;
+	out = pgmlr_standby_setup_script(&a, &st);
+	EXPECT_EQ(out, nullptr);
+	EXPECT_STREQ(st.message, "data_directory is required");
+	EXPECT_NE(std::string(st.hint).find("data_directory =>"), std::string::npos);
+	a.data_directory = "/data";
 	a.primary_host = nullptr;
 	out = pgmlr_standby_setup_script(&a, &st);
 	EXPECT_EQ(out, nullptr);
