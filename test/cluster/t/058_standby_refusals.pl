@@ -19,9 +19,9 @@ my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($primary, 'base', has_streaming => 1);
 # Over TCP from 127.0.0.1, the primary's own address.
 $standby->append_conf('postgresql.conf',
-	"primary_conninfo = 'host=127.0.0.1 port=" . $primary->port . " user=postgres application_name=standby_056'\n");
+	"primary_conninfo = 'host=127.0.0.1 port=" . $primary->port . " user=postgres application_name=standby_058'\n");
 $standby->start;
-$primary->wait_for_catchup('standby_056');
+$primary->wait_for_catchup('standby_058');
 is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't', 'the standby is in recovery');
 
 my $auto_conf = $standby->data_dir . '/postgresql.auto.conf';
@@ -94,9 +94,9 @@ is($rc, 0, 'pgcat_config runs on the primary');
 my $port = $primary->port;
 like($out, qr/^  \["127\.0\.0\.1", $port, "primary"\],$/m, 'the primary on its own port');
 like($out,
-	qr/^  \["127\.0\.0\.1", $port, "replica"\],  # standby_056: same address as another server; its port is not known here, set it$/m,
+	qr/^  \["127\.0\.0\.1", $port, "replica"\],  # standby_058: same address as another server; its port is not known here, set it$/m,
 	'the standby with the primary\'s address is listed, its port flagged');
-like($err, qr/NOTICE:  the port of standby "standby_056" is not known/, 'and a NOTICE says so');
+like($err, qr/NOTICE:  the port of standby "standby_058" is not known/, 'and a NOTICE says so');
 like($err, qr/HINT:  Pass replicas => ARRAY\['host:port', \.\.\.\]/, 'with how to give it');
 my $standby_port = $standby->port;
 $out = $primary->safe_psql('postgres',
