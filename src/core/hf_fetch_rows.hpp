@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "hf_names.hpp"
 #include "status.hpp"
 
 namespace pgmlr::hf_fetch {
@@ -21,9 +22,10 @@ struct Row {
 	int64_t size = 0;
 };
 
-constexpr int64_t kMaxFileSize = int64_t{1} << 42;  // 4 TiB: beyond any Hub file
+using hf::kMaxFileSize;
 
-// Each refusal names the column in its message.
+// The rules are hf_names.hpp's; these turn a problem into a refusal that
+// names the column in its message.
 Status validate_repo_type(std::string_view v);
 Status validate_repo_id(std::string_view v);
 Status validate_revision(std::string_view v);
@@ -33,7 +35,7 @@ Status validate_blob(std::string_view v);
 Status validate_size(int64_t v);
 Status validate_row(const Row &row);
 
-// "models--org--name"
+// "models--org--name" (hf::repo_folder_name)
 std::string repo_folder_name(const Row &row);
 
 // Percent-encoding as Python's urllib.parse.quote: unreserved bytes kept,

@@ -580,6 +580,39 @@ const pgmlr_hf_manifest_row *pgmlr_hf_diff_row(const pgmlr_hf_diff *diff, pgmlr_
 size_t		pgmlr_hf_diff_unchanged(const pgmlr_hf_diff *diff);
 /* Scan rows left out because their status is not ok. */
 size_t		pgmlr_hf_diff_unhealthy(const pgmlr_hf_diff *diff);
+
+/*
+ * Cache entries left out because their names break the Hub's rules
+ * (src/core/hf_names.hpp): files, and repo folders no valid repo id names
+ * (folder: repo_id is then the folder's name, revision and path are NULL).
+ */
+typedef struct pgmlr_hf_refused_entry
+{
+	const char *repo_type;
+	const char *repo_id;
+	const char *revision;		/* NULL for a folder */
+	const char *path;			/* NULL for a folder */
+	bool		folder;
+	const char *reason;			/* "path contains a backslash" */
+} pgmlr_hf_refused_entry;
+
+size_t		pgmlr_hf_diff_refused_count(const pgmlr_hf_diff *diff);
+bool		pgmlr_hf_diff_refused(const pgmlr_hf_diff *diff, size_t i, pgmlr_hf_refused_entry *out);
+
+/*
+ * The rules of one manifest column, for the table's CHECK constraints: NULL
+ * when value follows them, else a malloc'd "<column> <problem>" text.
+ */
+typedef enum pgmlr_hf_name_kind
+{
+	PGMLR_HF_REPO_ID = 0,
+	PGMLR_HF_REVISION,
+	PGMLR_HF_REF,
+	PGMLR_HF_PATH,
+	PGMLR_HF_BLOB
+} pgmlr_hf_name_kind;
+
+char	   *pgmlr_hf_name_problem(pgmlr_hf_name_kind kind, const char *value, pgmlr_status *status);
 /* END hf_cache */
 
 /* ------------------------------------------------------------------ */
