@@ -29,6 +29,7 @@ CORE_SRCS = \
 	src/core/hf_fetch_sink.cpp \
 	src/core/hf_fetch_pool.cpp \
 	src/core/hf_fetch_fs.cpp \
+	src/core/hf_fetch_sweep.cpp \
 	src/core/hf_fetch_plan.cpp \
 	src/core/hf_fetch_job.cpp \
 	src/core/hf_fetch_api.cpp

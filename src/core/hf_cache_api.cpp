@@ -297,6 +297,7 @@ extern "C" bool pgmlr_hf_diff_refused(const pgmlr_hf_diff *diff, size_t i, pgmlr
 	out->path = e.folder ? nullptr : e.row.path.c_str();
 	out->folder = e.folder;
 	out->reason = e.reason.c_str();
+	out->label = e.label.c_str();
 	return true;
 }
 

@@ -40,6 +40,11 @@ Status validate_row(const Row &row) {
 	return {};
 }
 
+void RefusalList::add(const Row &row, std::string reason) {
+	if (keys_.emplace(row.repo_type, row.repo_id, row.revision, row.path).second)
+		rows_.push_back(RefusedRow{row, std::move(reason)});
+}
+
 std::string repo_folder_name(const Row &row) { return hf::repo_folder_name(row.repo_type, row.repo_id); }
 
 std::string percent_encode(std::string_view s, std::string_view keep) {

@@ -5,7 +5,10 @@
 
 #include <cstdint>
 #include <string>
+#include <set>
 #include <string_view>
+#include <tuple>
+#include <vector>
 
 #include "hf_names.hpp"
 #include "status.hpp"
@@ -23,6 +26,25 @@ struct Row {
 };
 
 using hf::kMaxFileSize;
+
+// A manifest row the fetcher will not act on, and why (the message of the
+// validation refusal, or the conflict that refused its whole repo).
+struct RefusedRow {
+	Row row;
+	std::string reason;
+};
+
+// Refused rows, each file (type, repo, revision, path) once: the worker
+// hands a file over once per ref, and a refused file is one report.
+class RefusalList {
+public:
+	void add(const Row &row, std::string reason);
+	const std::vector<RefusedRow> &rows() const { return rows_; }
+
+private:
+	std::set<std::tuple<std::string, std::string, std::string, std::string>> keys_;
+	std::vector<RefusedRow> rows_;
+};
 
 // The rules are hf_names.hpp's; these turn a problem into a refusal that
 // names the column in its message.

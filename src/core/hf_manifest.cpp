@@ -48,6 +48,7 @@ std::vector<ManifestRow> healthy_rows(const Scan &scan, size_t *unhealthy, std::
 		e.row.repo_id = folder.name;
 		e.folder = true;
 		e.reason = "not a valid repo folder name: " + folder.why;
+		e.label = folder.type + " folder " + shown(folder.name);
 		if (refused) refused->push_back(std::move(e));
 	}
 	for (const auto &f : scan.files) {
@@ -61,7 +62,9 @@ std::vector<ManifestRow> healthy_rows(const Scan &scan, size_t *unhealthy, std::
 		Problem p = manifest_row_problem(row);
 		if (!p && named_badly) p = "path breaks the rules";  // the scan and this function share them: not reached
 		if (p) {
-			if (refused) refused->push_back(RefusedEntry{std::move(row), false, std::move(*p)});
+			std::string label = row.repo_type + " " + shown(row.repo_id) + " revision " + shown(row.revision) +
+								" path " + shown(row.path);
+			if (refused) refused->push_back(RefusedEntry{std::move(row), false, std::move(*p), std::move(label)});
 			continue;
 		}
 		out.push_back(std::move(row));

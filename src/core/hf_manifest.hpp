@@ -29,6 +29,7 @@ struct RefusedEntry {
 	ManifestRow row;
 	bool folder = false;
 	std::string reason;  // "path contains a backslash"
+	std::string label;   // the entry for a message, every value quoted by shown()
 };
 
 struct ManifestDiff {

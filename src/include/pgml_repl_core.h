@@ -594,6 +594,7 @@ typedef struct pgmlr_hf_refused_entry
 	const char *path;			/* NULL for a folder */
 	bool		folder;
 	const char *reason;			/* "path contains a backslash" */
+	const char *label;			/* the entry for a message, values quoted and escaped */
 } pgmlr_hf_refused_entry;
 
 size_t		pgmlr_hf_diff_refused_count(const pgmlr_hf_diff *diff);
@@ -676,6 +677,7 @@ typedef struct pgmlr_fetch_progress
 	int64_t		links_created;
 	int64_t		refs_written;
 	int64_t		links_failed;	/* snapshot links or refs that could not be written */
+	int64_t		partials_removed;	/* stale partial downloads removed while planning */
 	char		last_publish_error[512];	/* the latest of those, "" if none */
 	double		throughput_bps;	/* bytes_received / seconds since first step */
 	char		current_repo[256];
@@ -698,6 +700,7 @@ typedef struct pgmlr_fetch_queue_entry
 {
 	char		repo_type[16];
 	char		repo_id[200];
+	char		revision[41];
 	char		path[1025];
 	char		blob[65];
 	int64_t		size;
@@ -706,6 +709,16 @@ typedef struct pgmlr_fetch_queue_entry
 	pgmlr_fetch_state state;
 	char		last_error[512];
 } pgmlr_fetch_queue_entry;
+
+/* A manifest row the job will not act on (validation or a conflict). */
+typedef struct pgmlr_fetch_refusal
+{
+	char		repo_type[16];
+	char		repo_id[200];
+	char		revision[48];
+	char		path[1025];
+	char		reason[512];
+} pgmlr_fetch_refusal;
 
 /* curl_global_init; call once in the worker process, never the postmaster. */
 void		pgmlr_fetch_global_init(pgmlr_status *status);
@@ -717,11 +730,20 @@ void		pgmlr_fetch_options_init(pgmlr_fetch_options *opts);
 pgmlr_fetch_job *pgmlr_fetch_new(const pgmlr_fetch_options *opts, pgmlr_status *status);
 
 /* Validates and adds one row. A refused row sets *status (the message names
- * the column) and leaves the job unchanged; the job stays usable. */
+ * the column), is recorded among the job's refusals and is not acted on; the
+ * job stays usable. */
 bool		pgmlr_fetch_add_row(pgmlr_fetch_job *job, const pgmlr_fetch_row *row, pgmlr_status *status);
 
-/* Computes what is missing (blobs, symlinks, refs). Call once, after the rows. */
+/* Computes what is missing (blobs, symlinks, refs). Call once, after the rows.
+ * Rows that contradict each other refuse their repo only (recorded among the
+ * refusals). Then removes the job's own partial downloads
+ * (blobs/<blob>.pgml.incomplete) of blobs no transfer of this job wants,
+ * each under its blob lock. */
 void		pgmlr_fetch_plan(pgmlr_fetch_job *job, pgmlr_status *status);
+
+/* Rows refused by pgmlr_fetch_add_row or pgmlr_fetch_plan, each file once. */
+int			pgmlr_fetch_refused_count(const pgmlr_fetch_job *job);
+bool		pgmlr_fetch_refused_item(const pgmlr_fetch_job *job, int index, pgmlr_fetch_refusal *out);
 
 /* Runs transfers for at most about max_ms. Returns true once the job is
  * finished (every file done or failed, or canceled: then status is
