@@ -880,6 +880,10 @@ bool Job::refused_item(int index, pgmlr_fetch_refusal *out) const {
 	copy_field(out->revision, sizeof out->revision, r.row.revision);
 	copy_field(out->path, sizeof out->path, r.row.path);
 	copy_field(out->reason, sizeof out->reason, r.reason);
+	copy_field(out->label, sizeof out->label,
+			   (hf::repo_type_problem(r.row.repo_type) ? hf::shown(r.row.repo_type) : r.row.repo_type) + " " +
+				   hf::shown(r.row.repo_id) + " revision " + hf::shown(r.row.revision) +
+				   " path " + hf::shown(r.row.path));
 	return true;
 }
 

@@ -426,6 +426,8 @@ typedef struct pgmlr_doctor_facts
 	bool		prefetch_worker_pid_known;
 	int64_t		prefetch_files_failed;
 	const char *prefetch_last_error;
+	int64_t		prefetch_refused_rows;	/* prefetch_status().refused_rows */
+	const char *prefetch_first_refusal;	/* "model:org/x revision ... path ...: reason" */
 
 	/* HuggingFace cache against pgml_repl.hf_manifest */
 	bool		cache_visible;	/* may call hf_cache_manifest() */
@@ -435,6 +437,11 @@ typedef struct pgmlr_doctor_facts
 	int64_t		cache_files;	/* healthy rows of hf_cache_manifest() */
 	int64_t		manifest_not_in_cache;
 	int64_t		cache_not_in_manifest;
+	int64_t		cache_invalid_names;	/* hf_cache_manifest() rows with status invalid_name */
+	/* primary: rows of pgml_repl.hf_manifest that break the Hub's rules
+	 * (possible only once a CHECK constraint was dropped) */
+	int64_t		manifest_rows_breaking_rules;
+	const char *manifest_first_breaking_row;	/* "model orgbars-/m1 ... path ...: reason" */
 } pgmlr_doctor_facts;
 
 typedef struct pgmlr_doctor_report pgmlr_doctor_report;
@@ -718,6 +725,7 @@ typedef struct pgmlr_fetch_refusal
 	char		revision[48];
 	char		path[1025];
 	char		reason[512];
+	char		label[512];		/* the row for a log line, values quoted and escaped */
 } pgmlr_fetch_refusal;
 
 /* curl_global_init; call once in the worker process, never the postmaster. */
