@@ -21,7 +21,7 @@ SELECT pg_sleep(0.5);  -- the SIGHUP is handled before the next command
 
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(172);
+SELECT plan(202);
 
 CREATE ROLE pgmlr_pm_plain;
 CREATE ROLE pgmlr_pm_monitor IN ROLE pg_monitor;
@@ -78,6 +78,16 @@ INSERT INTO matrix VALUES
   'SELECT * FROM pgml_repl.hf_cache_manifest(''/nonexistent'')'),
  ('hf_cache_repos(text)',                                  false, false, false, true,
   'SELECT * FROM pgml_repl.hf_cache_repos(''/nonexistent'')'),
+ ('hf_repo_id_problem(text)',                              true,  true,  true,  true,
+  'SELECT pgml_repl.hf_repo_id_problem(''org/name'')'),
+ ('hf_revision_problem(text)',                             true,  true,  true,  true,
+  'SELECT pgml_repl.hf_revision_problem(''main'')'),
+ ('hf_refs_problem(text[])',                               true,  true,  true,  true,
+  'SELECT pgml_repl.hf_refs_problem(''{main}'')'),
+ ('hf_path_problem(text)',                                 true,  true,  true,  true,
+  'SELECT pgml_repl.hf_path_problem(''a/b'')'),
+ ('hf_blob_problem(text)',                                 true,  true,  true,  true,
+  'SELECT pgml_repl.hf_blob_problem(''x'')'),
  ('publish_hf_manifest(text)',                             false, false, false, true,
   'SELECT * FROM pgml_repl.publish_hf_manifest(''/nonexistent'')'),
  ('prefetch_status()',                                     false, true,  false, true,
@@ -105,7 +115,7 @@ SELECT is(has_schema_privilege(r.role, 'pgml_repl', 'USAGE'), r.col <> 'plain',
           format('USAGE on schema pgml_repl for %s', r.col))
 FROM roles r ORDER BY r.ord;
 
--- 64: EXECUTE per function and role
+-- 84: EXECUTE per function and role
 SELECT is(has_function_privilege(r.role, f.oid, 'EXECUTE'),
           CASE r.col WHEN 'plain' THEN m.plain WHEN 'monitor' THEN m.monitor
                      WHEN 'execprog' THEN m.execprog ELSE m.super END,
@@ -120,7 +130,7 @@ WHERE NOT CASE r.col WHEN 'plain' THEN m.plain WHEN 'monitor' THEN m.monitor
                      WHEN 'execprog' THEN m.execprog ELSE m.super END
 ORDER BY m.fn, r.ord;
 
--- 9: the non-superuser roles with EXECUTE are not refused (the call may
+-- 19: the non-superuser roles with EXECUTE are not refused (the call may
 -- still fail for other reasons here: no worker, no pgBackRest stanza)
 SELECT isnt(pg_temp.sqlstate_as(r.role, m.call), '42501', format('%s allowed to %s', m.fn, r.col))
 FROM matrix m CROSS JOIN roles r
