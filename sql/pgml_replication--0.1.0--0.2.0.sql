@@ -45,8 +45,9 @@ GRANT EXECUTE ON FUNCTION pgml_repl.hf_repo_id_problem(text), pgml_repl.hf_revis
 
 -- Rows that break the rules could never be fetched (the 0.2.0 worker
 -- refuses them) and publish_hf_manifest() never writes them again: they are
--- deleted, each named in a NOTICE, so the constraints can be validated at
--- once and no DBA is left with an upgrade that fails on old data.
+-- deleted, each named in a WARNING (an extension script shows nothing
+-- below WARNING), so the constraints can be validated at once and no DBA is
+-- left with an upgrade that fails on old data.
 DO $upgrade$
 DECLARE
     r record;
@@ -70,12 +71,12 @@ BEGIN
     LOOP
         n := n + 1;
         IF n <= 100 THEN
-            RAISE NOTICE 'pgml_replication 0.2.0: deleted manifest row % % revision % path %: %',
+            RAISE WARNING 'pgml_replication 0.2.0: deleted manifest row % % revision % path %: %',
                 r.repo_type, quote_literal(r.repo_id), quote_literal(r.revision), quote_literal(r.path), r.reason;
         END IF;
     END LOOP;
     IF n > 0 THEN
-        RAISE NOTICE 'pgml_replication 0.2.0: deleted % manifest rows whose names break the Hub''s rules', n
+        RAISE WARNING 'pgml_replication 0.2.0: deleted % manifest rows whose names break the Hub''s rules', n
             USING HINT = 'No replica could fetch them. SELECT * FROM pgml_repl.publish_hf_manifest(); '
                          'republishes the cache; its WARNING names cache entries it refuses.';
     END IF;
@@ -108,7 +109,7 @@ DECLARE
     g record;
 BEGIN
     FOR g IN
-        SELECT p.oid::regprocedure AS fn,
+        SELECT f.sig AS fn,
                CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END AS grantee
         FROM (VALUES ('pgml_repl.publish_hf_manifest(text)', NULL),
                      ('pgml_repl.prefetch_status()', 'pg_monitor'),

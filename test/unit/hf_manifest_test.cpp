@@ -13,6 +13,19 @@ ManifestRow row(const std::string &path, const std::string &blob, int64_t size,
 	return ManifestRow{"model", "org/m", std::string(40, '1'), std::move(refs), path, blob, size};
 }
 
+// A healthy scan row of config.json.
+FileRow ok_file(const std::string &repo_id) {
+	FileRow f;
+	f.repo_type = "model";
+	f.repo_id = repo_id;
+	f.revision = std::string(40, 'a');
+	f.path = "config.json";
+	f.blob = std::string(40, 'b');
+	f.size = 10;
+	f.status = kOk;
+	return f;
+}
+
 }  // namespace
 
 TEST(HfManifestDiff, EmptyTableGetsEveryRow) {
@@ -60,14 +73,7 @@ TEST(HfManifestDiff, KeyIncludesTypeRepoAndRevision) {
 
 TEST(HfManifestHealthy, OnlyOkRowsArePublished) {
 	Scan s;
-	FileRow ok;
-	ok.repo_type = "model";
-	ok.repo_id = "gpt2";
-	ok.revision = std::string(40, 'a');
-	ok.path = "config.json";
-	ok.blob = std::string(40, 'b');
-	ok.size = 10;
-	ok.status = kOk;
+	FileRow ok = ok_file("gpt2");
 	s.files.push_back(ok);
 	for (const char *bad : {kBrokenSymlink, kMissingBlob, kNotASymlink, kIncomplete, kOutside, kCorrupt}) {
 		FileRow f = ok;
@@ -87,14 +93,7 @@ TEST(HfManifestHealthy, OnlyOkRowsArePublished) {
 // reason naming the column, whatever the scan's status says.
 TEST(HfManifestHealthy, RowsBreakingTheRulesAreRefusedWithTheirReason) {
 	Scan s;
-	FileRow ok;
-	ok.repo_type = "model";
-	ok.repo_id = "org/m";
-	ok.revision = std::string(40, 'a');
-	ok.path = "config.json";
-	ok.blob = std::string(40, 'b');
-	ok.size = 10;
-	ok.status = kOk;
+	FileRow ok = ok_file("org/m");
 	FileRow bad_path = ok;
 	bad_path.path = "a\\b.txt";
 	bad_path.status = kInvalidName;

@@ -11,9 +11,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use PgmlReplTest;
 
-my $real = `command -v pgbackrest`;
-chomp $real;
-ok($real ne '', "pgbackrest is installed ($real)") or BAIL_OUT('pgbackrest is missing');
+my ($real) = grep { -x } map { "$_/pgbackrest" } split /:/, $ENV{PATH};
+ok(defined $real, 'pgbackrest is installed (' . ($real // 'not on PATH') . ')') or die 'pgbackrest is missing';
 my $bin = PostgreSQL::Test::Utils::tempdir('wrapper');
 my $count_file = "$bin/info_runs";
 open my $fh, '>', "$bin/pgbackrest" or die $!;
@@ -65,7 +64,8 @@ is($runs, 2, 'with a TTL of 0 every call runs it');
 	("SELECT pgml_repl.pgbackrest_info('main', '$conf') IS NOT NULL") x 2);
 is($runs, 2, 'pgbackrest_info() itself always runs pgbackrest');
 
-is($node->safe_psql('postgres', 'SHOW pgml_replication.pgbackrest_info_ttl'), '5s', 'the default TTL is 5 seconds');
+is($node->safe_psql('postgres', "LOAD 'pgml_replication'; SHOW pgml_replication.pgbackrest_info_ttl"), '5s',
+	'the default TTL is 5 seconds');
 
 $node->stop;
 done_testing();

@@ -25,7 +25,7 @@ $node->safe_psql('postgres', "ALTER SYSTEM SET work_mem = '5MB'");    # an auto.
 sub commit_error
 {
 	my ($sql) = @_;
-	my ($rc, $out, $err) = $node->psql('postgres', "BEGIN; $sql; COMMIT;");
+	my ($rc, $out, $err) = $node->psql('postgres', "SET client_min_messages = warning; BEGIN; $sql; COMMIT;");
 	return $err;
 }
 
