@@ -21,6 +21,7 @@ CORE_SRCS = \
 	src/core/doctor.cpp \
 	src/core/hf_cache_scan.cpp \
 	src/core/hf_hash.cpp \
+	src/core/hf_names.cpp \
 	src/core/hf_manifest.cpp \
 	src/core/hf_cache_paths.cpp \
 	src/core/hf_cache_api.cpp \
@@ -29,6 +30,7 @@ CORE_SRCS = \
 	src/core/hf_fetch_sink.cpp \
 	src/core/hf_fetch_pool.cpp \
 	src/core/hf_fetch_fs.cpp \
+	src/core/hf_fetch_sweep.cpp \
 	src/core/hf_fetch_plan.cpp \
 	src/core/hf_fetch_job.cpp \
 	src/core/hf_fetch_api.cpp
@@ -66,6 +68,7 @@ UNIT_TEST_SRCS = \
 	test/unit/doctor_test.cpp \
 	test/unit/hf_cache_scan_test.cpp \
 	test/unit/hf_hash_test.cpp \
+	test/unit/hf_names_test.cpp \
 	test/unit/hf_manifest_test.cpp \
 	test/unit/hf_fetch_rows_test.cpp \
 	test/unit/hf_fetch_plan_test.cpp \

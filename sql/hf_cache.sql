@@ -5,6 +5,7 @@
 \set damaged :fixture '/../damaged-hub'
 \set unreadable :fixture '/../unreadable-hub'
 \set missing :fixture '/../no-such-hub'
+\set names :fixture '/../names-hub'
 
 -- The setting exists, is empty by default and is not a session setting.
 LOAD 'pgml_replication';
@@ -90,6 +91,33 @@ RESET client_min_messages;
 SELECT count(*) AS rows_kept FROM pgml_repl.hf_manifest;
 SELECT * FROM pgml_repl.publish_hf_manifest(:'fixture');
 
+-- Names the Hub never creates: the scan marks the files, skips the folder
+-- huggingface_hub would misread and ignores the bad ref; publishing refuses
+-- them and names each in a WARNING with a HINT; only the healthy file is
+-- written.
+SELECT repo_id, path, refs, status FROM pgml_repl.hf_cache_manifest(:'names') ORDER BY path;
+SELECT * FROM pgml_repl.publish_hf_manifest(:'names');
+SELECT repo_id, path, refs FROM pgml_repl.hf_manifest ORDER BY 1, 2;
+SELECT * FROM pgml_repl.publish_hf_manifest(:'fixture');
+
+-- One rule per column, the same the publisher and the replica apply: NULL
+-- when the value follows it, else the reason.
+\pset null '(null)'
+SELECT id, pgml_repl.hf_repo_id_problem(id) AS problem
+FROM unnest(ARRAY['gpt2', 'sentence-transformers/all-MiniLM-L6-v2', '_a_/b.c-d', 'orgbars-/m1',
+                  '-orgbars/m2', 'orgbars/m3.', 'orgbars/.m4', 'orgbars/m5--x', 'org..bars/m6',
+                  'orgaa/-dstet_1.0', 'a/b/c', 'org/foo.git', 'café/modèle', E'gpt2\n']) AS id;
+SELECT r AS refs, pgml_repl.hf_refs_problem(r) AS problem
+FROM (VALUES ('{}'::text[]), ('{main,v1.0,refs/pr/1}'), ('{main,"bad ref"}'), ('{a..b}'), ('{main.lock}'),
+             ('{/main}'), ('{main,NULL}')) AS v(r);
+SELECT p AS path, pgml_repl.hf_path_problem(p) AS problem
+FROM unnest(ARRAY['1_Pooling/config.json', 'onnx/model_O4.onnx', '.gitattributes', '.git/config',
+                  'a//b', '../x', '/etc/passwd', E'a\\b', E'a\nb']) AS p;
+SELECT pgml_repl.hf_revision_problem('main') AS revision_problem,
+       pgml_repl.hf_revision_problem(repeat('a', 40)) AS commit_ok,
+       pgml_repl.hf_blob_problem(repeat('B', 40)) AS blob_problem;
+\pset null ''
+
 -- The table keeps its rows in pg_dump and guards its content.
 \set VERBOSITY terse
 SELECT extcondition IS NOT NULL AND array_length(extconfig, 1) = 1 AS dumped
@@ -100,6 +128,39 @@ INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, path, blob, siz
 VALUES ('model', 'x', repeat('a', 40), '../f', repeat('b', 40), 1);
 INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, path, blob, size)
 VALUES ('model', 'x', repeat('a', 40), 'f', repeat('b', 40), -1);
+-- The Hub's rules, each in a constraint named after it: the ids of issue 14,
+-- a ref git forbids, a .git path, a branch name as revision, a short blob.
+DO $$
+DECLARE
+  id text;
+  constraint_name text;
+BEGIN
+  FOREACH id IN ARRAY ARRAY['orgbars-/m1', '-orgbars/m2', 'orgbars/m3.', 'orgbars/.m4', 'orgbars/m5--x', 'org..bars/m6'] LOOP
+    BEGIN
+      INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, path, blob, size)
+      VALUES ('model', id, repeat('2', 40), 'x.txt', repeat('b', 40), 1);
+      RAISE NOTICE '% accepted', id;
+    EXCEPTION WHEN check_violation THEN
+      GET STACKED DIAGNOSTICS constraint_name = CONSTRAINT_NAME;
+      RAISE NOTICE '% refused by %', id, constraint_name;
+    END;
+  END LOOP;
+END $$;
+INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, refs, path, blob, size)
+VALUES ('model', 'org/m', repeat('a', 40), '{main,"bad ref"}', 'f', repeat('b', 40), 1);
+INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, path, blob, size)
+VALUES ('model', 'org/m', repeat('a', 40), '.git/config', repeat('b', 40), 1);
+INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, path, blob, size)
+VALUES ('model', 'org/m', 'main', 'f', repeat('b', 40), 1);
+INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, path, blob, size)
+VALUES ('model', 'org/m', repeat('a', 40), 'f', 'abc', 1);
+-- Real Hub names pass.
+INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, refs, path, blob, size) VALUES
+  ('model', 'sentence-transformers/all-MiniLM-L6-v2', repeat('a', 40), '{main,refs/pr/1,v1.0}', '1_Pooling/config.json', repeat('b', 40), 1),
+  ('model', 'Xenova/all-MiniLM-L6-v2', repeat('a', 40), '{main}', 'onnx/model_O4.onnx', repeat('c', 64), 2),
+  ('dataset', 'squad', repeat('a', 40), '{}', 'plain_text/train-00000-of-00001.parquet', repeat('d', 64), 3);
+SELECT repo_type, repo_id, path FROM pgml_repl.hf_manifest WHERE revision = repeat('a', 40) ORDER BY 1, 2;
+DELETE FROM pgml_repl.hf_manifest WHERE revision = repeat('a', 40);
 
 -- Privileges: superuser only by default; EXECUTE is grantable, and an
 -- explicit cache_dir also takes pg_read_server_files.

@@ -3,7 +3,9 @@ SELECT e.extname, e.extversion, n.nspname AS schema, e.extrelocatable
 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname = 'pgml_replication';
 
--- No function of the extension is executable by PUBLIC unless documented.
+-- No function of the extension is executable by PUBLIC unless documented:
+-- the hf_*_problem() rules are, because the CHECK constraints of
+-- pgml_repl.hf_manifest call them as the inserting role.
 SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args
 FROM pg_proc p
 WHERE p.pronamespace = 'pgml_repl'::regnamespace

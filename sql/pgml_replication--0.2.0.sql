@@ -247,16 +247,58 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION pgml_repl.hf_cache_repos(text) IS
   'one row per repo of the HuggingFace cache, like huggingface-cli scan-cache';
 
+-- The Hub's rules for the manifest's names (src/core/hf_names.hpp): NULL when
+-- the value follows them, else the reason. The CHECK constraints below, the
+-- publisher and the replica's worker all use these same rules. They are pure
+-- functions of their argument, and a CHECK runs its functions with the
+-- inserting role's privileges, so EXECUTE is granted to PUBLIC: a role given
+-- INSERT on the table can use it.
+CREATE FUNCTION pgml_repl.hf_repo_id_problem(repo_id text) RETURNS text
+AS 'MODULE_PATHNAME', 'pgmlr_hf_repo_id_problem'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pgml_repl.hf_repo_id_problem(text) IS
+  'NULL for a repo id the Hub accepts (huggingface_hub validate_repo_id, ASCII), else the reason';
+CREATE FUNCTION pgml_repl.hf_revision_problem(revision text) RETURNS text
+AS 'MODULE_PATHNAME', 'pgmlr_hf_revision_problem'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pgml_repl.hf_revision_problem(text) IS
+  'NULL for a 40-character lower-case hex commit id, else the reason';
+CREATE FUNCTION pgml_repl.hf_refs_problem(refs text[]) RETURNS text
+AS 'MODULE_PATHNAME', 'pgmlr_hf_refs_problem'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pgml_repl.hf_refs_problem(text[]) IS
+  'NULL when every ref is a valid git ref name (main, v1.0, refs/pr/1), else the first reason';
+CREATE FUNCTION pgml_repl.hf_path_problem(path text) RETURNS text
+AS 'MODULE_PATHNAME', 'pgmlr_hf_path_problem'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pgml_repl.hf_path_problem(text) IS
+  'NULL for a relative file path a Hub repo can hold, else the reason';
+CREATE FUNCTION pgml_repl.hf_blob_problem(blob text) RETURNS text
+AS 'MODULE_PATHNAME', 'pgmlr_hf_blob_problem'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pgml_repl.hf_blob_problem(text) IS
+  'NULL for a blob name (40 or 64 lower-case hex characters), else the reason';
+GRANT EXECUTE ON FUNCTION pgml_repl.hf_repo_id_problem(text), pgml_repl.hf_revision_problem(text),
+    pgml_repl.hf_refs_problem(text[]), pgml_repl.hf_path_problem(text), pgml_repl.hf_blob_problem(text)
+    TO PUBLIC;
+
 CREATE TABLE pgml_repl.hf_manifest (
-    repo_type    text        NOT NULL CHECK (repo_type IN ('model', 'dataset', 'space')),
-    repo_id      text        NOT NULL CHECK (repo_id <> ''),
-    revision     text        NOT NULL CHECK (revision ~ '^[0-9a-f]{40}$'),
+    repo_type    text        NOT NULL,
+    repo_id      text        NOT NULL,
+    revision     text        NOT NULL,
     refs         text[]      NOT NULL DEFAULT '{}',
-    path         text        NOT NULL CHECK (path <> '' AND path !~ '(^/|(^|/)\.\.(/|$))'),
-    blob         text        NOT NULL CHECK (blob ~ '^([0-9a-f]{40}|[0-9a-f]{64})$'),
-    size         bigint      NOT NULL CHECK (size >= 0),
+    path         text        NOT NULL,
+    blob         text        NOT NULL,
+    size         bigint      NOT NULL,
     published_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (repo_type, repo_id, revision, path)
+    PRIMARY KEY (repo_type, repo_id, revision, path),
+    CONSTRAINT hf_manifest_repo_type_known CHECK (repo_type IN ('model', 'dataset', 'space')),
+    CONSTRAINT hf_manifest_repo_id_hub_rules CHECK (pgml_repl.hf_repo_id_problem(repo_id) IS NULL),
+    CONSTRAINT hf_manifest_revision_is_commit CHECK (pgml_repl.hf_revision_problem(revision) IS NULL),
+    CONSTRAINT hf_manifest_refs_git_rules CHECK (pgml_repl.hf_refs_problem(refs) IS NULL),
+    CONSTRAINT hf_manifest_path_hub_rules CHECK (pgml_repl.hf_path_problem(path) IS NULL),
+    CONSTRAINT hf_manifest_blob_is_hash CHECK (pgml_repl.hf_blob_problem(blob) IS NULL),
+    CONSTRAINT hf_manifest_size_range CHECK (size BETWEEN 0 AND 4398046511104)
 );
 COMMENT ON TABLE pgml_repl.hf_manifest IS
   'the primary''s HuggingFace cache as published by publish_hf_manifest(); replicas fetch what it lists';
@@ -265,11 +307,11 @@ REVOKE ALL ON pgml_repl.hf_manifest FROM PUBLIC;
 GRANT SELECT ON pgml_repl.hf_manifest TO pg_monitor;
 
 CREATE FUNCTION pgml_repl.publish_hf_manifest(cache_dir text DEFAULT NULL)
-RETURNS TABLE(added integer, removed integer, unchanged integer)
+RETURNS TABLE(added integer, removed integer, unchanged integer, refused integer)
 AS 'MODULE_PATHNAME', 'pgmlr_publish_hf_manifest'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION pgml_repl.publish_hf_manifest(text) IS
-  'replaces pgml_repl.hf_manifest with the healthy files of the HuggingFace cache, writing only changed rows';
+  'replaces pgml_repl.hf_manifest with the healthy files of the HuggingFace cache, writing only changed rows; entries whose names break the Hub''s rules are refused and named in a WARNING';
 
 REVOKE EXECUTE ON FUNCTION pgml_repl.hf_cache_manifest(text, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION pgml_repl.hf_cache_repos(text) FROM PUBLIC;
@@ -289,14 +331,18 @@ CREATE FUNCTION pgml_repl.prefetch_status(
     OUT throughput_bytes_per_sec double precision,
     OUT last_error text, OUT last_error_at timestamptz,
     OUT last_cycle_started_at timestamptz, OUT last_cycle_finished_at timestamptz,
-    OUT next_cycle_at timestamptz, OUT cycles bigint, OUT queued_files integer)
+    OUT next_cycle_at timestamptz, OUT cycles bigint, OUT queued_files integer,
+    OUT refused_rows bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgmlr_prefetch_status'
 LANGUAGE C STRICT VOLATILE;
 
+-- Files not yet in the cache (status pending, downloading, retrying or
+-- failed) and manifest rows the worker refused (status refused, with the
+-- reason in last_error).
 CREATE FUNCTION pgml_repl.prefetch_queue(
     OUT repo text, OUT path text, OUT blob text, OUT size bigint,
-    OUT attempts integer, OUT last_error text)
+    OUT attempts integer, OUT last_error text, OUT status text, OUT revision text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgmlr_prefetch_queue'
 LANGUAGE C STRICT VOLATILE;

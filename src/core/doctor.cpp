@@ -237,6 +237,20 @@ Check check_hf_manifest(const pgmlr_doctor_facts &f) {
 					"Set pgml_replication.hf_cache_dir to the cache PostgresML uses, then SELECT pg_reload_conf(); and " +
 						std::string(publish));
 	}
+	if (f.manifest_rows_breaking_rules > 0)
+		return make("hf_manifest", CheckState::Warning,
+					plural(f.manifest_rows_breaking_rules, "row", "rows") + " of pgml_repl.hf_manifest" +
+						(f.manifest_rows_breaking_rules == 1 ? " breaks" : " break") +
+						" the Hub's rules, and every replica refuses them (first: " +
+						str(f.manifest_first_breaking_row) + ").",
+					"A CHECK constraint of pgml_repl.hf_manifest was dropped. DELETE the rows (pgml_repl.hf_repo_id_problem() "
+					"and the other hf_*_problem() functions name the reason), then " + std::string(publish));
+	if (f.cache_invalid_names > 0)
+		return make("hf_manifest", CheckState::Warning,
+					plural(f.cache_invalid_names, "file", "files") + " of the cache at " + dir +
+						(f.cache_invalid_names == 1 ? " has a name" : " have names") +
+						" the Hub never creates, so nothing publishes them.",
+					"Rename or remove them; SELECT * FROM pgml_repl.hf_cache_manifest() WHERE status = 'invalid_name' lists them.");
 	if (f.manifest_not_in_cache == 0 && f.cache_not_in_manifest == 0)
 		return make("hf_manifest", CheckState::Ok,
 					"The manifest matches the cache at " + dir + ": " + plural(f.manifest_files, "file", "files") + ".");
@@ -324,6 +338,13 @@ Check check_prefetch_worker(const pgmlr_doctor_facts &f) {
 }
 
 Check check_hf_cache(const pgmlr_doctor_facts &f) {
+	// Refused rows are never fetched, whatever else is missing: said first.
+	if (f.prefetch_refused_rows > 0)
+		return make("hf_cache", CheckState::Warning,
+					plural(f.prefetch_refused_rows, "manifest row", "manifest rows") +
+						" refused by the prefetch worker and never fetched (first: " + str(f.prefetch_first_refusal) + ").",
+					"SELECT * FROM pgml_repl.prefetch_queue() WHERE status = 'refused'; lists them with the reason. "
+					"Fix or delete them on the primary (its CHECK constraints refuse such rows unless dropped).");
 	if (!f.cache_visible)
 		return make("hf_cache", CheckState::Skipped, "Comparing the cache with the manifest needs superuser.");
 	std::string dir = f.cache_dir ? str(f.cache_dir) : std::string("(unknown)");

@@ -255,10 +255,12 @@ extern "C" void pgmlr_hf_diff_add_published(pgmlr_hf_diff *diff, const pgmlr_hf_
 extern "C" void pgmlr_hf_diff_compute(pgmlr_hf_diff *diff, const pgmlr_hf_scan *scan, pgmlr_status *status) {
 	guarded(status, [&]() -> Status {
 		size_t unhealthy = 0;
-		auto wanted = healthy_rows(scan->scan, &unhealthy);
+		std::vector<RefusedEntry> refused;
+		auto wanted = healthy_rows(scan->scan, &unhealthy, &refused);
 		diff->diff = diff_manifest(std::move(diff->published), std::move(wanted));
 		diff->published.clear();
 		diff->diff.unhealthy = unhealthy;
+		diff->diff.refused = std::move(refused);
 		const std::vector<ManifestRow> *lists[3] = {&diff->diff.inserts, &diff->diff.updates, &diff->diff.deletes};
 		for (int k = 0; k < 3; ++k) {
 			diff->views[k].clear();
@@ -283,3 +285,38 @@ extern "C" const pgmlr_hf_manifest_row *pgmlr_hf_diff_row(const pgmlr_hf_diff *d
 
 extern "C" size_t pgmlr_hf_diff_unchanged(const pgmlr_hf_diff *diff) { return diff->diff.unchanged; }
 extern "C" size_t pgmlr_hf_diff_unhealthy(const pgmlr_hf_diff *diff) { return diff->diff.unhealthy; }
+
+extern "C" size_t pgmlr_hf_diff_refused_count(const pgmlr_hf_diff *diff) { return diff->diff.refused.size(); }
+
+extern "C" bool pgmlr_hf_diff_refused(const pgmlr_hf_diff *diff, size_t i, pgmlr_hf_refused_entry *out) {
+	if (i >= diff->diff.refused.size()) return false;
+	const RefusedEntry &e = diff->diff.refused[i];
+	out->repo_type = e.row.repo_type.c_str();
+	out->repo_id = e.row.repo_id.c_str();
+	out->revision = e.folder ? nullptr : e.row.revision.c_str();
+	out->path = e.folder ? nullptr : e.row.path.c_str();
+	out->folder = e.folder;
+	out->reason = e.reason.c_str();
+	out->label = e.label.c_str();
+	return true;
+}
+
+extern "C" char *pgmlr_hf_name_problem(pgmlr_hf_name_kind kind, const char *value, pgmlr_status *status) {
+	char *out = nullptr;  // NULL: the value follows the rules
+	guarded(status, [&]() -> Status {
+		std::string_view v = value ? value : "";
+		Problem p;
+		const char *column = "";
+		switch (kind) {
+			case PGMLR_HF_REPO_ID: column = "repo_id", p = repo_id_problem(v); break;
+			case PGMLR_HF_REVISION: column = "revision", p = revision_problem(v); break;
+			case PGMLR_HF_REF: column = "ref", p = ref_problem(v); break;
+			case PGMLR_HF_PATH: column = "path", p = path_problem(v); break;
+			case PGMLR_HF_BLOB: column = "blob", p = blob_problem(v); break;
+			default: return make_error(PGMLR_ERR_INTERNAL, "unknown kind of HuggingFace name");
+		}
+		if (p) out = to_c_string(std::string(column) + " " + *p);
+		return Status{};
+	});
+	return out;
+}

@@ -141,10 +141,16 @@ public:
 			// Bookkeeping of huggingface_hub, and the 1.x cross-repo blob store
 			// (reached through the repos' own blob links).
 			if (e.name == ".locks" || e.name == "CACHEDIR.TAG" || e.name == "blobs" || e.name[0] == '.') continue;
-			auto repo = parse_repo_folder(e.name);
+			std::string why;
+			auto repo = parse_repo_folder(e.name, &why);
 			if (!repo) {
+				// huggingface_hub would misread such a name (split at the first
+				// "--", then every "--" a "/"); it is nothing a download writes.
 				if (e.name.find("--") != std::string::npos)
-					notice("skipped cache folder \"" + e.name + "\": unknown repo type");
+					notice("skipped cache folder " + shown(e.name) + ": not a valid repo folder name: " + why);
+				for (const char *type : {"model", "dataset", "space"})
+					if (starts_with(e.name, std::string(type) + "s--"))
+						s_.refused_folders.push_back(RefusedFolder{e.name, type, why});
 				continue;
 			}
 			if (!e.stat_ok || !S_ISDIR(e.st.st_mode)) {
@@ -161,6 +167,8 @@ public:
 		Scan &o = later.s_;
 		s_.files.insert(s_.files.end(), std::make_move_iterator(o.files.begin()), std::make_move_iterator(o.files.end()));
 		s_.repos.insert(s_.repos.end(), std::make_move_iterator(o.repos.begin()), std::make_move_iterator(o.repos.end()));
+		s_.refused_folders.insert(s_.refused_folders.end(), std::make_move_iterator(o.refused_folders.begin()),
+								  std::make_move_iterator(o.refused_folders.end()));
 		for (auto &n : o.notices) notice(std::move(n));
 		suppressed_ += later.suppressed_;
 	}
@@ -190,6 +198,10 @@ private:
 			}
 			if (!e.stat_ok || !S_ISREG(e.st.st_mode)) {
 				notice("ignored ref \"" + ref + "\" of " + label(repo) + ": not a regular file");
+				continue;
+			}
+			if (Problem p = ref_problem(ref)) {
+				notice("ignored ref " + shown(ref) + " of " + label(repo) + ": the name " + *p);
 				continue;
 			}
 			int fd = open(join_path(s_.root, rel).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -347,6 +359,11 @@ private:
 			} else {
 				r.status = kNotAFile;
 			}
+			if (Problem p = path_problem(*r.path)) {
+				notice("file " + shown(*r.path) + " of snapshot " + w.commit + " of " + label(w.repo) +
+					   " is not publishable: the path " + *p);
+				r.status = kInvalidName;
+			}
 			s_.files.push_back(std::move(r));
 		}
 	}
@@ -456,33 +473,6 @@ private:
 };
 
 }  // namespace
-
-std::optional<RepoName> parse_repo_folder(const std::string &name) {
-	static const std::pair<const char *, const char *> kinds[] = {
-		{"models--", "model"}, {"datasets--", "dataset"}, {"spaces--", "space"}};
-	for (const auto &k : kinds) {
-		if (!starts_with(name, k.first)) continue;
-		std::string rest = name.substr(std::strlen(k.first));
-		if (rest.empty()) return std::nullopt;
-		std::string id;
-		size_t i = 0;
-		while (i < rest.size()) {
-			if (rest.compare(i, 2, "--") == 0) {
-				id += '/';
-				i += 2;
-			} else {
-				id += rest[i++];
-			}
-		}
-		if (id.front() == '/' || id.back() == '/' || id.find("//") != std::string::npos) return std::nullopt;
-		return RepoName{k.second, id};
-	}
-	return std::nullopt;
-}
-
-bool is_commit_hash(const std::string &s) { return s.size() == 40 && is_hex(s); }
-
-bool is_blob_name(const std::string &s) { return (s.size() == 40 || s.size() == 64) && is_hex(s); }
 
 Result<Scan> scan_cache(const std::string &cache_dir) {
 	if (cache_dir.empty() || cache_dir[0] != '/')

@@ -5,6 +5,7 @@
 #pragma once
 #include "core_only.hpp"
 
+#include "hf_names.hpp"
 #include "status.hpp"
 
 #include <sys/types.h>
@@ -27,6 +28,7 @@ inline constexpr const char *kIncomplete = "incomplete";
 inline constexpr const char *kOutside = "symlink_outside_cache";
 inline constexpr const char *kCorrupt = "corrupt";
 inline constexpr const char *kUnreadable = "unreadable";
+inline constexpr const char *kInvalidName = "invalid_name";  // path breaks hf_names' rules
 
 // Links followed from a snapshot entry: the snapshot link, the repo blob
 // link into the 1.x cross-repo store, and one spare.
@@ -61,23 +63,22 @@ struct RepoRow {
 	std::vector<std::string> refs;
 };
 
+// A folder named like a repo folder ("models--...") that no valid repo id
+// gives, such as "models--org---name": never read as a repo.
+struct RefusedFolder {
+	std::string name;
+	std::string type;  // from the prefix
+	std::string why;
+};
+
 struct Scan {
 	std::string root;  // canonical cache folder
 	bool found = true;  // false: the folder does not exist
 	std::vector<FileRow> files;
+	std::vector<RefusedFolder> refused_folders;
 	std::vector<RepoRow> repos;
 	std::vector<std::string> notices;
 };
-
-// "models--org--name" -> {"model", "org/name"}; nullopt for anything else.
-struct RepoName {
-	std::string type;
-	std::string id;
-};
-std::optional<RepoName> parse_repo_folder(const std::string &name);
-
-bool is_commit_hash(const std::string &s);  // 40 lower-case hex
-bool is_blob_name(const std::string &s);    // 40 or 64 lower-case hex
 
 Result<Scan> scan_cache(const std::string &cache_dir);
 

@@ -102,6 +102,16 @@ extern "C" bool pgmlr_fetch_step(pgmlr_fetch_job *job, int max_ms, pgmlr_fetch_p
 	return finished;
 }
 
+extern "C" int pgmlr_fetch_refused_count(const pgmlr_fetch_job *job) {
+	if (!job || !job->job) return 0;
+	return job->job->refused_count();
+}
+
+extern "C" bool pgmlr_fetch_refused_item(const pgmlr_fetch_job *job, int index, pgmlr_fetch_refusal *out) {
+	if (!job || !job->job || !out) return false;
+	return job->job->refused_item(index, out);
+}
+
 extern "C" int pgmlr_fetch_queue_count(const pgmlr_fetch_job *job) {
 	if (!job || !job->job) return 0;
 	return job->job->queue_count();

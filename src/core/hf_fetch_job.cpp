@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <set>
 #include <unordered_set>
 
 #include <curl/curl.h>
@@ -17,6 +18,7 @@
 #include "hf_fetch_hash.hpp"
 #include "hf_fetch_pool.hpp"
 #include "hf_fetch_sink.hpp"
+#include "hf_fetch_sweep.hpp"
 
 namespace pgmlr::hf_fetch {
 namespace {
@@ -79,6 +81,8 @@ struct Job::Impl {
 	Options opts;
 	std::string root;  // realpath of the cache root
 	std::vector<Row> rows;
+	RefusalList refused;
+	int64_t partials_removed = 0;
 	Plan plan;
 	bool planned = false;
 	bool published_present = false;
@@ -718,6 +722,7 @@ struct Job::Impl {
 		out->links_created = links_created;
 		out->refs_written = refs_written;
 		out->links_failed = links_failed;
+		out->partials_removed = partials_removed;
 		copy_field(out->last_publish_error, sizeof out->last_publish_error, last_publish_error);
 		if (started_set) {
 			double s = std::chrono::duration<double>(Clock::now() - started).count();
@@ -789,7 +794,10 @@ Result<std::unique_ptr<Job>> Job::create(Options opts) {
 
 Status Job::add_row(const Row &row) {
 	if (impl_->planned) return make_error(PGMLR_ERR_INTERNAL, "rows cannot be added after planning");
-	if (Status st = validate_row(row)) return st;
+	if (Status st = validate_row(row)) {
+		impl_->refused.add(row, st->message);
+		return st;
+	}
 	impl_->rows.push_back(row);
 	return {};
 }
@@ -799,13 +807,17 @@ Status Job::plan() {
 	Result<Plan> p = make_plan(impl_->rows, impl_->root, impl_->opts.verify_present);
 	if (!p) return p.error();
 	impl_->plan = std::move(*p);
+	for (const RefusedRow &r : impl_->plan.refused) impl_->refused.add(r.row, r.reason);
+	std::set<std::pair<std::string, std::string>> wanted;  // folder, blob: partial files a transfer may resume
 	for (size_t i = 0; i < impl_->plan.blobs.size(); ++i) {
 		if (impl_->plan.blobs[i].present) continue;
 		auto t = std::make_unique<Transfer>();
 		t->job = impl_.get();
 		t->blob = i;
 		impl_->transfers.push_back(std::move(t));
+		wanted.emplace(impl_->plan.blobs[i].folder, impl_->plan.blobs[i].blob);
 	}
+	impl_->partials_removed = remove_stale_partials(impl_->root, wanted, kPartialSuffix);
 	impl_->planned = true;
 	return {};
 }
@@ -856,6 +868,25 @@ void Job::cancel() {
 	impl_->canceled = true;
 }
 
+int Job::refused_count() const { return static_cast<int>(impl_->refused.rows().size()); }
+
+bool Job::refused_item(int index, pgmlr_fetch_refusal *out) const {
+	const auto &rows = impl_->refused.rows();
+	if (index < 0 || static_cast<size_t>(index) >= rows.size()) return false;
+	const RefusedRow &r = rows[static_cast<size_t>(index)];
+	std::memset(out, 0, sizeof *out);
+	copy_field(out->repo_type, sizeof out->repo_type, r.row.repo_type);
+	copy_field(out->repo_id, sizeof out->repo_id, r.row.repo_id);
+	copy_field(out->revision, sizeof out->revision, r.row.revision);
+	copy_field(out->path, sizeof out->path, r.row.path);
+	copy_field(out->reason, sizeof out->reason, r.reason);
+	copy_field(out->label, sizeof out->label,
+			   (hf::repo_type_problem(r.row.repo_type) ? hf::shown(r.row.repo_type) : r.row.repo_type) + " " +
+				   hf::shown(r.row.repo_id) + " revision " + hf::shown(r.row.revision) +
+				   " path " + hf::shown(r.row.path));
+	return true;
+}
+
 int Job::queue_count() const {
 	int n = 0;
 	for (auto &t : impl_->transfers) n += t->state != PGMLR_FETCH_DONE;
@@ -871,6 +902,7 @@ bool Job::queue_item(int index, pgmlr_fetch_queue_entry *out) const {
 		std::memset(out, 0, sizeof *out);
 		copy_field(out->repo_type, sizeof out->repo_type, b.source.repo_type);
 		copy_field(out->repo_id, sizeof out->repo_id, b.source.repo_id);
+		copy_field(out->revision, sizeof out->revision, b.source.revision);
 		copy_field(out->path, sizeof out->path, b.source.path);
 		copy_field(out->blob, sizeof out->blob, b.blob);
 		out->size = b.size;

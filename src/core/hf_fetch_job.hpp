@@ -44,6 +44,8 @@ public:
 	// finished? Err(CANCELED) when the abort flag stopped it.
 	Result<bool> step(int max_ms, pgmlr_fetch_progress *out);
 	void cancel();
+	int refused_count() const;
+	bool refused_item(int index, pgmlr_fetch_refusal *out) const;
 	int queue_count() const;
 	bool queue_item(int index, pgmlr_fetch_queue_entry *out) const;
 

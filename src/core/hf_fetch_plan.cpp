@@ -2,6 +2,7 @@
 #include "hf_fetch_plan.hpp"
 
 #include <map>
+#include <set>
 #include <tuple>
 #include <utility>
 
@@ -14,10 +15,30 @@
 namespace pgmlr::hf_fetch {
 namespace {
 
-Error conflict(const std::string &what, const Row &row) {
-	return make_error(PGMLR_ERR_INVALID_PARAMETER, "conflicting manifest rows: " + what,
-					  "Repository \"" + row.repo_id + "\", revision " + row.revision + ", path \"" + row.path + "\".",
-					  "Each path of a revision names one blob, each blob one size, each ref one commit.");
+// Finds the repos whose rows contradict each other: folder -> the reason.
+std::map<std::string, std::string> conflicting_repos(const std::vector<Row> &rows) {
+	std::map<std::string, std::string> bad;
+	std::map<std::tuple<std::string, std::string, std::string>, std::string> path_blob;  // folder, revision, path
+	std::map<std::pair<std::string, std::string>, int64_t> blob_size;                   // folder, blob
+	std::map<std::pair<std::string, std::string>, std::string> ref_commit;              // folder, ref
+	auto refuse = [&bad](const std::string &folder, std::string why) {
+		bad.emplace(folder, "conflicting manifest rows: " + why + "; every row of this repo is refused");
+	};
+	for (const Row &row : rows) {
+		std::string folder = repo_folder_name(row);
+		if (!row.ref.empty()) {
+			auto [it, added] = ref_commit.emplace(std::make_pair(folder, row.ref), row.revision);
+			if (!added && it->second != row.revision)
+				refuse(folder, "ref " + hf::shown(row.ref) + " names two commits, " + it->second + " and " + row.revision);
+		}
+		auto [pit, new_path] = path_blob.emplace(std::make_tuple(folder, row.revision, row.path), row.blob);
+		if (!new_path && pit->second != row.blob)
+			refuse(folder, "path " + hf::shown(row.path) + " of revision " + row.revision + " names two blobs");
+		auto [bit, new_blob] = blob_size.emplace(std::make_pair(folder, row.blob), row.size);
+		if (!new_blob && bit->second != row.size)
+			refuse(folder, "blob " + row.blob + " has two sizes");
+	}
+	return bad;
 }
 
 bool read_small_file(const std::string &path, std::string *out) {
@@ -37,11 +58,16 @@ Result<Plan> make_plan(const std::vector<Row> &rows, const std::string &root, bo
 	Plan plan;
 	std::map<std::pair<std::string, std::string>, size_t> blob_index;   // folder, blob
 	std::map<std::pair<std::string, std::string>, size_t> group_index;  // folder, revision
-	std::map<std::tuple<std::string, std::string, std::string>, std::string> path_blob;
-	std::map<std::pair<std::string, std::string>, std::string> ref_commit;
+	std::set<std::tuple<std::string, std::string, std::string>> paths;  // folder, revision, path
+	std::set<std::pair<std::string, std::string>> refs_seen;              // folder, ref
+	std::map<std::string, std::string> bad = conflicting_repos(rows);
 
 	for (const Row &row : rows) {
 		std::string folder = repo_folder_name(row);
+		if (auto b = bad.find(folder); b != bad.end()) {
+			plan.refused.push_back(RefusedRow{row, b->second});
+			continue;
+		}
 
 		// Refs first: the same file arrives once per ref naming its revision.
 		auto [git, new_group] = group_index.emplace(std::make_pair(folder, row.revision), plan.groups.size());
@@ -49,22 +75,14 @@ Result<Plan> make_plan(const std::vector<Row> &rows, const std::string &root, bo
 		size_t gi = git->second;
 
 		if (!row.ref.empty()) {
-			auto [rit, new_ref] = ref_commit.emplace(std::make_pair(folder, row.ref), row.revision);
-			if (!new_ref && rit->second != row.revision) return conflict("one ref with two commits", row);
-			if (new_ref) {
+			if (refs_seen.emplace(folder, row.ref).second) {
 				std::string current;
 				if (!read_small_file(root + "/" + folder + "/refs/" + row.ref, &current) || current != row.revision)
 					plan.refs.push_back(RefTask{folder, row.ref, row.revision, gi});
 			}
 		}
 
-		auto pkey = std::make_tuple(folder, row.revision, row.path);
-		auto pit = path_blob.find(pkey);
-		if (pit != path_blob.end()) {
-			if (pit->second != row.blob) return conflict("one path with two blobs", row);
-			continue;  // a duplicate row
-		}
-		path_blob.emplace(pkey, row.blob);
+		if (!paths.emplace(folder, row.revision, row.path).second) continue;  // the same file, once per ref
 
 		auto [bit, new_blob] = blob_index.emplace(std::make_pair(folder, row.blob), plan.blobs.size());
 		if (new_blob) {
@@ -87,8 +105,6 @@ Result<Plan> make_plan(const std::vector<Row> &rows, const std::string &root, bo
 				}
 			}
 			plan.blobs.push_back(std::move(b));
-		} else if (plan.blobs[bit->second].size != row.size) {
-			return conflict("one blob with two sizes", row);
 		}
 		size_t bi = bit->second;
 

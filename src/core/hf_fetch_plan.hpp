@@ -54,11 +54,14 @@ struct Plan {
 	std::vector<LinkTask> links;
 	std::vector<Group> groups;
 	std::vector<RefTask> refs;
+	std::vector<RefusedRow> refused;  // rows of repos whose rows contradict each other
 };
 
 // rows must be validated. root is the real cache root. Rows that contradict
 // each other (one path with two blobs, one blob with two sizes, one ref with
-// two commits) are refused.
+// two commits) refuse their repo: none of its rows is planned, each is
+// listed in Plan::refused with the conflict, and every other repo is planned
+// as usual. Only an I/O error while verifying a present blob fails the plan.
 Result<Plan> make_plan(const std::vector<Row> &rows, const std::string &root, bool verify_present);
 
 }  // namespace pgmlr::hf_fetch

@@ -5,8 +5,12 @@
 
 #include <cstdint>
 #include <string>
+#include <set>
 #include <string_view>
+#include <tuple>
+#include <vector>
 
+#include "hf_names.hpp"
 #include "status.hpp"
 
 namespace pgmlr::hf_fetch {
@@ -21,9 +25,29 @@ struct Row {
 	int64_t size = 0;
 };
 
-constexpr int64_t kMaxFileSize = int64_t{1} << 42;  // 4 TiB: beyond any Hub file
+using hf::kMaxFileSize;
 
-// Each refusal names the column in its message.
+// A manifest row the fetcher will not act on, and why (the message of the
+// validation refusal, or the conflict that refused its whole repo).
+struct RefusedRow {
+	Row row;
+	std::string reason;
+};
+
+// Refused rows, each file (type, repo, revision, path) once: the worker
+// hands a file over once per ref, and a refused file is one report.
+class RefusalList {
+public:
+	void add(const Row &row, std::string reason);
+	const std::vector<RefusedRow> &rows() const { return rows_; }
+
+private:
+	std::set<std::tuple<std::string, std::string, std::string, std::string>> keys_;
+	std::vector<RefusedRow> rows_;
+};
+
+// The rules are hf_names.hpp's; these turn a problem into a refusal that
+// names the column in its message.
 Status validate_repo_type(std::string_view v);
 Status validate_repo_id(std::string_view v);
 Status validate_revision(std::string_view v);
@@ -33,7 +57,7 @@ Status validate_blob(std::string_view v);
 Status validate_size(int64_t v);
 Status validate_row(const Row &row);
 
-// "models--org--name"
+// "models--org--name" (hf::repo_folder_name)
 std::string repo_folder_name(const Row &row);
 
 // Percent-encoding as Python's urllib.parse.quote: unreserved bytes kept,

@@ -24,15 +24,50 @@ void sort_by_key(std::vector<ManifestRow> &rows) {
 
 }  // namespace
 
-std::vector<ManifestRow> healthy_rows(const Scan &scan, size_t *unhealthy) {
+Problem manifest_row_problem(const ManifestRow &row) {
+	auto named = [](const char *column, Problem p) -> Problem {
+		if (p) return std::string(column) + " " + *p;
+		return std::nullopt;
+	};
+	if (Problem p = named("repo_type", repo_type_problem(row.repo_type))) return p;
+	if (Problem p = named("repo_id", repo_id_problem(row.repo_id))) return p;
+	if (Problem p = named("revision", revision_problem(row.revision))) return p;
+	for (const auto &ref : row.refs)
+		if (Problem p = named("ref", ref_problem(ref))) return *p + " (" + shown(ref) + ")";
+	if (Problem p = named("path", path_problem(row.path))) return p;
+	if (Problem p = named("blob", blob_problem(row.blob))) return p;
+	return named("size", size_problem(row.size));
+}
+
+std::vector<ManifestRow> healthy_rows(const Scan &scan, size_t *unhealthy, std::vector<RefusedEntry> *refused) {
 	std::vector<ManifestRow> out;
 	size_t bad = 0;
+	for (const auto &folder : scan.refused_folders) {
+		RefusedEntry e;
+		e.row.repo_type = folder.type;
+		e.row.repo_id = folder.name;
+		e.folder = true;
+		e.reason = "not a valid repo folder name: " + folder.why;
+		e.label = folder.type + " folder " + shown(folder.name);
+		if (refused) refused->push_back(std::move(e));
+	}
 	for (const auto &f : scan.files) {
-		if (f.status != kOk || !f.revision || !f.path || !f.blob || f.size < 0) {
+		bool named_badly = f.status == kInvalidName;
+		if (!named_badly && (f.status != kOk || !f.revision || !f.path || !f.blob || f.size < 0)) {
 			++bad;
 			continue;
 		}
-		out.push_back(ManifestRow{f.repo_type, f.repo_id, *f.revision, f.refs, *f.path, *f.blob, f.size});
+		ManifestRow row{f.repo_type, f.repo_id, f.revision.value_or(""), f.refs, f.path.value_or(""),
+						f.blob.value_or(""), f.size};
+		Problem p = manifest_row_problem(row);
+		if (!p && named_badly) p = "path breaks the rules";  // the scan and this function share them: not reached
+		if (p) {
+			std::string label = row.repo_type + " " + shown(row.repo_id) + " revision " + shown(row.revision) +
+								" path " + shown(row.path);
+			if (refused) refused->push_back(RefusedEntry{std::move(row), false, std::move(*p), std::move(label)});
+			continue;
+		}
+		out.push_back(std::move(row));
 	}
 	if (unhealthy) *unhealthy = bad;
 	return out;

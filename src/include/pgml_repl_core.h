@@ -448,6 +448,8 @@ typedef struct pgmlr_doctor_facts
 	bool		prefetch_worker_pid_known;
 	int64_t		prefetch_files_failed;
 	const char *prefetch_last_error;
+	int64_t		prefetch_refused_rows;	/* prefetch_status().refused_rows */
+	const char *prefetch_first_refusal;	/* "model:org/x revision ... path ...: reason" */
 
 	/* HuggingFace cache against pgml_repl.hf_manifest */
 	bool		cache_visible;	/* may call hf_cache_manifest() */
@@ -457,6 +459,11 @@ typedef struct pgmlr_doctor_facts
 	int64_t		cache_files;	/* healthy rows of hf_cache_manifest() */
 	int64_t		manifest_not_in_cache;
 	int64_t		cache_not_in_manifest;
+	int64_t		cache_invalid_names;	/* hf_cache_manifest() rows with status invalid_name */
+	/* primary: rows of pgml_repl.hf_manifest that break the Hub's rules
+	 * (possible only once a CHECK constraint was dropped) */
+	int64_t		manifest_rows_breaking_rules;
+	const char *manifest_first_breaking_row;	/* "model orgbars-/m1 ... path ...: reason" */
 } pgmlr_doctor_facts;
 
 typedef struct pgmlr_doctor_report pgmlr_doctor_report;
@@ -602,6 +609,40 @@ const pgmlr_hf_manifest_row *pgmlr_hf_diff_row(const pgmlr_hf_diff *diff, pgmlr_
 size_t		pgmlr_hf_diff_unchanged(const pgmlr_hf_diff *diff);
 /* Scan rows left out because their status is not ok. */
 size_t		pgmlr_hf_diff_unhealthy(const pgmlr_hf_diff *diff);
+
+/*
+ * Cache entries left out because their names break the Hub's rules
+ * (src/core/hf_names.hpp): files, and repo folders no valid repo id names
+ * (folder: repo_id is then the folder's name, revision and path are NULL).
+ */
+typedef struct pgmlr_hf_refused_entry
+{
+	const char *repo_type;
+	const char *repo_id;
+	const char *revision;		/* NULL for a folder */
+	const char *path;			/* NULL for a folder */
+	bool		folder;
+	const char *reason;			/* "path contains a backslash" */
+	const char *label;			/* the entry for a message, values quoted and escaped */
+} pgmlr_hf_refused_entry;
+
+size_t		pgmlr_hf_diff_refused_count(const pgmlr_hf_diff *diff);
+bool		pgmlr_hf_diff_refused(const pgmlr_hf_diff *diff, size_t i, pgmlr_hf_refused_entry *out);
+
+/*
+ * The rules of one manifest column, for the table's CHECK constraints: NULL
+ * when value follows them, else a malloc'd "<column> <problem>" text.
+ */
+typedef enum pgmlr_hf_name_kind
+{
+	PGMLR_HF_REPO_ID = 0,
+	PGMLR_HF_REVISION,
+	PGMLR_HF_REF,
+	PGMLR_HF_PATH,
+	PGMLR_HF_BLOB
+} pgmlr_hf_name_kind;
+
+char	   *pgmlr_hf_name_problem(pgmlr_hf_name_kind kind, const char *value, pgmlr_status *status);
 /* END hf_cache */
 
 /* ------------------------------------------------------------------ */
@@ -665,6 +706,7 @@ typedef struct pgmlr_fetch_progress
 	int64_t		links_created;
 	int64_t		refs_written;
 	int64_t		links_failed;	/* snapshot links or refs that could not be written */
+	int64_t		partials_removed;	/* stale partial downloads removed while planning */
 	char		last_publish_error[512];	/* the latest of those, "" if none */
 	double		throughput_bps;	/* bytes_received / seconds since first step */
 	char		current_repo[256];
@@ -687,6 +729,7 @@ typedef struct pgmlr_fetch_queue_entry
 {
 	char		repo_type[16];
 	char		repo_id[200];
+	char		revision[41];
 	char		path[1025];
 	char		blob[65];
 	int64_t		size;
@@ -695,6 +738,17 @@ typedef struct pgmlr_fetch_queue_entry
 	pgmlr_fetch_state state;
 	char		last_error[512];
 } pgmlr_fetch_queue_entry;
+
+/* A manifest row the job will not act on (validation or a conflict). */
+typedef struct pgmlr_fetch_refusal
+{
+	char		repo_type[16];
+	char		repo_id[200];
+	char		revision[48];
+	char		path[1025];
+	char		reason[512];
+	char		label[512];		/* the row for a log line, values quoted and escaped */
+} pgmlr_fetch_refusal;
 
 /* curl_global_init; call once in the worker process, never the postmaster. */
 void		pgmlr_fetch_global_init(pgmlr_status *status);
@@ -706,11 +760,20 @@ void		pgmlr_fetch_options_init(pgmlr_fetch_options *opts);
 pgmlr_fetch_job *pgmlr_fetch_new(const pgmlr_fetch_options *opts, pgmlr_status *status);
 
 /* Validates and adds one row. A refused row sets *status (the message names
- * the column) and leaves the job unchanged; the job stays usable. */
+ * the column), is recorded among the job's refusals and is not acted on; the
+ * job stays usable. */
 bool		pgmlr_fetch_add_row(pgmlr_fetch_job *job, const pgmlr_fetch_row *row, pgmlr_status *status);
 
-/* Computes what is missing (blobs, symlinks, refs). Call once, after the rows. */
+/* Computes what is missing (blobs, symlinks, refs). Call once, after the rows.
+ * Rows that contradict each other refuse their repo only (recorded among the
+ * refusals). Then removes the job's own partial downloads
+ * (blobs/<blob>.pgml.incomplete) of blobs no transfer of this job wants,
+ * each under its blob lock. */
 void		pgmlr_fetch_plan(pgmlr_fetch_job *job, pgmlr_status *status);
+
+/* Rows refused by pgmlr_fetch_add_row or pgmlr_fetch_plan, each file once. */
+int			pgmlr_fetch_refused_count(const pgmlr_fetch_job *job);
+bool		pgmlr_fetch_refused_item(const pgmlr_fetch_job *job, int index, pgmlr_fetch_refusal *out);
 
 /* Runs transfers for at most about max_ms. Returns true once the job is
  * finished (every file done or failed, or canceled: then status is

@@ -21,12 +21,16 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 int			pgmlr_archive_ready_warning = 16;
 int			pgmlr_archive_ready_error = 128;
 int			pgmlr_replication_lag_warning_kb = 16 * 1024;
 int			pgmlr_replication_lag_error_kb = 1024 * 1024;
+
+/* pgml_replication.pgbackrest_info_ttl, in seconds; 0 runs pgbackrest every time */
+static int	pgbackrest_info_ttl = 5;
 
 void
 pgmlr_define_health_gucs(void)
@@ -59,6 +63,14 @@ pgmlr_define_health_gucs(void)
 							&pgmlr_replication_lag_error_kb,
 							1024 * 1024, 1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.pgbackrest_info_ttl",
+							"How long archive_status() and check() reuse a pgbackrest info answer.",
+							"Per session and per stanza and configuration file; 0 runs pgbackrest on every call. "
+							"pgml_repl.pgbackrest_info() itself always runs it.",
+							&pgbackrest_info_ttl,
+							5, 0, 3600,
+							PGC_USERSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
 }
 
@@ -216,6 +228,58 @@ pgbackrest_archive_max_quietly(const char *stanza, const char *config, char **ar
 }
 
 /*
+ * The last answer of pgbackrest_archive_max_quietly(), for a few seconds:
+ * monitoring calls archive_status() (and check(), which calls it) often, and
+ * each call would otherwise start pgbackrest, which reads the repository.
+ * Per backend, in TopMemoryContext; keyed by stanza and configuration file.
+ */
+typedef struct PgbackrestAnswer
+{
+	char	   *stanza;			/* NULL: nothing cached */
+	char	   *config;			/* NULL: pgBackRest's default */
+	bool		known;
+	char	   *archive_max;
+	TimestampTz at;
+} PgbackrestAnswer;
+
+static PgbackrestAnswer pgbackrest_answer;
+
+static bool
+same_text(const char *a, const char *b)
+{
+	return (a == NULL) == (b == NULL) && (a == NULL || strcmp(a, b) == 0);
+}
+
+static bool
+pgbackrest_archive_max_cached(const char *stanza, const char *config, char **archive_max)
+{
+	PgbackrestAnswer *c = &pgbackrest_answer;
+	bool		known;
+
+	if (pgbackrest_info_ttl > 0 && c->stanza != NULL && same_text(c->stanza, stanza) &&
+		same_text(c->config, config) &&
+		!TimestampDifferenceExceeds(c->at, GetCurrentTimestamp(), pgbackrest_info_ttl * 1000))
+	{
+		*archive_max = c->archive_max ? pstrdup(c->archive_max) : NULL;
+		return c->known;
+	}
+	known = pgbackrest_archive_max_quietly(stanza, config, archive_max);
+	if (c->stanza)
+		pfree(c->stanza);
+	if (c->config)
+		pfree(c->config);
+	if (c->archive_max)
+		pfree(c->archive_max);
+	c->stanza = c->config = c->archive_max = NULL;
+	c->stanza = MemoryContextStrdup(TopMemoryContext, stanza);
+	c->config = config ? MemoryContextStrdup(TopMemoryContext, config) : NULL;
+	c->archive_max = *archive_max ? MemoryContextStrdup(TopMemoryContext, *archive_max) : NULL;
+	c->known = known;
+	c->at = GetCurrentTimestamp();
+	return known;
+}
+
+/*
  * The pgBackRest columns: NULL unless archive_command runs pgbackrest with a
  * stanza, this server archives, and the caller may run server programs
  * (pgbackrest_archive_max() needs that; being refused is not an error here).
@@ -242,7 +306,7 @@ pgbackrest_columns(Datum *values, bool *nulls, const pgmlr_archive_facts *facts)
 	}
 	stanza = pgmlr_take_string(stanza);
 	config = config ? pgmlr_take_string(config) : NULL;
-	if (!pgbackrest_archive_max_quietly(stanza, config, &archive_max))
+	if (!pgbackrest_archive_max_cached(stanza, config, &archive_max))
 		return;
 	nulls[COL_PGBACKREST_ARCHIVE_MAX] = (archive_max == NULL);
 	if (archive_max)

@@ -138,29 +138,6 @@ pgmlr_auto_conf_overlay_pending(pgmlr_auto_conf *conf)
 /* ---------------------------------------------------------------- */
 
 static void
-write_all(int fd, const char *data, Size len)
-{
-	while (len > 0)
-	{
-		ssize_t		n;
-
-		errno = 0;
-		n = write(fd, data, len);
-		if (n <= 0)
-		{
-			/* a short write without errno means the disk is full */
-			if (errno == 0)
-				errno = ENOSPC;
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not write to file \"%s\": %m", AUTO_CONF_TMP_FILENAME)));
-		}
-		data += n;
-		len -= (Size) n;
-	}
-}
-
-static void
 auto_conf_prepare(void *arg, List *settings)
 {
 	AutoConfWrite *w = (AutoConfWrite *) arg;
@@ -203,8 +180,9 @@ auto_conf_prepare(void *arg, List *settings)
 	if (w->tmp_fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\": %m", AUTO_CONF_TMP_FILENAME)));
-	write_all(w->tmp_fd, text, text_len);
+				 errmsg("could not open file \"%s\": %m", AUTO_CONF_TMP_FILENAME),
+				 errhint("Make the data directory writable; %s is unchanged.", PG_AUTOCONF_FILENAME)));
+	pgmlr_write_fully(w->tmp_fd, text, text_len, AUTO_CONF_TMP_FILENAME);
 	if (pg_fsync(w->tmp_fd) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),

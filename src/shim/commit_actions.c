@@ -14,7 +14,9 @@
  */
 #include "shim.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "access/xact.h"
 #include "miscadmin.h"
@@ -244,4 +246,30 @@ pgmlr_commit_action_edits(const PgmlrCommitAction *action)
 	QueuedAction *q = find_action(action);
 
 	return q ? surviving_edits(q) : NIL;
+}
+
+void
+pgmlr_write_fully(int fd, const char *data, Size len, const char *path)
+{
+	while (len > 0)
+	{
+		ssize_t		n;
+
+		errno = 0;
+		n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+		{
+			/* write() returning 0 for a regular file means no space */
+			if (errno == 0)
+				errno = ENOSPC;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not write file \"%s\": %m", path),
+					 errhint("Free space on that file system (or make it writable); the file in use is unchanged.")));
+		}
+		data += n;
+		len -= (Size) n;
+	}
 }

@@ -97,16 +97,19 @@ gather_cache(pgmlr_doctor_facts *f)
 		return;
 	}
 	/* Key of a file: its place and its content; refs may differ harmlessly. */
-	run_query("WITH c AS MATERIALIZED (SELECT repo_type, repo_id, revision, path, blob"
-			  "   FROM pgml_repl.hf_cache_manifest() WHERE status = 'ok'),"
+	run_query("WITH a AS MATERIALIZED (SELECT repo_type, repo_id, revision, path, blob, status"
+			  "   FROM pgml_repl.hf_cache_manifest()),"
+			  " c AS MATERIALIZED (SELECT repo_type, repo_id, revision, path, blob FROM a WHERE status = 'ok'),"
 			  " m AS MATERIALIZED (SELECT repo_type, repo_id, revision, path, blob FROM pgml_repl.hf_manifest)"
 			  " SELECT (SELECT pg_catalog.count(*) FROM m), (SELECT pg_catalog.count(*) FROM c),"
 			  "  (SELECT pg_catalog.count(*) FROM (SELECT * FROM m EXCEPT SELECT * FROM c) x),"
-			  "  (SELECT pg_catalog.count(*) FROM (SELECT * FROM c EXCEPT SELECT * FROM m) y)");
+			  "  (SELECT pg_catalog.count(*) FROM (SELECT * FROM c EXCEPT SELECT * FROM m) y),"
+			  "  (SELECT pg_catalog.count(*) FROM a WHERE status = 'invalid_name')");
 	f->manifest_files = cell_int8(0, 1, &isnull);
 	f->cache_files = cell_int8(0, 2, &isnull);
 	f->manifest_not_in_cache = cell_int8(0, 3, &isnull);
 	f->cache_not_in_manifest = cell_int8(0, 4, &isnull);
+	f->cache_invalid_names = cell_int8(0, 5, &isnull);
 }
 
 static void
@@ -153,6 +156,22 @@ gather_primary(pgmlr_doctor_facts *f)
 	{
 		run_query("SELECT pg_catalog.count(*) FROM pg_catalog.pg_hba_file_rules WHERE error IS NOT NULL");
 		f->hba_error_lines = (int32) cell_int8(0, 1, &isnull);
+	}
+
+	/* Only after a CHECK constraint was dropped can the table hold such rows. */
+	run_query("SELECT pg_catalog.has_table_privilege('pgml_repl.hf_manifest', 'SELECT')");
+	if (cell_bool(0, 1))
+	{
+		run_query("WITH b AS (SELECT repo_type || ' ' || repo_id || ' revision ' || revision || ' path ' || path || ': ' ||"
+				  "   coalesce(pgml_repl.hf_repo_id_problem(repo_id), pgml_repl.hf_revision_problem(revision),"
+				  "            pgml_repl.hf_refs_problem(refs), pgml_repl.hf_path_problem(path),"
+				  "            pgml_repl.hf_blob_problem(blob),"
+				  "            CASE WHEN repo_type NOT IN ('model', 'dataset', 'space') THEN 'repo_type is unknown' END,"
+				  "            CASE WHEN size NOT BETWEEN 0 AND 4398046511104 THEN 'size is out of range' END) AS why"
+				  "   FROM pgml_repl.hf_manifest)"
+				  " SELECT pg_catalog.count(*), pg_catalog.min(why) FROM b WHERE why IS NOT NULL");
+		f->manifest_rows_breaking_rules = cell_int8(0, 1, &isnull);
+		f->manifest_first_breaking_row = cell_text(0, 2);
 	}
 
 	run_query("SELECT status, detail, pgbackrest_archive_max, pgbackrest_in_sync, last_archived_wal"
@@ -202,7 +221,8 @@ gather_standby(pgmlr_doctor_facts *f)
 	}
 
 	f->prefetch_enabled = prefetch == NULL || strcmp(prefetch, "on") == 0;
-	run_query("SELECT state, detail, worker_pid IS NOT NULL, files_failed, last_error FROM pgml_repl.prefetch_status()");
+	run_query("SELECT state, detail, worker_pid IS NOT NULL, files_failed, last_error, refused_rows"
+			  " FROM pgml_repl.prefetch_status()");
 	if (SPI_processed >= 1)
 	{
 		f->prefetch_state = cell_text(0, 1);
@@ -210,6 +230,14 @@ gather_standby(pgmlr_doctor_facts *f)
 		f->prefetch_worker_pid_known = cell_bool(0, 3);
 		f->prefetch_files_failed = cell_int8(0, 4, &isnull);
 		f->prefetch_last_error = cell_text(0, 5);
+		f->prefetch_refused_rows = cell_int8(0, 6, &isnull);
+	}
+	if (f->prefetch_refused_rows > 0)
+	{
+		run_query("SELECT repo || ' revision ' || coalesce(revision, '') || ' path ' || path || ': ' || last_error"
+				  " FROM pgml_repl.prefetch_queue() WHERE status = 'refused' LIMIT 1");
+		if (SPI_processed >= 1)
+			f->prefetch_first_refusal = cell_text(0, 1);
 	}
 }
 

@@ -299,15 +299,7 @@ hba_prepare(void *arg, List *edits)
 				(errcode_for_file_access(),
 				 errmsg("could not create file \"%s\": %m", s->temp_path)));
 	s->temp_written = true;
-	errno = 0;
-	if (write(fd, updated, len) != (ssize_t) len)
-	{
-		if (errno == 0)
-			errno = ENOSPC;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not write file \"%s\": %m", s->temp_path)));
-	}
+	pgmlr_write_fully(fd, updated, len, s->temp_path);
 	if (pg_fsync(fd) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),

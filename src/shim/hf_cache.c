@@ -372,6 +372,43 @@ apply_changes(pgmlr_hf_diff *diff, pgmlr_hf_change change)
 	SPI_freeplan(plan);
 }
 
+/* Refused entries named in the WARNING's DETAIL; the rest are counted. */
+#define REFUSALS_SHOWN 10
+
+/*
+ * Cache entries whose names break the Hub's rules are never written: one
+ * WARNING names them (the first few in full) and says what to do.
+ */
+static void
+report_refusals(pgmlr_hf_diff *diff)
+{
+	size_t		n = pgmlr_hf_diff_refused_count(diff);
+	StringInfoData detail;
+	size_t		i;
+
+	if (n == 0)
+		return;
+	initStringInfo(&detail);
+	for (i = 0; i < n && i < REFUSALS_SHOWN; i++)
+	{
+		pgmlr_hf_refused_entry e;
+
+		if (!pgmlr_hf_diff_refused(diff, i, &e))
+			break;
+		if (i > 0)
+			appendStringInfoChar(&detail, '\n');
+		appendStringInfo(&detail, "%s: %s", e.label, e.reason);
+	}
+	if (n > REFUSALS_SHOWN)
+		appendStringInfo(&detail, "\n... and %zu more", n - REFUSALS_SHOWN);
+	ereport(WARNING,
+			(errcode(ERRCODE_INVALID_NAME),
+			 errmsg("%zu cache entries were not published because their names break the Hub's rules", n),
+			 errdetail_internal("%s", detail.data),
+			 errhint("The Hub never creates such names; rename or remove them in the cache. "
+					 "SELECT * FROM pgml_repl.hf_cache_manifest() WHERE status = 'invalid_name' lists the files.")));
+}
+
 Datum
 pgmlr_publish_hf_manifest(PG_FUNCTION_ARGS)
 {
@@ -382,8 +419,8 @@ pgmlr_publish_hf_manifest(PG_FUNCTION_ARGS)
 	pgmlr_hf_diff *diff;
 	pgmlr_status st;
 	char	   *dir;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
 	size_t		added;
 	size_t		removed;
 	size_t		unhealthy;
@@ -429,6 +466,8 @@ pgmlr_publish_hf_manifest(PG_FUNCTION_ARGS)
 	values[0] = Int32GetDatum((int32) added);
 	values[1] = Int32GetDatum((int32) removed);
 	values[2] = Int32GetDatum((int32) pgmlr_hf_diff_unchanged(diff));
+	values[3] = Int32GetDatum((int32) pgmlr_hf_diff_refused_count(diff));
+	report_refusals(diff);
 	if (unhealthy > 0)
 		ereport(NOTICE,
 				(errmsg("%zu cache entries were not published because their status is not ok", unhealthy),
@@ -436,4 +475,79 @@ pgmlr_publish_hf_manifest(PG_FUNCTION_ARGS)
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	MemoryContextDelete(work_cxt);
 	return (Datum) 0;
+}
+
+/* The CHECK constraints of pgml_repl.hf_manifest ----------------------- */
+
+/*
+ * NULL when value follows the Hub's rules for its column, else the reason.
+ * The same core functions decide for publish_hf_manifest() and the worker,
+ * so the table, the publisher and the replica never disagree.
+ */
+static Datum
+name_problem(FunctionCallInfo fcinfo, pgmlr_hf_name_kind kind)
+{
+	pgmlr_status st;
+	char	   *problem = pgmlr_hf_name_problem(kind, text_to_cstring(PG_GETARG_TEXT_PP(0)), &st);
+
+	pgmlr_report_status(&st);
+	if (problem == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(pgmlr_take_string(problem)));
+}
+
+PG_FUNCTION_INFO_V1(pgmlr_hf_repo_id_problem);
+Datum
+pgmlr_hf_repo_id_problem(PG_FUNCTION_ARGS)
+{
+	return name_problem(fcinfo, PGMLR_HF_REPO_ID);
+}
+
+PG_FUNCTION_INFO_V1(pgmlr_hf_revision_problem);
+Datum
+pgmlr_hf_revision_problem(PG_FUNCTION_ARGS)
+{
+	return name_problem(fcinfo, PGMLR_HF_REVISION);
+}
+
+PG_FUNCTION_INFO_V1(pgmlr_hf_path_problem);
+Datum
+pgmlr_hf_path_problem(PG_FUNCTION_ARGS)
+{
+	return name_problem(fcinfo, PGMLR_HF_PATH);
+}
+
+PG_FUNCTION_INFO_V1(pgmlr_hf_blob_problem);
+Datum
+pgmlr_hf_blob_problem(PG_FUNCTION_ARGS)
+{
+	return name_problem(fcinfo, PGMLR_HF_BLOB);
+}
+
+/* The first element of refs that breaks the rules, by its position. */
+PG_FUNCTION_INFO_V1(pgmlr_hf_refs_problem);
+Datum
+pgmlr_hf_refs_problem(PG_FUNCTION_ARGS)
+{
+	ArrayType  *refs = PG_GETARG_ARRAYTYPE_P(0);
+	Datum	   *elems;
+	bool	   *elem_nulls;
+	int			n;
+
+	if (ARR_NDIM(refs) > 1)
+		PG_RETURN_TEXT_P(cstring_to_text("refs must be a one-dimensional array"));
+	deconstruct_array(refs, TEXTOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		pgmlr_status st;
+		char	   *problem;
+
+		if (elem_nulls[i])
+			PG_RETURN_TEXT_P(cstring_to_text(psprintf("ref is NULL (refs element %d)", i + 1)));
+		problem = pgmlr_hf_name_problem(PGMLR_HF_REF, TextDatumGetCString(elems[i]), &st);
+		pgmlr_report_status(&st);
+		if (problem != NULL)
+			PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s (refs element %d)", pgmlr_take_string(problem), i + 1)));
+	}
+	PG_RETURN_NULL();
 }

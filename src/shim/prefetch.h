@@ -12,18 +12,22 @@
 #include "storage/lwlock.h"
 
 #define PREFETCH_QUEUE_SLOTS	64
+#define PREFETCH_REFUSED_SLOTS	64
 #define PREFETCH_NAME_LEN		256
 #define PREFETCH_PATH_LEN		512
 #define PREFETCH_ERROR_LEN		512
 
+/* A file not yet in the cache, or a manifest row the worker refused. */
 typedef struct PrefetchQueueSlot
 {
 	char		repo[PREFETCH_NAME_LEN];	/* "model:org/name" */
+	char		revision[48];
 	char		path[PREFETCH_PATH_LEN];
 	char		blob[72];
 	int64		size;
 	int32		attempts;
-	char		last_error[PREFETCH_ERROR_LEN];
+	char		status[16];		/* pending, downloading, retrying, failed, refused */
+	char		last_error[PREFETCH_ERROR_LEN];	/* for refused: the reason */
 } PrefetchQueueSlot;
 
 /*
@@ -66,9 +70,14 @@ typedef struct PrefetchShared
 	int64		published_removed;
 	TimestampTz last_published_at;
 
+	int64		published_refused;	/* primary: cache entries publish refused */
+
 	int32		queue_total;	/* files not yet present (may exceed slots) */
 	int32		queue_len;		/* slots filled */
+	int64		refused_total;	/* manifest rows refused in the last cycle */
+	int32		refused_len;	/* refused slots filled (the first ones) */
 	PrefetchQueueSlot queue[PREFETCH_QUEUE_SLOTS];
+	PrefetchQueueSlot refused[PREFETCH_REFUSED_SLOTS];
 } PrefetchShared;
 
 /* prefetch_state.c */

@@ -16,6 +16,7 @@
 #include "storage/ipc.h"
 #include "storage/pmsignal.h"
 #include "utils/array.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -65,19 +66,25 @@ publish_manifest(void *arg)
 {
 	int			rc;
 
+	int64	   *refused = (int64 *) arg;
+
 	pgstat_report_activity(STATE_RUNNING, "pgml_repl.publish_hf_manifest()");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute("SELECT added, removed FROM pgml_repl.publish_hf_manifest()", false, 1);
+	/* Its WARNING naming refused entries would repeat every naptime. */
+	SPI_execute("SET LOCAL log_min_messages = error", false, 0);
+	rc = SPI_execute("SELECT added, removed, refused FROM pgml_repl.publish_hf_manifest()", false, 1);
 	if (rc == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		bool		isnull;
 		int64		added = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		int64		removed = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 
+		*refused = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 		LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
 		prefetch_shared->published_added = added;
 		prefetch_shared->published_removed = removed;
+		prefetch_shared->published_refused = *refused;
 		prefetch_shared->last_published_at = GetCurrentTimestamp();
 		LWLockRelease(prefetch_shared->lock);
 	}
@@ -120,13 +127,39 @@ extension_ready(const char *role)
 void
 pgmlr_prefetch_primary_cycle(void)
 {
+	static int64 refused_logged = 0;
+	int64		refused = 0;
+	char		detail[PREFETCH_ERROR_LEN];
+
 	if (!extension_ready("primary"))
 		return;
+	/* A promoted standby's refusals were about the manifest it received. */
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	prefetch_shared->refused_total = 0;
+	prefetch_shared->refused_len = 0;
+	LWLockRelease(prefetch_shared->lock);
+
 	pgmlr_prefetch_set_state("primary", "publishing", NULL);
-	if (pgmlr_prefetch_in_transaction(publish_manifest, NULL))
-		pgmlr_prefetch_set_state("primary", "idle", "manifest published from the local cache");
-	else
+	if (!pgmlr_prefetch_in_transaction(publish_manifest, &refused))
+	{
 		pgmlr_prefetch_set_state("primary", "error", "publishing the manifest failed; see last_error");
+		return;
+	}
+	if (refused > 0)
+	{
+		snprintf(detail, sizeof(detail),
+				 "manifest published from the local cache; %lld cache entries refused because their names break "
+				 "the Hub's rules (SELECT * FROM pgml_repl.publish_hf_manifest() names them)", (long long) refused);
+		if (refused != refused_logged)
+			ereport(WARNING,
+					(errmsg("pgml_replication prefetch: %lld cache entries were not published because their names break the Hub's rules",
+							(long long) refused),
+					 errhint("SELECT * FROM pgml_repl.publish_hf_manifest(); names them in a WARNING.")));
+	}
+	else
+		strlcpy(detail, "manifest published from the local cache", sizeof(detail));
+	refused_logged = refused;
+	pgmlr_prefetch_set_state("primary", "idle", detail);
 }
 
 /* The token: the setting, else HF_TOKEN, HUGGING_FACE_HUB_TOKEN, else the
@@ -177,22 +210,15 @@ typedef struct ManifestLoad
 {
 	pgmlr_fetch_job *job;
 	int64		rows;
-	int64		refused;
-	char		first_refusal[PREFETCH_ERROR_LEN];
 } ManifestLoad;
 
+/* Untrusted input: a refused row is recorded by the job, never acted on. */
 static void
 add_manifest_row(ManifestLoad *load, pgmlr_fetch_row *row)
 {
 	pgmlr_status st;
 
-	if (!pgmlr_fetch_add_row(load->job, row, &st))
-	{
-		/* Untrusted input: report the row, never act on it. */
-		if (load->refused++ == 0)
-			snprintf(load->first_refusal, sizeof(load->first_refusal),
-					 "manifest row refused: %s", st.message);
-	}
+	(void) pgmlr_fetch_add_row(load->job, row, &st);
 }
 
 /* Reads the replicated manifest in one short read-only transaction. */
@@ -252,6 +278,87 @@ load_manifest(void *arg)
 	SPI_finish();
 }
 
+static const char *
+queue_status(pgmlr_fetch_state state)
+{
+	switch (state)
+	{
+		case PGMLR_FETCH_PENDING:
+			return "pending";
+		case PGMLR_FETCH_ACTIVE:
+			return "downloading";
+		case PGMLR_FETCH_BACKOFF:
+			return "retrying";
+		case PGMLR_FETCH_FAILED:
+			return "failed";
+		case PGMLR_FETCH_DONE:
+			break;
+	}
+	return "done";
+}
+
+/* Refusals of the previous cycle, so an unchanged set is logged once. */
+static char last_refusals_logged[PREFETCH_ERROR_LEN + 32] = "";
+
+/*
+ * Lists the job's refused rows in shared memory (the first
+ * PREFETCH_REFUSED_SLOTS, and the total), records the first as last_error
+ * and logs a WARNING when the refusals changed. Returns how many there are.
+ */
+static int64
+publish_refusals(void)
+{
+	int			total = pgmlr_fetch_refused_count(current_job);
+	int			shown = Min(total, PREFETCH_REFUSED_SLOTS);
+	PrefetchQueueSlot *slots = palloc0(sizeof(PrefetchQueueSlot) * PREFETCH_REFUSED_SLOTS);
+	StringInfoData detail;
+	char		first[PREFETCH_ERROR_LEN] = "";
+	char		summary[sizeof(last_refusals_logged)];
+
+	initStringInfo(&detail);
+	for (int k = 0; k < shown; k++)
+	{
+		pgmlr_fetch_refusal r;
+
+		if (!pgmlr_fetch_refused_item(current_job, k, &r))
+			break;
+		snprintf(slots[k].repo, sizeof(slots[k].repo), "%s:%s", r.repo_type, r.repo_id);
+		strlcpy(slots[k].revision, r.revision, sizeof(slots[k].revision));
+		strlcpy(slots[k].path, r.path, sizeof(slots[k].path));
+		strlcpy(slots[k].status, "refused", sizeof(slots[k].status));
+		strlcpy(slots[k].last_error, r.reason, sizeof(slots[k].last_error));
+		if (k == 0)
+			snprintf(first, sizeof(first), "manifest row refused: %s: %s", r.label, r.reason);
+		if (k < 10)
+			appendStringInfo(&detail, "%s%s: %s", k > 0 ? "\n" : "", r.label, r.reason);
+	}
+	if (total > 10)
+		appendStringInfo(&detail, "\n... and %d more", total - 10);
+
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	prefetch_shared->refused_total = total;
+	prefetch_shared->refused_len = shown;
+	memcpy(prefetch_shared->refused, slots, sizeof(PrefetchQueueSlot) * shown);
+	LWLockRelease(prefetch_shared->lock);
+	pfree(slots);
+
+	snprintf(summary, sizeof(summary), "%d|%s", total, first);
+	if (total > 0)
+	{
+		pgmlr_prefetch_record_error(first);
+		if (strcmp(summary, last_refusals_logged) != 0)
+			ereport(WARNING,
+					(errmsg("pgml_replication prefetch: %d manifest rows refused", total),
+					 errdetail_internal("%s", detail.data),
+					 errhint("Nothing is written for them. SELECT * FROM pgml_repl.prefetch_queue() WHERE status = 'refused' "
+							 "lists them; fix or delete them on the primary, where the CHECK constraints of "
+							 "pgml_repl.hf_manifest refuse such rows unless they were dropped.")));
+	}
+	strlcpy(last_refusals_logged, summary, sizeof(last_refusals_logged));
+	pfree(detail.data);
+	return total;
+}
+
 /* Copies the job's progress and the head of its queue to shared memory. */
 static void
 publish_progress(const pgmlr_fetch_progress *p, const char *state, const char *detail)
@@ -268,6 +375,8 @@ publish_progress(const pgmlr_fetch_progress *p, const char *state, const char *d
 		if (!pgmlr_fetch_queue_item(current_job, k, &e))
 			break;
 		snprintf(slots[k].repo, sizeof(slots[k].repo), "%s:%s", e.repo_type, e.repo_id);
+		strlcpy(slots[k].revision, e.revision, sizeof(slots[k].revision));
+		strlcpy(slots[k].status, queue_status(e.state), sizeof(slots[k].status));
 		strlcpy(slots[k].path, e.path, sizeof(slots[k].path));
 		strlcpy(slots[k].blob, e.blob, sizeof(slots[k].blob));
 		slots[k].size = e.size;
@@ -371,6 +480,8 @@ pgmlr_prefetch_standby_cycle(void)
 	char	   *root;
 	char		detail[PREFETCH_ERROR_LEN];
 	bool		done = false;
+	bool		partials_logged;
+	int64		refused;
 
 	if (!extension_ready("standby"))
 		return;
@@ -386,14 +497,6 @@ pgmlr_prefetch_standby_cycle(void)
 		pgmlr_prefetch_set_state("standby", "error", "reading pgml_repl.hf_manifest failed; see last_error");
 		return;
 	}
-	if (load.refused > 0)
-	{
-		ereport(WARNING,
-				(errmsg("pgml_replication prefetch: %lld manifest rows refused", (long long) load.refused),
-				 errdetail("%s", load.first_refusal),
-				 errhint("Rows with unsafe repo ids, paths or blob names are never written to the cache; fix them on the primary.")));
-		pgmlr_prefetch_record_error(load.first_refusal);
-	}
 
 	pgmlr_fetch_plan(current_job, &st);
 	if (st.code != PGMLR_OK)
@@ -403,8 +506,10 @@ pgmlr_prefetch_standby_cycle(void)
 		pgmlr_prefetch_set_state("standby", "error", st.message);
 		return;
 	}
+	refused = publish_refusals();
 
 	memset(&progress, 0, sizeof(progress));
+	partials_logged = false;
 	while (!done)
 	{
 		done = pgmlr_fetch_step(current_job, FETCH_STEP_MS, &progress, &st);
@@ -412,6 +517,11 @@ pgmlr_prefetch_standby_cycle(void)
 				 (long long) progress.files_done, (long long) progress.files_wanted,
 				 (long long) progress.bytes_done, (long long) progress.bytes_wanted);
 		publish_progress(&progress, done ? "idle" : "downloading", detail);
+		if (!partials_logged && progress.partials_removed > 0)
+			ereport(LOG,
+					(errmsg("pgml_replication prefetch: removed %lld partial downloads of blobs no longer in the manifest",
+							(long long) progress.partials_removed)));
+		partials_logged = true;
 
 		if (ShutdownRequestPending || !PostmasterIsAlive())
 			break;
@@ -427,12 +537,13 @@ pgmlr_prefetch_standby_cycle(void)
 
 	if (done && st.code == PGMLR_OK)
 	{
-		if (progress.files_failed > 0 || progress.links_failed > 0 || load.refused > 0)
+		/* Never "complete" while anything of the manifest is missing. */
+		if (progress.files_failed > 0 || progress.links_failed > 0 || refused > 0)
 		{
 			snprintf(detail, sizeof(detail),
-					 "%lld files failed, %lld links or refs failed, %lld manifest rows refused; retried next cycle",
-					 (long long) progress.files_failed, (long long) progress.links_failed,
-					 (long long) load.refused);
+					 "cache incomplete: %lld manifest rows refused (prefetch_queue() lists them with status refused), "
+					 "%lld files failed, %lld links or refs failed; failures are retried next cycle",
+					 (long long) refused, (long long) progress.files_failed, (long long) progress.links_failed);
 			publish_progress(&progress, "error", detail);
 		}
 		else

@@ -79,8 +79,8 @@ pgmlr_prefetch_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PrefetchShared snap;
-	Datum		values[22];
-	bool		nulls[22];
+	Datum		values[23];
+	bool		nulls[23];
 	int			i = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -122,6 +122,7 @@ pgmlr_prefetch_status(PG_FUNCTION_ARGS)
 	values[i] = timestamp_or_null(snap.next_cycle_at, &nulls[i]), i++;
 	values[i++] = Int64GetDatum(snap.cycles);
 	values[i++] = Int32GetDatum(snap.queue_total);
+	values[i++] = Int64GetDatum(snap.refused_total);
 	Assert(i == lengthof(values));
 
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -129,6 +130,7 @@ pgmlr_prefetch_status(PG_FUNCTION_ARGS)
 }
 
 PG_FUNCTION_INFO_V1(pgmlr_prefetch_queue);
+/* The files not yet present, then the refused manifest rows. */
 Datum
 pgmlr_prefetch_queue(PG_FUNCTION_ARGS)
 {
@@ -140,16 +142,19 @@ pgmlr_prefetch_queue(PG_FUNCTION_ARGS)
 	if (prefetch_shared == NULL)
 		return (Datum) 0;
 
-	slots = palloc(sizeof(PrefetchQueueSlot) * PREFETCH_QUEUE_SLOTS);
+	slots = palloc(sizeof(PrefetchQueueSlot) * (PREFETCH_QUEUE_SLOTS + PREFETCH_REFUSED_SLOTS));
 	LWLockAcquire(prefetch_shared->lock, LW_SHARED);
 	n = Min(prefetch_shared->queue_len, PREFETCH_QUEUE_SLOTS);
 	memcpy(slots, prefetch_shared->queue, sizeof(PrefetchQueueSlot) * n);
+	memcpy(slots + n, prefetch_shared->refused,
+		   sizeof(PrefetchQueueSlot) * Min(prefetch_shared->refused_len, PREFETCH_REFUSED_SLOTS));
+	n += Min(prefetch_shared->refused_len, PREFETCH_REFUSED_SLOTS);
 	LWLockRelease(prefetch_shared->lock);
 
 	for (int k = 0; k < n; k++)
 	{
-		Datum		values[6];
-		bool		nulls[6] = {0};
+		Datum		values[8];
+		bool		nulls[8] = {0};
 
 		values[0] = CStringGetTextDatum(slots[k].repo);
 		values[1] = CStringGetTextDatum(slots[k].path);
@@ -157,6 +162,8 @@ pgmlr_prefetch_queue(PG_FUNCTION_ARGS)
 		values[3] = Int64GetDatum(slots[k].size);
 		values[4] = Int32GetDatum(slots[k].attempts);
 		values[5] = text_or_null(slots[k].last_error, &nulls[5]);
+		values[6] = CStringGetTextDatum(slots[k].status);
+		values[7] = text_or_null(slots[k].revision, &nulls[7]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

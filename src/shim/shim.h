@@ -93,6 +93,11 @@ extern void pgmlr_commit_action_add_edit(const PgmlrCommitAction *action, void *
  * that overlay what is queued on what a file says now.
  */
 extern List *pgmlr_commit_action_edits(const PgmlrCommitAction *action);
+/*
+ * Writes all of data to fd (a commit action's temp file), looping over short
+ * writes; ERROR naming path when the disk is full or the write fails.
+ */
+extern void pgmlr_write_fully(int fd, const char *data, Size len, const char *path);
 
 /* GUC definitions, one function per area, called from _PG_init. */
 extern void pgmlr_define_health_gucs(void);

@@ -10,7 +10,10 @@
 //    lower-case hex ids, relative paths without "."/".."/empty segments,
 //    and the cache paths built from it stay inside the cache: the repo
 //    folder is one path component that maps back to repo_id, and the
-//    snapshot symlink resolves to <repo>/blobs/<blob>.
+//    snapshot symlink resolves to <repo>/blobs/<blob>;
+//  - a refused repo_id's folder name never parses back as that id
+//    (test/fuzz/corpus/fuzz_manifest_row/misread_folder_orgaa: "orgaa-/x"
+//    once became "models--orgaa---x", read back as "orgaa/-x").
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstdlib>
@@ -19,6 +22,7 @@
 
 #include "fuzz_common.hpp"
 #include "hf_fetch_rows.hpp"
+#include "hf_names.hpp"
 
 namespace {
 
@@ -70,16 +74,16 @@ void check_accepted(const pgmlr::hf_fetch::Row &r) {
 	FUZZ_CHECK(lower_hex(r.blob, 40) || lower_hex(r.blob, 64), r.blob);
 	FUZZ_CHECK(r.size >= 0 && r.size <= (int64_t{1} << 42));
 
-	// repo_id: [A-Za-z0-9._-] parts, at most one '/', no "--" nor ".."
+	// repo_id: huggingface_hub's rule, ASCII: at most one '/', parts of
+	// [A-Za-z0-9._-] that start and end with [A-Za-z0-9_], no "--" nor ".."
+	auto word = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; };
 	FUZZ_CHECK(!r.repo_id.empty() && r.repo_id.find("..") == std::string::npos, r.repo_id);
+	FUZZ_CHECK(r.repo_id.find("--") == std::string::npos, r.repo_id);
 	auto parts = split(r.repo_id, '/');
 	FUZZ_CHECK(parts.size() <= 2, r.repo_id);
 	for (auto &p : parts) {
-		FUZZ_CHECK(!p.empty() && p != "." && p != "..", r.repo_id);
-		for (char c : p)
-			FUZZ_CHECK((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-						   c == '_' || c == '-',
-					   r.repo_id);
+		FUZZ_CHECK(!p.empty() && p.size() <= 96 && word(p.front()) && word(p.back()), r.repo_id);
+		for (char c : p) FUZZ_CHECK(word(c) || c == '.' || c == '-', r.repo_id);
 	}
 	std::string folder = pgmlr::hf_fetch::repo_folder_name(r);
 	FUZZ_CHECK(folder.find('/') == std::string::npos && folder != "." && folder != "..", folder);
@@ -88,6 +92,9 @@ void check_accepted(const pgmlr::hf_fetch::Row &r) {
 	std::string back = folder.substr(prefix.size());
 	for (size_t at; (at = back.find("--")) != std::string::npos;) back.replace(at, 2, "/");
 	FUZZ_CHECK(back == r.repo_id, back, r.repo_id);
+	// and the cache scan's reading of the folder gives the row's repo back
+	auto parsed = pgmlr::hf::parse_repo_folder(folder);
+	FUZZ_CHECK(parsed && parsed->type == r.repo_type && parsed->id == r.repo_id, folder);
 
 	// path: relative, segments not empty/"."/"..", no control bytes, no '\\'
 	FUZZ_CHECK(!r.path.empty() && r.path[0] != '/' && !fuzz::has_ctl(r.path), r.path);
@@ -156,6 +163,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		FUZZ_CHECK(std::string_view(st.message).rfind("invalid manifest ", 0) == 0, st.message);
 		fuzz::check_status_texts(st);
 		FUZZ_CHECK(!fuzz::has_ctl(st.detail), st.detail);
+	}
+
+	if (pgmlr::hf_fetch::validate_repo_id(c.repo_id)) {
+		auto parsed = pgmlr::hf::parse_repo_folder(pgmlr::hf::repo_folder_name("model", c.repo_id));
+		FUZZ_CHECK(!parsed || parsed->id != c.repo_id, c.repo_id);
 	}
 
 	// The C++ validator on the raw fields (NULs included) must agree with the oracle too.

@@ -3,8 +3,9 @@
 \getenv fixture PGML_REPL_FIXTURE_CACHE
 \set damaged :fixture '/../damaged-hub'
 \set big :fixture '/../big-hub'
+\set names :fixture '/../names-hub'
 BEGIN;
-SELECT plan(28);
+SELECT plan(43);
 
 SELECT has_function('pgml_repl', 'hf_cache_manifest', ARRAY['text', 'boolean'], 'hf_cache_manifest(text, boolean) exists');
 SELECT has_function('pgml_repl', 'hf_cache_repos', ARRAY['text'], 'hf_cache_repos(text) exists');
@@ -59,9 +60,9 @@ SELECT is((SELECT size_on_disk FROM pgml_repl.hf_cache_repos(:'fixture') WHERE r
 -- publish: rows appear, a second run changes nothing, a changed cache
 -- changes only what differs.
 SELECT results_eq(format('SELECT * FROM pgml_repl.publish_hf_manifest(%L)', :'fixture'),
-                  $$VALUES (9, 0, 0)$$, 'first publish adds every healthy file');
+                  $$VALUES (9, 0, 0, 0)$$, 'first publish adds every healthy file');
 SELECT results_eq(format('SELECT * FROM pgml_repl.publish_hf_manifest(%L)', :'fixture'),
-                  $$VALUES (0, 0, 9)$$, 'second publish leaves every row alone');
+                  $$VALUES (0, 0, 9, 0)$$, 'second publish leaves every row alone');
 SELECT results_eq(
   $$SELECT repo_type, repo_id, revision, refs, path, blob, size FROM pgml_repl.hf_manifest ORDER BY 1, 2, 3, 5$$,
   format($$SELECT repo_type, repo_id, revision, refs, path, blob, size FROM pgml_repl.hf_cache_manifest(%L)
@@ -71,8 +72,53 @@ UPDATE pgml_repl.hf_manifest SET size = size + 1 WHERE repo_id = 'gpt2' AND path
 INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, path, blob, size)
 VALUES ('model', 'gone/model', repeat('a', 40), 'f', repeat('b', 40), 1);
 SELECT results_eq(format('SELECT * FROM pgml_repl.publish_hf_manifest(%L)', :'fixture'),
-                  $$VALUES (1, 2, 8)$$, 'a changed row is replaced and a stale one removed');
+                  $$VALUES (1, 2, 8, 0)$$, 'a changed row is replaced and a stale one removed');
 SELECT is((SELECT count(*)::int FROM pgml_repl.hf_manifest WHERE repo_id = 'gone/model'), 0, 'the stale row is gone');
+
+-- The Hub's rules in the table: one CHECK constraint per rule, named after it.
+SELECT results_eq(
+  $$SELECT conname::text COLLATE "default" FROM pg_constraint WHERE conrelid = 'pgml_repl.hf_manifest'::regclass AND contype = 'c' ORDER BY 1$$,
+  $$VALUES ('hf_manifest_blob_is_hash'), ('hf_manifest_path_hub_rules'), ('hf_manifest_refs_git_rules'),
+           ('hf_manifest_repo_id_hub_rules'), ('hf_manifest_repo_type_known'), ('hf_manifest_revision_is_commit'),
+           ('hf_manifest_size_range')$$,
+  'hf_manifest has one named CHECK constraint per rule');
+SELECT throws_ok(format($$INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, path, blob, size)
+                          VALUES ('model', %L, repeat('2', 40), 'x.txt', repeat('b', 40), 1)$$, id),
+                 '23514', 'new row for relation "hf_manifest" violates check constraint "hf_manifest_repo_id_hub_rules"',
+                 format('repo id %s is refused by the table', id))
+FROM unnest(ARRAY['orgbars-/m1', '-orgbars/m2', 'orgbars/m3.', 'orgbars/.m4', 'orgbars/m5--x', 'org..bars/m6']) AS id;
+SELECT throws_ok($$INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, refs, path, blob, size)
+                   VALUES ('model', 'org/m', repeat('2', 40), '{main,a..b}', 'x.txt', repeat('b', 40), 1)$$,
+                 '23514', 'new row for relation "hf_manifest" violates check constraint "hf_manifest_refs_git_rules"',
+                 'a ref git forbids is refused');
+SELECT throws_ok($$INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, path, blob, size)
+                   VALUES ('model', 'org/m', repeat('2', 40), 'a\b.txt', repeat('b', 40), 1)$$,
+                 '23514', 'new row for relation "hf_manifest" violates check constraint "hf_manifest_path_hub_rules"',
+                 'a backslash path is refused');
+SELECT lives_ok($$INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, refs, path, blob, size) VALUES
+                  ('model', 'sentence-transformers/all-MiniLM-L6-v2', repeat('2', 40), '{main,refs/pr/1}',
+                   '1_Pooling/config.json', repeat('b', 40), 1),
+                  ('model', 'Xenova/all-MiniLM-L6-v2', repeat('2', 40), '{}', 'onnx/model_O4.onnx', repeat('c', 64), 1)$$,
+                'real Hub names pass the constraints');
+-- A CHECK runs its functions as the inserting role: EXECUTE is PUBLIC's.
+GRANT INSERT ON pgml_repl.hf_manifest TO hf_tap_plain;
+SET LOCAL ROLE hf_tap_plain;
+SELECT lives_ok($$INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, path, blob, size)
+                  VALUES ('model', 'org/granted', repeat('2', 40), 'x.txt', repeat('b', 40), 1)$$,
+                'a role granted INSERT can insert a valid row');
+SELECT throws_ok($$INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, path, blob, size)
+                   VALUES ('model', 'org--granted', repeat('2', 40), 'x.txt', repeat('b', 40), 1)$$,
+                 '23514', NULL, 'and is refused an invalid one by the constraint, not by a privilege');
+RESET ROLE;
+DELETE FROM pgml_repl.hf_manifest WHERE revision = repeat('2', 40);
+
+-- publish refuses what breaks the rules: two files and the misread folder.
+SELECT results_eq(format('SELECT * FROM pgml_repl.publish_hf_manifest(%L)', :'names'),
+                  $$VALUES (1, 9, 0, 3)$$, 'publish writes the healthy file and refuses three entries');
+SELECT results_eq($$SELECT repo_id, path FROM pgml_repl.hf_manifest$$, $$VALUES ('org/names', 'ok.txt')$$,
+                  'only the healthy file is in the table');
+SELECT results_eq(format('SELECT * FROM pgml_repl.publish_hf_manifest(%L)', :'fixture'),
+                  $$VALUES (9, 1, 0, 0)$$, 'the healthy fixture replaces it');
 
 -- Verification is cancellable: statement_timeout stops hashing a 256 GiB
 -- (sparse) blob, which would take minutes to hash, within the generous

@@ -25,7 +25,7 @@ SELECT $$SELECT pg_sleep(0.1) FROM pg_settings WHERE name = 'pgml_replication.hf
 
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(172);
+SELECT plan(202);
 
 CREATE ROLE pgmlr_pm_plain;
 CREATE ROLE pgmlr_pm_monitor IN ROLE pg_monitor;
@@ -82,6 +82,16 @@ INSERT INTO matrix VALUES
   'SELECT * FROM pgml_repl.hf_cache_manifest(''/nonexistent'')'),
  ('hf_cache_repos(text)',                                  false, false, false, true,
   'SELECT * FROM pgml_repl.hf_cache_repos(''/nonexistent'')'),
+ ('hf_repo_id_problem(text)',                              true,  true,  true,  true,
+  'SELECT pgml_repl.hf_repo_id_problem(''org/name'')'),
+ ('hf_revision_problem(text)',                             true,  true,  true,  true,
+  'SELECT pgml_repl.hf_revision_problem(''main'')'),
+ ('hf_refs_problem(text[])',                               true,  true,  true,  true,
+  'SELECT pgml_repl.hf_refs_problem(''{main}'')'),
+ ('hf_path_problem(text)',                                 true,  true,  true,  true,
+  'SELECT pgml_repl.hf_path_problem(''a/b'')'),
+ ('hf_blob_problem(text)',                                 true,  true,  true,  true,
+  'SELECT pgml_repl.hf_blob_problem(''x'')'),
  ('publish_hf_manifest(text)',                             false, false, false, true,
   'SELECT * FROM pgml_repl.publish_hf_manifest(''/nonexistent'')'),
  ('prefetch_status()',                                     false, true,  false, true,
@@ -109,7 +119,7 @@ SELECT is(has_schema_privilege(r.role, 'pgml_repl', 'USAGE'), r.col <> 'plain',
           format('USAGE on schema pgml_repl for %s', r.col))
 FROM roles r ORDER BY r.ord;
 
--- 64: EXECUTE per function and role
+-- 84: EXECUTE per function and role
 SELECT is(has_function_privilege(r.role, f.oid, 'EXECUTE'),
           CASE r.col WHEN 'plain' THEN m.plain WHEN 'monitor' THEN m.monitor
                      WHEN 'execprog' THEN m.execprog ELSE m.super END,
@@ -124,7 +134,7 @@ WHERE NOT CASE r.col WHEN 'plain' THEN m.plain WHEN 'monitor' THEN m.monitor
                      WHEN 'execprog' THEN m.execprog ELSE m.super END
 ORDER BY m.fn, r.ord;
 
--- 9: the non-superuser roles with EXECUTE are not refused (the call may
+-- 19: the non-superuser roles with EXECUTE are not refused (the call may
 -- still fail for other reasons here: no worker, no pgBackRest stanza)
 SELECT isnt(pg_temp.sqlstate_as(r.role, m.call), '42501', format('%s allowed to %s', m.fn, r.col))
 FROM matrix m CROSS JOIN roles r
@@ -168,7 +178,7 @@ CREATE TEMP TABLE guc_matrix(name text PRIMARY KEY, plain bool, monitor bool, ex
 INSERT INTO guc_matrix
 SELECT 'pgml_replication.' || n, true, true, true, true
 FROM unnest(ARRAY['archive_ready_warning', 'archive_ready_error', 'replication_lag_warning',
-                  'replication_lag_error', 'hf_cache_dir', 'pgbackrest_timeout', 'prefetch',
+                  'replication_lag_error', 'hf_cache_dir', 'pgbackrest_timeout', 'pgbackrest_info_ttl', 'prefetch',
                   'database', 'naptime', 'hf_endpoint', 'hf_ca_file', 'max_parallel_downloads',
                   'min_free_disk', 'max_download_rate', 'prefetch_nice']) n;
 INSERT INTO guc_matrix VALUES ('pgml_replication.hf_token', false, true, false, true);

@@ -229,6 +229,18 @@ TEST(Doctor, HfManifest) {
 	expect(pgmlr::check_hf_manifest(f), CheckState::Skipped, "No HuggingFace cache folder");
 }
 
+TEST(Doctor, HfManifestRowsBreakingTheRules) {
+	auto f = healthy_primary();
+	f.manifest_rows_breaking_rules = 2;
+	f.manifest_first_breaking_row = "model org..bars/m6 revision 2222 path x.txt: repo_id contains \"--\" or \"..\"";
+	expect(pgmlr::check_hf_manifest(f), CheckState::Warning, "2 rows of pgml_repl.hf_manifest break the Hub's rules",
+		   "A CHECK constraint of pgml_repl.hf_manifest was dropped");
+	f.manifest_rows_breaking_rules = 0;
+	f.cache_invalid_names = 1;
+	expect(pgmlr::check_hf_manifest(f), CheckState::Warning, "1 file of the cache at /cache/hub has a name the Hub never creates",
+		   "status = 'invalid_name'");
+}
+
 TEST(Doctor, Recovery) {
 	auto f = healthy_standby();
 	f.replay_paused = true;
@@ -298,6 +310,17 @@ TEST(Doctor, HfCache) {
 	expect(pgmlr::check_hf_cache(f), CheckState::Ok, "empty");
 	f.cache_visible = false;
 	expect(pgmlr::check_hf_cache(f), CheckState::Skipped, "needs superuser");
+}
+
+TEST(Doctor, HfCacheRefusalsComeFirstWithAHint) {
+	auto f = healthy_standby();
+	f.prefetch_refused_rows = 6;
+	f.prefetch_first_refusal = "model:orgbars-/m1 revision 22 path x.txt: invalid manifest repo_id: ...";
+	expect(pgmlr::check_hf_cache(f), CheckState::Warning,
+		   "6 manifest rows refused by the prefetch worker and never fetched (first: model:orgbars-/m1 revision 22 path x.txt",
+		   "prefetch_queue() WHERE status = 'refused'");
+	f.cache_visible = false;  // refusals need no superuser: the worker reported them
+	expect(pgmlr::check_hf_cache(f), CheckState::Warning, "6 manifest rows refused");
 }
 
 TEST(Doctor, Summary) {

@@ -1,6 +1,7 @@
 #include "hf_fetch_fs.hpp"
 #include "hf_fetch_hash.hpp"
 #include "hf_fetch_plan.hpp"
+#include "hf_fetch_sweep.hpp"
 #include "pgml_repl_core.h"
 
 #include <gtest/gtest.h>
@@ -127,12 +128,141 @@ TEST(HfFetchPlan, PresentBlobsAndExistingLinksAreKept) {
 	EXPECT_TRUE(r->blobs[0].present);
 }
 
-TEST(HfFetchPlan, RefusesContradictions) {
+// A contradiction refuses its own repo, each row listed with the reason;
+// the other repo's rows are planned as if it were not there.
+TEST(HfFetchPlan, ContradictionsRefuseOnlyTheirRepo) {
 	TempDir d;
-	std::string a(64, 'a'), b(64, 'b');
-	EXPECT_FALSE(make_plan({row(kRev, "", "x", a, 1), row(kRev, "", "x", b, 1)}, d.path, false));
-	EXPECT_FALSE(make_plan({row(kRev, "", "x", a, 1), row(kRev, "", "y", a, 2)}, d.path, false));
-	EXPECT_FALSE(make_plan({row(kRev, "main", "x", a, 1), row(kRev2, "main", "y", b, 1)}, d.path, false));
+	std::string a(64, 'a'), b(64, 'b'), c(64, 'c');
+	auto other = [&](const std::string &path, const std::string &blob) {
+		Row r = row(kRev, "main", path, blob, 1);
+		r.repo_id = "org/healthy";
+		return r;
+	};
+	struct Case {
+		std::vector<Row> bad;
+		std::string why;
+	};
+	std::vector<Case> cases = {
+		{{row(kRev, "", "x", a, 1), row(kRev, "", "x", b, 1)}, "path \"x\" of revision " + kRev + " names two blobs"},
+		{{row(kRev, "", "x", a, 1), row(kRev, "", "y", a, 2)}, "blob " + a + " has two sizes"},
+		{{row(kRev, "main", "x", a, 1), row(kRev2, "main", "y", b, 1)},
+		 "ref \"main\" names two commits, " + kRev + " and " + kRev2},
+	};
+	for (const Case &k : cases) {
+		std::vector<Row> rows = {other("keep.txt", c)};
+		rows.insert(rows.end(), k.bad.begin(), k.bad.end());
+		rows.push_back(other("also.txt", c));
+		auto p = make_plan(rows, d.path, false);
+		ASSERT_TRUE(p) << p.error().message;
+		ASSERT_EQ(p->refused.size(), 2u) << k.why;
+		for (const RefusedRow &r : p->refused) {
+			EXPECT_EQ(r.row.repo_id, "org/m");
+			EXPECT_EQ(r.reason, "conflicting manifest rows: " + k.why + "; every row of this repo is refused");
+		}
+		ASSERT_EQ(p->blobs.size(), 1u) << k.why;
+		EXPECT_EQ(p->blobs[0].folder, "models--org--healthy");
+		EXPECT_EQ(p->links.size(), 2u);
+		ASSERT_EQ(p->refs.size(), 1u);
+		EXPECT_EQ(p->refs[0].folder, "models--org--healthy");
+	}
+}
+
+// Through the C boundary: validation refusals and conflicts are listed once
+// per file, with the row and the reason, and the healthy repo still arrives.
+TEST(HfFetchJob, RefusedRowsAreListedWithTheirReason) {
+	TempDir d;
+	std::string content = "{}", blob = git_blob(content);
+	write_file(d.path + "/models--org--ok/blobs/" + blob, content);
+	pgmlr_status st;
+	pgmlr_fetch_options o;
+	pgmlr_fetch_options_init(&o);
+	o.cache_root = d.path.c_str();
+	o.endpoint = "http://127.0.0.1:9";
+	pgmlr_fetch_job *job = pgmlr_fetch_new(&o, &st);
+	ASSERT_NE(job, nullptr) << st.message;
+	std::string a(64, 'a');
+	pgmlr_fetch_row ok = {"model", "org/ok", kRev.c_str(), "main", "config.json", blob.c_str(), 2};
+	pgmlr_fetch_row bad_id = {"model", "orgbars-/m1", kRev.c_str(), "main", "x.txt", blob.c_str(), 2};
+	pgmlr_fetch_row bad_id_again = bad_id;  // the same file under another ref
+	bad_id_again.ref = "v1";
+	pgmlr_fetch_row ref1 = {"model", "org/two", kRev.c_str(), "main", "a.txt", a.c_str(), 1};
+	pgmlr_fetch_row ref2 = {"model", "org/two", kRev2.c_str(), "main", "b.txt", a.c_str(), 1};
+	EXPECT_TRUE(pgmlr_fetch_add_row(job, &ok, &st));
+	EXPECT_FALSE(pgmlr_fetch_add_row(job, &bad_id, &st));
+	EXPECT_FALSE(pgmlr_fetch_add_row(job, &bad_id_again, &st));
+	EXPECT_TRUE(pgmlr_fetch_add_row(job, &ref1, &st));
+	EXPECT_TRUE(pgmlr_fetch_add_row(job, &ref2, &st));
+	pgmlr_fetch_plan(job, &st);
+	ASSERT_EQ(st.code, PGMLR_OK) << st.message;
+	ASSERT_EQ(pgmlr_fetch_refused_count(job), 3);
+	pgmlr_fetch_refusal r;
+	ASSERT_TRUE(pgmlr_fetch_refused_item(job, 0, &r));
+	EXPECT_STREQ(r.repo_id, "orgbars-/m1");
+	EXPECT_STREQ(r.path, "x.txt");
+	EXPECT_STREQ(r.revision, kRev.c_str());
+	EXPECT_STREQ(r.reason, "invalid manifest repo_id: has a namespace or name that starts or ends with \"-\" or \".\"");
+	ASSERT_TRUE(pgmlr_fetch_refused_item(job, 1, &r));
+	EXPECT_STREQ(r.repo_id, "org/two");
+	EXPECT_STREQ(r.path, "a.txt");
+	EXPECT_NE(std::string(r.reason).find("names two commits"), std::string::npos) << r.reason;
+	ASSERT_TRUE(pgmlr_fetch_refused_item(job, 2, &r));
+	EXPECT_STREQ(r.path, "b.txt");
+	EXPECT_FALSE(pgmlr_fetch_refused_item(job, 3, &r));
+	pgmlr_fetch_progress progress;
+	EXPECT_TRUE(pgmlr_fetch_step(job, 1000, &progress, &st));
+	EXPECT_EQ(progress.links_created, 1);
+	EXPECT_EQ(pgmlr_fetch_queue_count(job), 0);
+	pgmlr_fetch_free(job);
+	EXPECT_TRUE(fs::is_symlink(d.path + "/models--org--ok/snapshots/" + kRev + "/config.json"));
+	EXPECT_FALSE(fs::exists(d.path + "/models--org--two"));
+	EXPECT_FALSE(fs::exists(d.path + "/models--orgbars---m1"));
+}
+
+// Partial files of ours for blobs no transfer wants go; everything else
+// stays: wanted partials, huggingface_hub's own, foreign names, folders that
+// are not valid repo folders, and a partial whose lock another holder has.
+TEST(HfFetchSweep, RemovesOnlyOurStalePartials) {
+	TempDir d;
+	std::string gone(64, 'a'), kept(64, 'b'), locked(40, 'c');
+	const std::string blobs = d.path + "/models--org--m/blobs/";
+	write_file(blobs + gone + ".pgml.incomplete", "half");
+	write_file(blobs + kept + ".pgml.incomplete", "half");
+	write_file(blobs + locked + ".pgml.incomplete", "half");
+	write_file(blobs + gone + ".incomplete", "huggingface_hub's");
+	write_file(blobs + gone + ".0a1b2c3d.incomplete", "huggingface_hub 1.x");
+	write_file(blobs + "notablob.pgml.incomplete", "not a blob name");
+	write_file(blobs + gone, "a finished blob");
+	fs::create_directories(blobs + std::string(64, 'd') + ".pgml.incomplete");
+	write_file(d.path + "/models--orgaa---dstet_1.0/blobs/" + gone + ".pgml.incomplete", "invalid folder");
+	fs::create_directories(d.path + "/.locks/models--org--m");
+	BlobLock other;
+	bool busy = false;
+	ASSERT_FALSE(other.try_acquire(d.path + "/.locks/models--org--m/" + locked + ".lock", &busy));
+	ASSERT_FALSE(busy);
+
+	std::set<std::pair<std::string, std::string>> wanted = {{"models--org--m", kept}};
+	EXPECT_EQ(remove_stale_partials(d.path, wanted, ".pgml.incomplete"), 1);
+	EXPECT_FALSE(fs::exists(blobs + gone + ".pgml.incomplete"));
+	for (std::string still : {kept + ".pgml.incomplete", locked + ".pgml.incomplete", gone + ".incomplete",
+							  gone + ".0a1b2c3d.incomplete", std::string("notablob.pgml.incomplete"), gone,
+							  std::string(64, 'd') + ".pgml.incomplete"})
+		EXPECT_TRUE(fs::exists(blobs + still)) << still;
+	EXPECT_TRUE(fs::exists(d.path + "/models--orgaa---dstet_1.0/blobs/" + gone + ".pgml.incomplete"));
+	other.release();
+	EXPECT_EQ(remove_stale_partials(d.path, wanted, ".pgml.incomplete"), 1);  // the lock is free now
+	EXPECT_FALSE(fs::exists(blobs + locked + ".pgml.incomplete"));
+}
+
+// A blobs folder reached through a link is never swept.
+TEST(HfFetchSweep, NeverFollowsLinks) {
+	TempDir d, outside;
+	std::string gone(64, 'a');
+	write_file(outside.path + "/blobs/" + gone + ".pgml.incomplete", "not ours to remove");
+	fs::create_directories(d.path + "/models--org--a");
+	fs::create_directory_symlink(outside.path + "/blobs", d.path + "/models--org--a/blobs");
+	fs::create_directory_symlink(outside.path, d.path + "/models--org--b");
+	EXPECT_EQ(remove_stale_partials(d.path, {}, ".pgml.incomplete"), 0);
+	EXPECT_TRUE(fs::exists(outside.path + "/blobs/" + gone + ".pgml.incomplete"));
 }
 
 TEST(HfFetchFs, AtomicFilesAndLinks) {

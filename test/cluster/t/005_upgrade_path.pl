@@ -82,5 +82,36 @@ for my $v (@versions[1 .. $#versions - 1])
 		"$v + UPDATE gives the same objects as a fresh $default");
 }
 
+# Rows an older version accepted but the Hub's rules refuse: the upgrade
+# deletes them, names each in a WARNING, keeps the others and ends with
+# validated constraints, so no DBA is left with a failing ALTER EXTENSION.
+$node->safe_psql('postgres', 'CREATE DATABASE bad_rows');
+$node->safe_psql('bad_rows', "CREATE EXTENSION pgml_replication VERSION '$versions[0]'");
+my $rev = '2' x 40;
+my $blob = 'b' x 40;
+$node->safe_psql('bad_rows', qq{
+INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, refs, path, blob, size) VALUES
+  ('model', 'org/good', '$rev', '{main,refs/pr/1}', '1_Pooling/config.json', '$blob', 1),
+  ('model', 'orgbars-/m1', '$rev', '{}', 'x.txt', '$blob', 1),
+  ('model', 'org..bars/m6', '$rev', '{}', 'x.txt', '$blob', 1),
+  ('model', 'org/bad-ref', '$rev', '{"bad ref"}', 'x.txt', '$blob', 1),
+  ('model', 'org/bad-path', '$rev', '{}', 'a//b.txt', '$blob', 1)});
+# A grant a DBA made on a function the upgrade recreates.
+$node->safe_psql('bad_rows', 'CREATE ROLE upgrade_watcher; GRANT EXECUTE ON FUNCTION pgml_repl.prefetch_queue() TO upgrade_watcher');
+my ($rc, $out, $err) = $node->psql('bad_rows', 'ALTER EXTENSION pgml_replication UPDATE');
+is($rc, 0, 'ALTER EXTENSION UPDATE succeeds over rows that break the new rules');
+like($err, qr/WARNING:  pgml_replication 0\.2\.0: deleted manifest row model 'orgbars-\/m1' revision '$rev' path 'x\.txt': repo_id has a namespace or name that starts or ends with "-" or "\."/,
+	'a WARNING names each deleted row and its reason');
+like($err, qr/deleted manifest row model 'org\/bad-ref' .*: ref contains a character git forbids/, 'the bad ref too');
+like($err, qr/WARNING:  pgml_replication 0\.2\.0: deleted 4 manifest rows whose names break the Hub's rules\nHINT:  /,
+	'and one WARNING counts them, with a hint');
+is($node->safe_psql('bad_rows', 'SELECT repo_id FROM pgml_repl.hf_manifest'), 'org/good', 'the valid row stays');
+like($err, qr/WARNING:  pgml_replication 0\.2\.0 recreates pgml_repl\.prefetch_queue\(\): its EXECUTE grant to upgrade_watcher is dropped\nHINT:  After the upgrade: GRANT EXECUTE ON FUNCTION pgml_repl\.prefetch_queue\(\) TO upgrade_watcher;/,
+	'a grant on a recreated function is named, with the GRANT to run again');
+$node->safe_psql('postgres', 'DROP ROLE upgrade_watcher');
+is($node->safe_psql('bad_rows',
+		"SELECT count(*) FROM pg_constraint WHERE conrelid = 'pgml_repl.hf_manifest'::regclass AND contype = 'c' AND convalidated"),
+	'7', 'every CHECK constraint is in place and validated');
+
 $node->stop;
 done_testing();

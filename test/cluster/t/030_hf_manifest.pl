@@ -34,7 +34,7 @@ my $manifest_sql = 'SELECT * FROM pgml_repl.hf_manifest ORDER BY repo_type, repo
 
 # --- publish on the primary, from the configured folder -------------------
 is($primary->safe_psql('postgres', 'SELECT * FROM pgml_repl.publish_hf_manifest()'),
-	'9|0|0', 'first publish adds the nine healthy files of the configured cache');
+	'9|0|0|0', 'first publish adds the nine healthy files of the configured cache, refusing none');
 $primary->wait_for_catchup($standby);
 my $on_primary = $primary->safe_psql('postgres', $manifest_sql);
 my $on_standby = $standby->safe_psql('postgres', $manifest_sql);
@@ -51,7 +51,7 @@ is( $primary->safe_psql(
 SELECT * FROM pgml_repl.publish_hf_manifest();
 SELECT pg_current_xact_id_if_assigned() IS NULL;
 COMMIT;}),
-	"0|0|9\nt",
+	"0|0|9|0\nt",
 	'second publish changes nothing and never gets a transaction id');
 is($primary->safe_psql('postgres', $versions_sql), $versions_before, 'no row got a new version');
 $primary->wait_for_catchup($standby);
@@ -59,7 +59,7 @@ is($standby->safe_psql('postgres', $manifest_sql), $on_primary, 'the standby sti
 
 # --- a changed cache: only the difference streams -------------------------
 is($primary->safe_psql('postgres', "SELECT * FROM pgml_repl.publish_hf_manifest('$fixtures/damaged-hub')"),
-	'2|9|0', 'publishing another cache replaces the rows');
+	'2|9|0|0', 'publishing another cache replaces the rows');
 $primary->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', $manifest_sql),
 	$primary->safe_psql('postgres', $manifest_sql), 'the replaced rows arrive on the standby');

@@ -64,6 +64,8 @@ is(scalar(@{ $hub->log }), 0, 'a complete cache sends no request to the Hub');
 is(join(',', map { (lstat $_)[9] } glob("$standby_cache/*/blobs/*")), join(',', @mtimes_before),
 	'files already present are left alone');
 
+my $log_offset;
+
 # --- a new file on the primary arrives; progress is visible --------------
 my $repo = "$fixtures/hub/models--gpt2";
 my $rev = readlink_ref("$repo/refs/main");
@@ -87,6 +89,50 @@ ok($standby->poll_query_until('postgres',
 	'the download finishes');
 same_cache($standby_cache, "$fixtures/hub", 'the new file is in the standby\'s cache');
 
+# --- a partial file of a blob that left the manifest is removed ----------
+# A download stops half way (prefetch turned off while the Hub stalls), the
+# file leaves the primary's cache and so the manifest: the next cycle removes
+# the kept partial file, and only that (huggingface_hub's own .incomplete
+# files and a partial of a blob still wanted stay).
+my $gone_content = "\x02" x (4 << 20);
+my $gone = Digest::SHA::sha256_hex($gone_content);
+open $fh, '>', "$repo/blobs/$gone" or die;
+print $fh $gone_content;
+close $fh;
+symlink("../../blobs/$gone", "$repo/snapshots/$rev/leaving.bin") or die;
+$hub->faults([ { match => 'leaving.bin', kind => 'stall', seconds => 20, after => 1 << 20, times => 1 } ]);
+wait_prefetch_complete($primary, 'state');
+$primary->wait_for_catchup($standby);
+$standby->safe_psql('postgres', 'SELECT pgml_repl.prefetch_now()');
+ok($standby->poll_query_until('postgres',
+		"SELECT current_path = 'leaving.bin' AND current_bytes >= 1048576 FROM pgml_repl.prefetch_status()"),
+	'the download of leaving.bin is half way');
+$standby->append_conf('postgresql.conf', "pgml_replication.prefetch = off\n");
+$standby->reload;
+ok($standby->poll_query_until('postgres', "SELECT state = 'disabled' FROM pgml_repl.prefetch_status()"),
+	'prefetch off stops it');
+my $partial = "$standby_cache/models--gpt2/blobs/$gone.pgml.incomplete";
+ok(-s $partial >= 1 << 20, 'its partial file is kept for resuming');
+my $hub_own = "$standby_cache/models--gpt2/blobs/" . ('e' x 64) . '.incomplete';
+open $fh, '>', $hub_own or die;
+print $fh 'huggingface_hub writes this one';
+close $fh;
+unlink "$repo/snapshots/$rev/leaving.bin", "$repo/blobs/$gone" or die;
+$primary->safe_psql('postgres', 'SELECT pgml_repl.prefetch_now()');
+ok($primary->poll_query_until('postgres', "SELECT count(*) = 0 FROM pgml_repl.hf_manifest WHERE path = 'leaving.bin'"),
+	'the file left the manifest');
+$primary->wait_for_catchup($standby);
+$log_offset = -s $standby->logfile;
+$standby->append_conf('postgresql.conf', "pgml_replication.prefetch = on\n");
+$standby->reload;
+ok(wait_standby_idle($standby), 'the next cycle completes');
+ok(!-e $partial, 'the partial file of the blob no longer in the manifest is gone');
+ok(-e $hub_own, 'huggingface_hub\'s own partial file stays');
+ok($standby->wait_for_log(qr/removed 1 partial downloads of blobs no longer in the manifest/, $log_offset),
+	'the server log says so');
+unlink $hub_own;
+same_cache($standby_cache, "$fixtures/hub", 'the cache still equals the primary\'s');
+
 # --- SIGHUP: a reload reaches the worker ----------------------------------
 $standby->append_conf('postgresql.conf', "pgml_replication.prefetch = off\n");
 $standby->reload;
@@ -99,7 +145,7 @@ ok($standby->poll_query_until('postgres', "SELECT state <> 'disabled' FROM pgml_
 
 # --- an invalid value in the configuration is refused at reload -----------
 my $endpoint = $standby->safe_psql('postgres', 'SHOW pgml_replication.hf_endpoint');
-my $log_offset = -s $standby->logfile;
+$log_offset = -s $standby->logfile;
 $standby->append_conf('postgresql.conf', "pgml_replication.hf_endpoint = 'ftp://mirror.example'\n");
 $standby->reload;
 ok($standby->wait_for_log(qr/invalid value for parameter "pgml_replication\.hf_endpoint": "ftp:\/\/mirror\.example"/, $log_offset),
