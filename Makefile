@@ -15,7 +15,7 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 REGRESS = $(sort $(filter-out $(EXTENSION)--%,$(notdir $(basename $(wildcard sql/*.sql)))))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
-PG_CPPFLAGS = -Isrc/include
+PG_CPPFLAGS = -Isrc/include -Isrc/core -Isrc/shim
 # The shim is C compiled with PostgreSQL's own flags; PostgreSQL headers are
 # not -Wextra clean, so the shim gets -Wall -Werror and the core gets more.
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Wno-cast-function-type
@@ -34,7 +34,7 @@ override BITCODE_CXXFLAGS += -std=c++17
 # --enable-depend), so an object compiled against an older struct layout
 # would be linked with newer ones. Every object depends on every header:
 # coarse, but a header change can never leave a stale object behind.
-HEADERS = $(wildcard src/include/*.h src/core/*.hpp src/shim/*.h)
+HEADERS = $(wildcard src/include/pgml_repl/*.h src/core/*/*.hpp src/shim/*.h src/shim/*/*.h)
 $(OBJS) $(OBJS:.o=.bc): $(HEADERS)
 
 .PHONY: unit-test

@@ -41,7 +41,7 @@ COMMENT ON FUNCTION pgml_repl.pgcat_config(text[], text, integer, text, text, te
 -- ===================================================================
 -- hf_manifest: the Hub's rules for names, in CHECK constraints
 -- ===================================================================
--- The Hub's rules for the manifest's names (src/core/hf_names.hpp): NULL when
+-- The Hub's rules for the manifest's names (src/core/hf_cache/names.hpp): NULL when
 -- the value follows them, else the reason. The CHECK constraints below, the
 -- publisher and the replica's worker all use these same rules. They are pure
 -- functions of their argument, and a CHECK runs its functions with the

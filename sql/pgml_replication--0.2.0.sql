@@ -247,7 +247,7 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION pgml_repl.hf_cache_repos(text) IS
   'one row per repo of the HuggingFace cache, like huggingface-cli scan-cache';
 
--- The Hub's rules for the manifest's names (src/core/hf_names.hpp): NULL when
+-- The Hub's rules for the manifest's names (src/core/hf_cache/names.hpp): NULL when
 -- the value follows them, else the reason. The CHECK constraints below, the
 -- publisher and the replica's worker all use these same rules. They are pure
 -- functions of their argument, and a CHECK runs its functions with the

@@ -20,7 +20,7 @@ have_worker() {
 	cli) return 1 ;;
 	worker) return 0 ;;
 	esac
-	have_function prefetch_status && grep -qs 'pgmlr_fetch_new' "$TOP"/src/shim/*.c
+	have_function prefetch_status && grep -qs 'pgmlr_fetch_new' "$TOP"/src/shim/*/*.c
 }
 
 have_cli() { [ -n "${FETCH_CLI:-}" ] && [ -x "$FETCH_CLI" ]; }

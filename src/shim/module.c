@@ -7,7 +7,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
-#include "prefetch.h"
+#include "worker/worker.h"
 
 PG_MODULE_MAGIC;
 

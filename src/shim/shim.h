@@ -9,7 +9,7 @@
 
 #include "nodes/pg_list.h"
 
-#include "pgml_repl_core.h"
+#include "pgml_repl/status.h"
 
 /* errors.c */
 

@@ -16,9 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "auto_conf.hpp"
+#include "replication/auto_conf.hpp"
 #include "fuzz_common.hpp"
-#include "shell_quote.hpp"
+#include "common/shell_quote.hpp"
+#include "pgml_repl/replication.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "pgml_repl_core.h"
+#include "pgml_repl/status.h"
 
 namespace fuzz {
 

@@ -20,7 +20,8 @@
 #include <vector>
 
 #include "fuzz_common.hpp"
-#include "hba_file.hpp"
+#include "replication/hba_file.hpp"
+#include "pgml_repl/replication.h"
 
 namespace {
 

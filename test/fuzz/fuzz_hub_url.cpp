@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "fuzz_common.hpp"
-#include "hf_fetch_rows.hpp"
+#include "hf_fetch/rows.hpp"
 
 namespace {
 

@@ -21,8 +21,9 @@
 #include <vector>
 
 #include "fuzz_common.hpp"
-#include "hf_fetch_rows.hpp"
-#include "hf_names.hpp"
+#include "hf_fetch/rows.hpp"
+#include "hf_cache/names.hpp"
+#include "pgml_repl/hf_fetch.h"
 
 namespace {
 

@@ -14,7 +14,8 @@
 #include <string>
 
 #include "fuzz_common.hpp"
-#include "pgbackrest_info.hpp"
+#include "replication/pgbackrest_info.hpp"
+#include "pgml_repl/replication.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	std::string text(reinterpret_cast<const char *>(data), size);

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "fuzz_common.hpp"
-#include "shell_quote.hpp"
+#include "common/shell_quote.hpp"
 
 namespace {
 

@@ -8,7 +8,7 @@
 -- role names and trust/newline/'#' addresses (20_replication_user,
 -- 21_hba_rules); stanza/archive_command/pgbackrest_config with a newline or
 -- a quote in configure_primary (10_configure_primary); core-level quoting of
--- standby_setup/pgcat_config values (test/unit/standby_setup_test.cpp,
+-- standby_setup/pgcat_config values (test/unit/replication/standby_setup_test.cpp,
 -- pgcat_config_test.cpp) and arbitrary inputs (test/fuzz).
 --
 -- Autocommit on purpose: each statement COMMITs, so a failing call that had

@@ -8,7 +8,7 @@
 // Manifest: one row per line, tab-separated:
 //   repo_type  repo_id  revision  ref  path  blob  size     ("" or "-" ref: none)
 // Exit status: 0 all present, 1 some file failed, 2 bad usage or rows, 3 canceled.
-#include "pgml_repl_core.h"
+#include "pgml_repl/hf_fetch.h"
 
 #include <chrono>
 #include <csignal>

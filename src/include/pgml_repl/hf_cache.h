@@ -1,0 +1,169 @@
+/*
+ * pgml_repl/hf_cache.h — the HuggingFace cache: layout, names, scan, manifest, checksums.
+ *
+ * Plain C, seen by the shim and by src/core/hf_cache/api.cpp only. Rules: pgml_repl/status.h.
+ */
+#ifndef PGML_REPL_HF_CACHE_H
+#define PGML_REPL_HF_CACHE_H
+
+#include "pgml_repl/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* HuggingFace cache scan, hashing and manifest                         */
+/* ------------------------------------------------------------------ */
+/*
+ * Scan of a HuggingFace hub cache folder. A scan is an opaque handle: the
+ * shim reads its rows, repos and notices through the accessors below (every
+ * pointer stays valid until the handle is freed) and ties it to a memory
+ * context with pgmlr_own_handle(scan, pgmlr_hf_scan_free).
+ */
+typedef struct pgmlr_hf_scan pgmlr_hf_scan;
+
+/* One file of one snapshot (or a stray blob download: revision/path NULL). */
+typedef struct pgmlr_hf_file_row
+{
+	const char *repo_type;		/* model, dataset, space */
+	const char *repo_id;		/* gpt2, org/name */
+	const char *revision;		/* snapshot commit; NULL for a stray download */
+	const char *const *refs;	/* refs pointing at revision, sorted */
+	int32_t		nrefs;
+	const char *path;			/* relative to the snapshot; NULL for a stray download */
+	const char *blob;			/* blob name; NULL when unknown */
+	int64_t		size;			/* bytes; -1 when unknown */
+	const char *status;			/* ok, broken_symlink, ... (docs/hf_cache.md) */
+	bool		verified;		/* content hashed and equal to the blob name */
+} pgmlr_hf_file_row;
+
+/* One repo, as `huggingface-cli scan-cache` shows it. */
+typedef struct pgmlr_hf_repo_row
+{
+	const char *repo_type;
+	const char *repo_id;
+	int32_t		revisions;
+	int32_t		files;			/* distinct blobs (plus real files of no-symlink snapshots) */
+	int64_t		size_on_disk;	/* each blob counted once */
+	bool		has_last_modified;
+	int64_t		last_modified;	/* newest blob mtime, seconds since the Unix epoch */
+	const char *const *refs;
+	int32_t		nrefs;
+} pgmlr_hf_repo_row;
+
+/*
+ * The cache folder to use: configured if non-empty, else HF_HUB_CACHE,
+ * HUGGINGFACE_HUB_CACHE, $HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub,
+ * $HOME/.cache/huggingface/hub (the server's environment). malloc'd.
+ */
+char	   *pgmlr_hf_default_cache_dir(const char *configured, pgmlr_status *status);
+
+/*
+ * Lists cache_dir (absolute). A missing folder is no error: an empty scan
+ * with a notice. Damage inside the cache becomes row statuses or notices.
+ */
+pgmlr_hf_scan *pgmlr_hf_scan_cache(const char *cache_dir, pgmlr_status *status);
+/* Cancels and joins a running verification, then releases everything. */
+void		pgmlr_hf_scan_free(void *scan);
+/* False when the cache folder did not exist (the scan is then empty). */
+bool		pgmlr_hf_scan_found(const pgmlr_hf_scan *scan);
+
+size_t		pgmlr_hf_scan_file_count(const pgmlr_hf_scan *scan);
+const pgmlr_hf_file_row *pgmlr_hf_scan_file(const pgmlr_hf_scan *scan, size_t i);
+size_t		pgmlr_hf_scan_repo_count(const pgmlr_hf_scan *scan);
+const pgmlr_hf_repo_row *pgmlr_hf_scan_repo(const pgmlr_hf_scan *scan, size_t i);
+size_t		pgmlr_hf_scan_notice_count(const pgmlr_hf_scan *scan);
+const char *pgmlr_hf_scan_notice(const pgmlr_hf_scan *scan, size_t i);
+
+/*
+ * Verification: hashes every distinct blob of the scan's ok rows on a pool
+ * of threads (signals blocked, no PostgreSQL calls) while the caller waits
+ * in slices and stays cancellable:
+ *     pgmlr_hf_verify_start(scan, &st);
+ *     while (!pgmlr_hf_verify_wait(scan, 100)) CHECK_FOR_INTERRUPTS();
+ * wait returns true once every blob is hashed and the rows are updated
+ * (verified, or status corrupt/unreadable). cancel asks the threads to stop;
+ * pgmlr_hf_scan_free also cancels and joins them.
+ */
+void		pgmlr_hf_verify_start(pgmlr_hf_scan *scan, pgmlr_status *status);
+bool		pgmlr_hf_verify_wait(pgmlr_hf_scan *scan, int timeout_ms);
+void		pgmlr_hf_verify_cancel(pgmlr_hf_scan *scan);
+
+/* A manifest row as stored in pgml_repl.hf_manifest (published_at aside). */
+typedef struct pgmlr_hf_manifest_row
+{
+	const char *repo_type;
+	const char *repo_id;
+	const char *revision;
+	const char *const *refs;
+	int32_t		nrefs;
+	const char *path;
+	const char *blob;
+	int64_t		size;
+} pgmlr_hf_manifest_row;
+
+typedef enum pgmlr_hf_change
+{
+	PGMLR_HF_INSERT = 0,
+	PGMLR_HF_UPDATE,			/* same key, other refs/blob/size */
+	PGMLR_HF_DELETE
+} pgmlr_hf_change;
+
+/*
+ * Diff of the published manifest against a scan's healthy (ok) rows. Key:
+ * repo_type, repo_id, revision, path. The shim adds the table's rows (copied),
+ * computes, then applies the changes.
+ */
+typedef struct pgmlr_hf_diff pgmlr_hf_diff;
+
+pgmlr_hf_diff *pgmlr_hf_diff_new(pgmlr_status *status);
+void		pgmlr_hf_diff_free(void *diff);
+void		pgmlr_hf_diff_add_published(pgmlr_hf_diff *diff, const pgmlr_hf_manifest_row *row,
+										pgmlr_status *status);
+void		pgmlr_hf_diff_compute(pgmlr_hf_diff *diff, const pgmlr_hf_scan *scan, pgmlr_status *status);
+size_t		pgmlr_hf_diff_count(const pgmlr_hf_diff *diff, pgmlr_hf_change change);
+const pgmlr_hf_manifest_row *pgmlr_hf_diff_row(const pgmlr_hf_diff *diff, pgmlr_hf_change change, size_t i);
+size_t		pgmlr_hf_diff_unchanged(const pgmlr_hf_diff *diff);
+/* Scan rows left out because their status is not ok. */
+size_t		pgmlr_hf_diff_unhealthy(const pgmlr_hf_diff *diff);
+
+/*
+ * Cache entries left out because their names break the Hub's rules
+ * (src/core/hf_cache/names.hpp): files, and repo folders no valid repo id names
+ * (folder: repo_id is then the folder's name, revision and path are NULL).
+ */
+typedef struct pgmlr_hf_refused_entry
+{
+	const char *repo_type;
+	const char *repo_id;
+	const char *revision;		/* NULL for a folder */
+	const char *path;			/* NULL for a folder */
+	bool		folder;
+	const char *reason;			/* "path contains a backslash" */
+	const char *label;			/* the entry for a message, values quoted and escaped */
+} pgmlr_hf_refused_entry;
+
+size_t		pgmlr_hf_diff_refused_count(const pgmlr_hf_diff *diff);
+bool		pgmlr_hf_diff_refused(const pgmlr_hf_diff *diff, size_t i, pgmlr_hf_refused_entry *out);
+
+/*
+ * The rules of one manifest column, for the table's CHECK constraints: NULL
+ * when value follows them, else a malloc'd "<column> <problem>" text.
+ */
+typedef enum pgmlr_hf_name_kind
+{
+	PGMLR_HF_REPO_ID = 0,
+	PGMLR_HF_REVISION,
+	PGMLR_HF_REF,
+	PGMLR_HF_PATH,
+	PGMLR_HF_BLOB
+} pgmlr_hf_name_kind;
+
+char	   *pgmlr_hf_name_problem(pgmlr_hf_name_kind kind, const char *value, pgmlr_status *status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif							/* PGML_REPL_HF_CACHE_H */

@@ -1,0 +1,203 @@
+/*
+ * gucs.c — settings of the prefetch worker (pgml_replication.*).
+ *
+ * hf_token is a secret: PGC_SIGHUP so only postgresql.conf / ALTER SYSTEM
+ * (superusers) set it, and its check hook swaps the value the GUC machinery
+ * stores for a mask, keeping the real token in the hook's "extra". So SHOW,
+ * pg_settings (setting, reset_val) and error messages only ever see the mask,
+ * even for pg_read_all_settings members. The mask is shown even when no token
+ * is set: on reload the postmaster logs 'parameter changed to "<value as
+ * written in the file>"' whenever the shown value changes, so a shown value
+ * that differed between "unset" and "set" would put the token in the log.
+ */
+#include "worker/worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#define HF_TOKEN_MASK "********"
+
+bool		pgmlr_prefetch_enabled = true;
+char	   *pgmlr_prefetch_database = NULL;
+int			pgmlr_prefetch_naptime = 10;
+char	   *pgmlr_hf_endpoint = NULL;
+int			pgmlr_max_parallel_downloads = 4;
+int			pgmlr_min_free_disk_mb = 1024;
+char	   *pgmlr_hf_ca_file = NULL;
+int			pgmlr_max_download_rate_kb = 0;
+int			pgmlr_prefetch_nice = 10;
+
+static char *hf_token_masked = NULL;	/* what the GUC machinery holds */
+static const char *hf_token_secret = NULL;	/* the "extra" of the current value */
+
+static bool
+check_hf_endpoint(char **newval, void **extra, GucSource source)
+{
+	const char *v = *newval;
+	const char *host;
+
+	if (v == NULL || v[0] == '\0')
+		return true;			/* empty: use HF_ENDPOINT or the Hub */
+	if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
+	{
+		GUC_check_errdetail("The endpoint must be an http:// or https:// URL, like https://huggingface.co.");
+		return false;
+	}
+	for (const unsigned char *c = (const unsigned char *) v; *c; c++)
+		if (*c <= 0x20 || *c >= 0x7f || *c == '"' || *c == '\'' || *c == '\\')
+		{
+			GUC_check_errdetail("The endpoint must not contain spaces, quotes, backslashes or non-ASCII bytes.");
+			return false;
+		}
+	host = strstr(v, "://") + 3;
+	if (*host == '\0' || *host == '/' || *host == ':' || strpbrk(v, "?#") != NULL)
+	{
+		GUC_check_errdetail("The endpoint is a scheme and a host, with an optional port and path, like http://127.0.0.1:8080.");
+		return false;
+	}
+	return true;
+}
+
+/* Sent in an HTTP header, so no space or control byte may slip in. */
+static bool
+token_is_printable(const char *v)
+{
+	for (const unsigned char *c = (const unsigned char *) v; *c; c++)
+		if (*c <= 0x20 || *c >= 0x7f)
+			return false;
+	return true;
+}
+
+static bool
+check_hf_token(char **newval, void **extra, GucSource source)
+{
+	const char *v = *newval;
+	char	   *secret;
+	char	   *mask;
+	const char *keep = NULL;	/* the clear text to store, if any */
+
+	if (v == NULL || v[0] == '\0')
+		keep = NULL;			/* unset: HF_TOKEN etc. apply */
+	/* Re-applying the stored (masked) value keeps the current secret. */
+	else if (strcmp(v, HF_TOKEN_MASK) == 0)
+		keep = hf_token_secret;
+	else
+	{
+		if (!token_is_printable(v))
+		{
+			/*
+			 * PostgreSQL quotes *newval in the error message: show the mask,
+			 * never the rejected (possibly almost right) token.
+			 */
+			mask = strdup(HF_TOKEN_MASK);
+			if (mask != NULL)
+			{
+				free(*newval);
+				*newval = mask;
+			}
+			GUC_check_errdetail("A HuggingFace token is printable ASCII without spaces.");
+			return false;
+		}
+		keep = v;
+	}
+	secret = keep ? strdup(keep) : NULL;
+	mask = strdup(HF_TOKEN_MASK);
+	if ((keep != NULL && secret == NULL) || mask == NULL)
+	{
+		free(secret);
+		free(mask);
+		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+		return false;
+	}
+	/* In PG 15 GUC strings and extras are malloc'd and released with free(). */
+	free(*newval);
+	*newval = mask;
+	*extra = secret;
+	return true;
+}
+
+static void
+assign_hf_token(const char *newval, void *extra)
+{
+	hf_token_secret = (const char *) extra;
+}
+
+const char *
+pgmlr_hf_token(void)
+{
+	const char *env;
+
+	if (hf_token_secret && hf_token_secret[0])
+		return hf_token_secret;
+	if ((env = getenv("HF_TOKEN")) != NULL && env[0])
+		return env;
+	if ((env = getenv("HUGGING_FACE_HUB_TOKEN")) != NULL && env[0])
+		return env;
+	return NULL;				/* the token file is read by the core */
+}
+
+void
+pgmlr_define_prefetch_gucs(void)
+{
+	DefineCustomBoolVariable("pgml_replication.prefetch",
+							 "Whether the prefetch worker keeps this node's HuggingFace cache in line with the manifest.",
+							 "On a standby it downloads what the replicated manifest lists; on a primary it publishes the manifest.",
+							 &pgmlr_prefetch_enabled, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	/*
+	 * PostgreSQL refuses new PGC_POSTMASTER settings after start-up, and the
+	 * worker that reads this one exists only when preloaded anyway.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable("pgml_replication.database",
+								   "Database where the pgml_replication extension is installed (the worker connects to it).",
+								   NULL,
+								   &pgmlr_prefetch_database, "postgres",
+								   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.naptime",
+							"Time between two prefetch cycles.",
+							"prefetch_now() starts a cycle at once.",
+							&pgmlr_prefetch_naptime, 10, 1, 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomStringVariable("pgml_replication.hf_endpoint",
+							   "HuggingFace Hub (or mirror) to download from; empty means HF_ENDPOINT, else https://huggingface.co.",
+							   NULL,
+							   &pgmlr_hf_endpoint, "",
+							   PGC_SIGHUP, 0, check_hf_endpoint, NULL, NULL);
+	DefineCustomStringVariable("pgml_replication.hf_token",
+							   "HuggingFace access token for gated models; empty means HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then the huggingface_hub token file.",
+							   "The token file is $HF_HOME/token, else $XDG_CACHE_HOME/huggingface/token, else "
+							   "$HOME/.cache/huggingface/token. Shown only as a mask, to everyone.",
+							   &hf_token_masked, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
+							   check_hf_token, assign_hf_token, NULL);
+	DefineCustomStringVariable("pgml_replication.hf_ca_file",
+							   "CA bundle used to verify the Hub's TLS certificate; empty means the system's.",
+							   NULL,
+							   &pgmlr_hf_ca_file, "",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.max_parallel_downloads",
+							"Number of files the prefetch worker downloads at once.",
+							NULL,
+							&pgmlr_max_parallel_downloads, 4, 1, 64,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.min_free_disk",
+							"Free space the prefetch worker leaves on the cache's file system.",
+							"A download that would go below it waits and is retried later.",
+							&pgmlr_min_free_disk_mb, 1024, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
+	/* Both are read when a cycle starts: a reload applies from the next one. */
+	DefineCustomIntVariable("pgml_replication.max_download_rate",
+							"Bytes per second the prefetch worker downloads at most, all files together; 0 means no limit.",
+							"A change applies from the next prefetch cycle.",
+							&pgmlr_max_download_rate_kb, 0, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.prefetch_nice",
+							"CPU niceness of the prefetch worker and its download threads; their I/O priority follows it.",
+							"A change applies from the next prefetch cycle. A lower value than the worker has needs a server restart.",
+							&pgmlr_prefetch_nice, 10, 0, 19,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+}

@@ -1,0 +1,338 @@
+/*
+ * health/check.c — pgml_repl.check() and pgml_repl.check_summary().
+ *
+ * Gathers plain facts with SPI, mostly by calling the extension's own status
+ * functions (archive_status(), replication_status(), prefetch_status()) so
+ * their logic lives in one place; the core classifies. Runs with the
+ * caller's privileges: what needs superuser (pg_authid, pg_hba_file_rules,
+ * scanning the cache) is reported as skipped for others, never an error.
+ */
+#include "shim.h"
+
+#include <sys/stat.h>
+
+#include "access/xlog.h"
+#include "catalog/pg_authid_d.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "replication/walsender.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "pgml_repl/health.h"
+#include "pgml_repl/hf_cache.h"
+
+static void
+run_query(const char *sql)
+{
+	int			rc = SPI_execute(sql, true, 0);
+
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "pgml_replication: query failed (%s): %s", SPI_result_code_string(rc), sql);
+}
+
+static char *
+cell_text(uint64 row, int col)
+{
+	char	   *s = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+
+	return s;
+}
+
+static bool
+cell_bool(uint64 row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+
+	return !isnull && DatumGetBool(d);
+}
+
+static int64
+cell_int8(uint64 row, int col, bool *isnull)
+{
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
+
+	return *isnull ? 0 : DatumGetInt64(d);
+}
+
+static const char *
+setting(const char *name)
+{
+	const char *v = GetConfigOption(name, true, true);
+
+	return v ? pstrdup(v) : NULL;
+}
+
+static bool
+may_scan_cache(void)
+{
+	if (superuser())
+		return true;
+	run_query("SELECT pg_catalog.has_function_privilege('pgml_repl.hf_cache_manifest(text, boolean)', 'EXECUTE')"
+			  " AND pg_catalog.has_table_privilege('pgml_repl.hf_manifest', 'SELECT')");
+	return SPI_processed == 1 && cell_bool(0, 1);
+}
+
+static void
+gather_cache(pgmlr_doctor_facts *f)
+{
+	const char *configured = GetConfigOption("pgml_replication.hf_cache_dir", true, false);
+	pgmlr_status st;
+	char	   *dir;
+	struct stat sb;
+	bool		isnull;
+
+	f->cache_visible = may_scan_cache();
+	if (!f->cache_visible)
+		return;
+	dir = pgmlr_hf_default_cache_dir(configured, &st);
+	if (st.code == PGMLR_OK && dir)
+		f->cache_dir = pgmlr_take_string(dir);
+	f->cache_dir_exists = f->cache_dir && stat(f->cache_dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+	if (!f->cache_dir_exists)
+	{
+		run_query("SELECT pg_catalog.count(*) FROM pgml_repl.hf_manifest");
+		f->manifest_files = cell_int8(0, 1, &isnull);
+		return;
+	}
+	/* Key of a file: its place and its content; refs may differ harmlessly. */
+	run_query("WITH a AS MATERIALIZED (SELECT repo_type, repo_id, revision, path, blob, status"
+			  "   FROM pgml_repl.hf_cache_manifest()),"
+			  " c AS MATERIALIZED (SELECT repo_type, repo_id, revision, path, blob FROM a WHERE status = 'ok'),"
+			  " m AS MATERIALIZED (SELECT repo_type, repo_id, revision, path, blob FROM pgml_repl.hf_manifest)"
+			  " SELECT (SELECT pg_catalog.count(*) FROM m), (SELECT pg_catalog.count(*) FROM c),"
+			  "  (SELECT pg_catalog.count(*) FROM (SELECT * FROM m EXCEPT SELECT * FROM c) x),"
+			  "  (SELECT pg_catalog.count(*) FROM (SELECT * FROM c EXCEPT SELECT * FROM m) y),"
+			  "  (SELECT pg_catalog.count(*) FROM a WHERE status = 'invalid_name')");
+	f->manifest_files = cell_int8(0, 1, &isnull);
+	f->cache_files = cell_int8(0, 2, &isnull);
+	f->manifest_not_in_cache = cell_int8(0, 3, &isnull);
+	f->cache_not_in_manifest = cell_int8(0, 4, &isnull);
+	f->cache_invalid_names = cell_int8(0, 5, &isnull);
+}
+
+static void
+gather_primary(pgmlr_doctor_facts *f)
+{
+	bool		su = superuser();
+	pgmlr_doctor_role *roles;
+	pgmlr_doctor_standby *standbys;
+	bool		isnull;
+
+	f->wal_level = setting("wal_level");
+	f->archive_mode = setting("archive_mode");
+	f->archive_command = setting("archive_command");
+	f->max_wal_senders = max_wal_senders;
+
+	run_query("SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_replication");
+	f->wal_senders_used = (int32) cell_int8(0, 1, &isnull);
+
+	f->passwords_visible = su;
+	f->hba_visible = su;
+	if (su)
+		run_query("SELECT a.rolname::text, a.rolcanlogin,"
+				  "  COALESCE(a.rolpassword LIKE 'SCRAM-SHA-256$%', false),"
+				  "  EXISTS (SELECT 1 FROM pg_catalog.pg_hba_file_rules h"
+				  "          WHERE h.error IS NULL AND h.type IN ('host', 'hostssl')"
+				  "            AND 'replication' = ANY (h.database)"
+				  "            AND (a.rolname = ANY (h.user_name) OR 'all' = ANY (h.user_name))"
+				  "            AND h.auth_method IN ('scram-sha-256', 'md5', 'cert'))"
+				  " FROM pg_catalog.pg_authid a WHERE a.rolreplication AND NOT a.rolsuper ORDER BY 1");
+	else
+		run_query("SELECT rolname::text, rolcanlogin, false, false"
+				  " FROM pg_catalog.pg_roles WHERE rolreplication AND NOT rolsuper ORDER BY 1");
+	f->n_roles = (int32) SPI_processed;
+	roles = palloc0(sizeof(pgmlr_doctor_role) * (SPI_processed + 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		roles[i].name = cell_text(i, 1);
+		roles[i].can_login = cell_bool(i, 2);
+		roles[i].scram_password = cell_bool(i, 3);
+		roles[i].has_hba_rule = cell_bool(i, 4);
+	}
+	f->roles = roles;
+	if (su)
+	{
+		run_query("SELECT pg_catalog.count(*) FROM pg_catalog.pg_hba_file_rules WHERE error IS NOT NULL");
+		f->hba_error_lines = (int32) cell_int8(0, 1, &isnull);
+	}
+
+	/* Only after a CHECK constraint was dropped can the table hold such rows. */
+	run_query("SELECT pg_catalog.has_table_privilege('pgml_repl.hf_manifest', 'SELECT')");
+	if (cell_bool(0, 1))
+	{
+		run_query("WITH b AS (SELECT repo_type || ' ' || repo_id || ' revision ' || revision || ' path ' || path || ': ' ||"
+				  "   coalesce(pgml_repl.hf_repo_id_problem(repo_id), pgml_repl.hf_revision_problem(revision),"
+				  "            pgml_repl.hf_refs_problem(refs), pgml_repl.hf_path_problem(path),"
+				  "            pgml_repl.hf_blob_problem(blob),"
+				  "            CASE WHEN repo_type NOT IN ('model', 'dataset', 'space') THEN 'repo_type is unknown' END,"
+				  "            CASE WHEN size NOT BETWEEN 0 AND 4398046511104 THEN 'size is out of range' END) AS why"
+				  "   FROM pgml_repl.hf_manifest)"
+				  " SELECT pg_catalog.count(*), pg_catalog.min(why) FROM b WHERE why IS NOT NULL");
+		f->manifest_rows_breaking_rules = cell_int8(0, 1, &isnull);
+		f->manifest_first_breaking_row = cell_text(0, 2);
+	}
+
+	run_query("SELECT status, detail, pgbackrest_archive_max, pgbackrest_in_sync, last_archived_wal"
+			  " FROM pgml_repl.archive_status()");
+	f->archive_status = cell_text(0, 1);
+	f->archive_detail = cell_text(0, 2);
+	f->pgbackrest_archive_max = cell_text(0, 3);
+	f->pgbackrest_in_sync = cell_text(0, 4) == NULL ? -1 : cell_bool(0, 4) ? 1 : 0;
+	f->last_archived_wal = cell_text(0, 5);
+
+	run_query("SELECT application_name, state, status, detail FROM pgml_repl.replication_status()");
+	f->n_standbys = (int32) SPI_processed;
+	standbys = palloc0(sizeof(pgmlr_doctor_standby) * (SPI_processed + 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		standbys[i].application_name = cell_text(i, 1);
+		standbys[i].state = cell_text(i, 2);
+		standbys[i].status = cell_text(i, 3);
+		standbys[i].detail = cell_text(i, 4);
+	}
+	f->standbys = standbys;
+}
+
+static void
+gather_standby(pgmlr_doctor_facts *f)
+{
+	bool		isnull;
+	const char *prefetch = GetConfigOption("pgml_replication.prefetch", true, false);
+
+	f->restore_command = setting("restore_command");
+	f->hot_standby = setting("hot_standby");
+	if (superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_SETTINGS))
+		f->shared_preload_libraries = pstrdup(GetConfigOption("shared_preload_libraries", false, false));
+
+	run_query("SELECT pg_catalog.pg_is_wal_replay_paused()");
+	f->replay_paused = cell_bool(0, 1);
+
+	run_query("SELECT state, status, detail, lag_bytes, replay_delay::text FROM pgml_repl.replication_status()");
+	if (SPI_processed >= 1)
+	{
+		f->receiver_state = cell_text(0, 1);
+		f->receiver_status = cell_text(0, 2);
+		f->receiver_detail = cell_text(0, 3);
+		f->lag_bytes = cell_int8(0, 4, &isnull);
+		f->has_lag_bytes = !isnull;
+		f->replay_delay = cell_text(0, 5);
+	}
+
+	f->prefetch_enabled = prefetch == NULL || strcmp(prefetch, "on") == 0;
+	run_query("SELECT state, detail, worker_pid IS NOT NULL, files_failed, last_error, refused_rows"
+			  " FROM pgml_repl.prefetch_status()");
+	if (SPI_processed >= 1)
+	{
+		f->prefetch_state = cell_text(0, 1);
+		f->prefetch_detail = cell_text(0, 2);
+		f->prefetch_worker_pid_known = cell_bool(0, 3);
+		f->prefetch_files_failed = cell_int8(0, 4, &isnull);
+		f->prefetch_last_error = cell_text(0, 5);
+		f->prefetch_refused_rows = cell_int8(0, 6, &isnull);
+	}
+	if (f->prefetch_refused_rows > 0)
+	{
+		run_query("SELECT repo || ' revision ' || coalesce(revision, '') || ' path ' || path || ': ' || last_error"
+				  " FROM pgml_repl.prefetch_queue() WHERE status = 'refused' LIMIT 1");
+		if (SPI_processed >= 1)
+			f->prefetch_first_refusal = cell_text(0, 1);
+	}
+}
+
+/*
+ * Runs every check; the report is owned by the caller's memory context
+ * (facts live in SPI memory, which is gone once this returns).
+ */
+static pgmlr_doctor_report *
+run_doctor(void)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	pgmlr_doctor_facts facts;
+	pgmlr_doctor_report *report;
+	pgmlr_status st;
+
+	memset(&facts, 0, sizeof facts);
+	facts.pgbackrest_in_sync = -1;
+	SPI_connect();
+	facts.in_recovery = RecoveryInProgress();
+	if (facts.in_recovery)
+		gather_standby(&facts);
+	else
+		gather_primary(&facts);
+	gather_cache(&facts);
+
+	report = pgmlr_doctor_run(&facts, &st);
+	if (report)
+	{
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		pgmlr_own_handle(report, pgmlr_doctor_free);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	pgmlr_report_status(&st);
+	return report;
+}
+
+static Datum
+text_or_null(const char *s, bool *isnull)
+{
+	*isnull = (s == NULL);
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(pgmlr_check);
+
+Datum
+pgmlr_check(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	pgmlr_doctor_report *report;
+	int32		n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	report = run_doctor();
+	n = pgmlr_doctor_count(report);
+	for (int32 i = 0; i < n; i++)
+	{
+		pgmlr_doctor_check c;
+		Datum		values[4];
+		bool		nulls[4];
+
+		if (!pgmlr_doctor_get(report, i, &c))
+			break;
+		values[0] = text_or_null(c.check_name, &nulls[0]);
+		values[1] = text_or_null(c.status, &nulls[1]);
+		values[2] = text_or_null(c.detail, &nulls[2]);
+		values[3] = text_or_null(c.hint, &nulls[3]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(pgmlr_check_summary);
+
+Datum
+pgmlr_check_summary(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	pgmlr_doctor_report *report;
+	pgmlr_doctor_summary s;
+	Datum		values[5];
+	bool		nulls[5] = {0};
+
+	InitMaterializedSRF(fcinfo, 0);
+	report = run_doctor();
+	pgmlr_doctor_summarize(report, &s);
+	values[0] = CStringGetTextDatum(s.status);
+	values[1] = Int32GetDatum(s.exit_code);
+	values[2] = Int32GetDatum(s.errors);
+	values[3] = Int32GetDatum(s.warnings);
+	values[4] = CStringGetTextDatum(s.detail);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}

@@ -1,0 +1,554 @@
+/*
+ * hf_cache.c — SQL face of the HuggingFace cache manifest: the GUC
+ * pgml_replication.hf_cache_dir, hf_cache_manifest(), hf_cache_repos() and
+ * publish_hf_manifest(). Scanning, hashing and diffing live in the core
+ * (src/core/hf_cache/); this file only moves rows between it and SQL.
+ */
+#include "shim.h"
+
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "pgml_repl/hf_cache.h"
+
+PG_FUNCTION_INFO_V1(pgmlr_hf_cache_manifest);
+PG_FUNCTION_INFO_V1(pgmlr_hf_cache_repos);
+PG_FUNCTION_INFO_V1(pgmlr_publish_hf_manifest);
+
+static char *hf_cache_dir_setting = NULL;
+
+/* How long the backend sleeps between interrupt checks while hashing. */
+#define VERIFY_POLL_MS 100
+
+void
+pgmlr_define_hf_cache_gucs(void)
+{
+	DefineCustomStringVariable("pgml_replication.hf_cache_dir",
+							   "HuggingFace hub cache folder that the manifest describes.",
+							   "Empty means the server's HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, "
+							   "$HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub or "
+							   "$HOME/.cache/huggingface/hub, in that order.",
+							   &hf_cache_dir_setting,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
+}
+
+/*
+ * The folder to scan. An explicit folder lets the caller list any folder the
+ * server can read, so it takes what reading server files takes; the
+ * configured folder is what EXECUTE on the function grants.
+ */
+static char *
+cache_dir_for_call(FunctionCallInfo fcinfo, int argno, const char *function_name)
+{
+	pgmlr_status st;
+	char	   *dir;
+
+	if (!PG_ARGISNULL(argno))
+	{
+		if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to scan a folder given to %s", function_name),
+					 errdetail("Only superusers and members of pg_read_server_files may pass cache_dir."),
+					 errhint("Call it without cache_dir to scan the folder set in pgml_replication.hf_cache_dir.")));
+		return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	}
+	dir = pgmlr_hf_default_cache_dir(hf_cache_dir_setting, &st);
+	pgmlr_report_status(&st);
+	return pgmlr_take_string(dir);
+}
+
+/* Scans dir into a handle owned by cxt, and passes the scan's notices on. */
+static pgmlr_hf_scan *
+scan_cache(const char *dir, MemoryContext cxt)
+{
+	pgmlr_status st;
+	pgmlr_hf_scan *scan;
+	MemoryContext old;
+	size_t		i;
+
+	scan = pgmlr_hf_scan_cache(dir, &st);
+	pgmlr_report_status(&st);
+	old = MemoryContextSwitchTo(cxt);
+	pgmlr_own_handle(scan, pgmlr_hf_scan_free);
+	MemoryContextSwitchTo(old);
+
+	for (i = 0; i < pgmlr_hf_scan_notice_count(scan); i++)
+		ereport(NOTICE, (errmsg("%s", pgmlr_hf_scan_notice(scan, i))));
+	return scan;
+}
+
+static Datum
+text_array(const char *const *items, int n)
+{
+	Datum	   *elems;
+	int			i;
+
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(TEXTOID));
+	elems = (Datum *) palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(items[i]);
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+static void
+set_text(Datum *values, bool *nulls, int col, const char *s)
+{
+	nulls[col] = (s == NULL);
+	values[col] = s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+/*
+ * Hashes the scan's blobs on the core's threads. The backend only waits, in
+ * short slices, so statement_timeout and pg_cancel_backend() interrupt it;
+ * the ERROR then resets the scan's memory context, whose callback cancels
+ * and joins the threads.
+ */
+static void
+verify_scan(pgmlr_hf_scan *scan)
+{
+	pgmlr_status st;
+
+	pgmlr_hf_verify_start(scan, &st);
+	pgmlr_report_status(&st);
+	while (!pgmlr_hf_verify_wait(scan, VERIFY_POLL_MS))
+		CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * Text datum of s, reusing the previous row's when the string is the same:
+ * consecutive rows share repo, revision, refs and status, and the
+ * tuplestore copies each row, so the datum can be handed out again.
+ */
+typedef struct RepeatedText
+{
+	const char *last;
+	Datum		datum;
+} RepeatedText;
+
+static Datum
+repeated_text(RepeatedText *rt, const char *s)
+{
+	if (rt->last == NULL || strcmp(rt->last, s) != 0)
+	{
+		if (rt->last != NULL)
+			pfree(DatumGetPointer(rt->datum));
+		rt->datum = CStringGetTextDatum(s);
+		rt->last = s;
+	}
+	return rt->datum;
+}
+
+static bool
+same_refs(const pgmlr_hf_file_row *a, const pgmlr_hf_file_row *b)
+{
+	int			i;
+
+	if (a->nrefs != b->nrefs)
+		return false;
+	for (i = 0; i < a->nrefs; i++)
+		if (strcmp(a->refs[i], b->refs[i]) != 0)
+			return false;
+	return true;
+}
+
+Datum
+pgmlr_hf_cache_manifest(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		verify = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	MemoryContext scan_cxt;
+	MemoryContext row_cxt;
+	MemoryContext old;
+	pgmlr_hf_scan *scan;
+	char	   *dir;
+	size_t		i;
+	size_t		n;
+	RepeatedText repo_type = {0}, repo_id = {0}, revision = {0}, status = {0};
+	const pgmlr_hf_file_row *refs_row = NULL;
+	Datum		refs = (Datum) 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	dir = cache_dir_for_call(fcinfo, 0, "hf_cache_manifest");
+	scan_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgml_repl hf cache scan", ALLOCSET_SMALL_SIZES);
+	scan = scan_cache(dir, scan_cxt);
+	if (verify)
+		verify_scan(scan);
+
+	/* Per-row texts live until the next row; the shared ones in scan_cxt. */
+	row_cxt = AllocSetContextCreate(scan_cxt, "pgml_repl hf cache row", ALLOCSET_SMALL_SIZES);
+	n = pgmlr_hf_scan_file_count(scan);
+	for (i = 0; i < n; i++)
+	{
+		const pgmlr_hf_file_row *r = pgmlr_hf_scan_file(scan, i);
+		Datum		values[9];
+		bool		nulls[9];
+
+		CHECK_FOR_INTERRUPTS();
+		memset(nulls, 0, sizeof(nulls));
+		old = MemoryContextSwitchTo(scan_cxt);
+		values[0] = repeated_text(&repo_type, r->repo_type);
+		values[1] = repeated_text(&repo_id, r->repo_id);
+		if (r->revision)
+		{
+			values[2] = repeated_text(&revision, r->revision);
+			if (refs_row == NULL || !same_refs(refs_row, r))
+			{
+				if (refs_row != NULL)
+					pfree(DatumGetPointer(refs));
+				refs = text_array(r->refs, r->nrefs);
+				refs_row = r;
+			}
+			values[3] = refs;
+		}
+		else
+			nulls[2] = nulls[3] = true;
+		values[7] = repeated_text(&status, r->status);
+		MemoryContextSwitchTo(row_cxt);
+		set_text(values, nulls, 4, r->path);
+		set_text(values, nulls, 5, r->blob);
+		if (r->size >= 0)
+			values[6] = Int64GetDatum(r->size);
+		else
+			nulls[6] = true;
+		values[8] = BoolGetDatum(r->verified);
+		MemoryContextSwitchTo(old);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextReset(row_cxt);
+	}
+	MemoryContextDelete(scan_cxt);
+	return (Datum) 0;
+}
+
+Datum
+pgmlr_hf_cache_repos(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext scan_cxt;
+	pgmlr_hf_scan *scan;
+	char	   *dir;
+	size_t		i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	dir = cache_dir_for_call(fcinfo, 0, "hf_cache_repos");
+	scan_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgml_repl hf cache scan", ALLOCSET_SMALL_SIZES);
+	scan = scan_cache(dir, scan_cxt);
+
+	for (i = 0; i < pgmlr_hf_scan_repo_count(scan); i++)
+	{
+		const pgmlr_hf_repo_row *r = pgmlr_hf_scan_repo(scan, i);
+		Datum		values[7];
+		bool		nulls[7];
+
+		memset(nulls, 0, sizeof(nulls));
+		set_text(values, nulls, 0, r->repo_type);
+		set_text(values, nulls, 1, r->repo_id);
+		values[2] = Int32GetDatum(r->revisions);
+		values[3] = Int32GetDatum(r->files);
+		values[4] = Int64GetDatum(r->size_on_disk);
+		if (r->has_last_modified)
+			values[5] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) r->last_modified));
+		else
+			nulls[5] = true;
+		values[6] = text_array(r->refs, r->nrefs);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	MemoryContextDelete(scan_cxt);
+	return (Datum) 0;
+}
+
+/* publish_hf_manifest ------------------------------------------------ */
+
+#define MANIFEST_TABLE "pgml_repl.hf_manifest"
+
+static void
+spi_check(int rc, int expected, const char *what)
+{
+	if (rc != expected)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not %s pgml_repl.hf_manifest: %s", what, SPI_result_code_string(rc))));
+}
+
+/* Hands every published row to the diff (the core copies them). */
+static void
+read_published(pgmlr_hf_diff *diff)
+{
+	uint64		n;
+	uint64		i;
+
+	spi_check(SPI_execute("SELECT repo_type, repo_id, revision, refs, path, blob, size FROM " MANIFEST_TABLE,
+						  false, 0),
+			  SPI_OK_SELECT, "read");
+	n = SPI_processed;
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		pgmlr_hf_manifest_row row;
+		pgmlr_status st;
+		bool		isnull;
+		Datum		refs;
+		Datum	   *elems = NULL;
+		bool	   *elem_nulls = NULL;
+		int			nelems = 0;
+		const char **ref_names;
+		int			k;
+
+		row.repo_type = SPI_getvalue(tup, desc, 1);
+		row.repo_id = SPI_getvalue(tup, desc, 2);
+		row.revision = SPI_getvalue(tup, desc, 3);
+		refs = SPI_getbinval(tup, desc, 4, &isnull);
+		if (!isnull)
+			deconstruct_array(DatumGetArrayTypeP(refs), TEXTOID, -1, false, TYPALIGN_INT,
+							  &elems, &elem_nulls, &nelems);
+		ref_names = (const char **) palloc0(sizeof(char *) * (nelems + 1));
+		for (k = 0; k < nelems; k++)
+			ref_names[k] = elem_nulls[k] ? "" : TextDatumGetCString(elems[k]);
+		row.refs = ref_names;
+		row.nrefs = nelems;
+		row.path = SPI_getvalue(tup, desc, 5);
+		row.blob = SPI_getvalue(tup, desc, 6);
+		row.size = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
+		pgmlr_hf_diff_add_published(diff, &row, &st);
+		pgmlr_report_status(&st);
+	}
+}
+
+static void
+apply_changes(pgmlr_hf_diff *diff, pgmlr_hf_change change)
+{
+	static const char *const sql[] = {
+		[PGMLR_HF_INSERT] = "INSERT INTO " MANIFEST_TABLE
+		" (repo_type, repo_id, revision, refs, path, blob, size, published_at)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, now())",
+		[PGMLR_HF_UPDATE] = "UPDATE " MANIFEST_TABLE
+		" SET refs = $4, blob = $6, size = $7, published_at = now()"
+		" WHERE repo_type = $1 AND repo_id = $2 AND revision = $3 AND path = $5",
+		[PGMLR_HF_DELETE] = "DELETE FROM " MANIFEST_TABLE
+		" WHERE repo_type = $1 AND repo_id = $2 AND revision = $3 AND path = $5",
+	};
+	static const int expected[] = {
+		[PGMLR_HF_INSERT] = SPI_OK_INSERT,
+		[PGMLR_HF_UPDATE] = SPI_OK_UPDATE,
+		[PGMLR_HF_DELETE] = SPI_OK_DELETE,
+	};
+	Oid			types[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, INT8OID};
+	size_t		n = pgmlr_hf_diff_count(diff, change);
+	SPIPlanPtr	plan;
+	size_t		i;
+
+	if (n == 0)
+		return;
+	plan = SPI_prepare(sql[change], 7, types);
+	if (plan == NULL)
+		spi_check(SPI_result, SPI_OK_SELECT, "prepare a change of");
+	for (i = 0; i < n; i++)
+	{
+		const pgmlr_hf_manifest_row *r = pgmlr_hf_diff_row(diff, change, i);
+		Datum		values[7];
+
+		values[0] = CStringGetTextDatum(r->repo_type);
+		values[1] = CStringGetTextDatum(r->repo_id);
+		values[2] = CStringGetTextDatum(r->revision);
+		values[3] = text_array(r->refs, r->nrefs);
+		values[4] = CStringGetTextDatum(r->path);
+		values[5] = CStringGetTextDatum(r->blob);
+		values[6] = Int64GetDatum(r->size);
+		spi_check(SPI_execute_plan(plan, values, NULL, false, 0), expected[change], "change");
+	}
+	SPI_freeplan(plan);
+}
+
+/* Refused entries named in the WARNING's DETAIL; the rest are counted. */
+#define REFUSALS_SHOWN 10
+
+/*
+ * Cache entries whose names break the Hub's rules are never written: one
+ * WARNING names them (the first few in full) and says what to do.
+ */
+static void
+report_refusals(pgmlr_hf_diff *diff)
+{
+	size_t		n = pgmlr_hf_diff_refused_count(diff);
+	StringInfoData detail;
+	size_t		i;
+
+	if (n == 0)
+		return;
+	initStringInfo(&detail);
+	for (i = 0; i < n && i < REFUSALS_SHOWN; i++)
+	{
+		pgmlr_hf_refused_entry e;
+
+		if (!pgmlr_hf_diff_refused(diff, i, &e))
+			break;
+		if (i > 0)
+			appendStringInfoChar(&detail, '\n');
+		appendStringInfo(&detail, "%s: %s", e.label, e.reason);
+	}
+	if (n > REFUSALS_SHOWN)
+		appendStringInfo(&detail, "\n... and %zu more", n - REFUSALS_SHOWN);
+	ereport(WARNING,
+			(errcode(ERRCODE_INVALID_NAME),
+			 errmsg("%zu cache entries were not published because their names break the Hub's rules", n),
+			 errdetail_internal("%s", detail.data),
+			 errhint("The Hub never creates such names; rename or remove them in the cache. "
+					 "SELECT * FROM pgml_repl.hf_cache_manifest() WHERE status = 'invalid_name' lists the files.")));
+}
+
+Datum
+pgmlr_publish_hf_manifest(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext work_cxt;
+	MemoryContext old;
+	pgmlr_hf_scan *scan;
+	pgmlr_hf_diff *diff;
+	pgmlr_status st;
+	char	   *dir;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	size_t		added;
+	size_t		removed;
+	size_t		unhealthy;
+
+	pgmlr_refuse_on_standby("cannot publish the HuggingFace cache manifest on a standby",
+							"pgml_repl.hf_manifest is read-only during recovery; it arrives through the WAL.",
+							"Run pgml_repl.publish_hf_manifest() on the primary.");
+
+	InitMaterializedSRF(fcinfo, 0);
+	dir = cache_dir_for_call(fcinfo, 0, "publish_hf_manifest");
+	work_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgml_repl hf manifest publish", ALLOCSET_SMALL_SIZES);
+	scan = scan_cache(dir, work_cxt);
+	if (!pgmlr_hf_scan_found(scan))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("HuggingFace cache folder \"%s\" does not exist", dir),
+				 errdetail("Publishing it would empty pgml_repl.hf_manifest on every replica."),
+				 errhint("Check pgml_replication.hf_cache_dir and the server's HF_HOME, or pass cache_dir.")));
+
+	diff = pgmlr_hf_diff_new(&st);
+	pgmlr_report_status(&st);
+	old = MemoryContextSwitchTo(work_cxt);
+	pgmlr_own_handle(diff, pgmlr_hf_diff_free);
+	MemoryContextSwitchTo(old);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI")));
+	/* Publishers queue up; readers (replica workers) are not blocked. */
+	spi_check(SPI_execute("LOCK TABLE " MANIFEST_TABLE " IN SHARE ROW EXCLUSIVE MODE", false, 0),
+			  SPI_OK_UTILITY, "lock");
+	read_published(diff);
+	pgmlr_hf_diff_compute(diff, scan, &st);
+	pgmlr_report_status(&st);
+	apply_changes(diff, PGMLR_HF_DELETE);
+	apply_changes(diff, PGMLR_HF_UPDATE);
+	apply_changes(diff, PGMLR_HF_INSERT);
+	SPI_finish();
+
+	/* A changed row is the old row removed and the new one added. */
+	added = pgmlr_hf_diff_count(diff, PGMLR_HF_INSERT) + pgmlr_hf_diff_count(diff, PGMLR_HF_UPDATE);
+	removed = pgmlr_hf_diff_count(diff, PGMLR_HF_DELETE) + pgmlr_hf_diff_count(diff, PGMLR_HF_UPDATE);
+	unhealthy = pgmlr_hf_diff_unhealthy(diff);
+	values[0] = Int32GetDatum((int32) added);
+	values[1] = Int32GetDatum((int32) removed);
+	values[2] = Int32GetDatum((int32) pgmlr_hf_diff_unchanged(diff));
+	values[3] = Int32GetDatum((int32) pgmlr_hf_diff_refused_count(diff));
+	report_refusals(diff);
+	if (unhealthy > 0)
+		ereport(NOTICE,
+				(errmsg("%zu cache entries were not published because their status is not ok", unhealthy),
+				 errhint("SELECT * FROM pgml_repl.hf_cache_manifest() WHERE status <> 'ok' lists them.")));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	MemoryContextDelete(work_cxt);
+	return (Datum) 0;
+}
+
+/* The CHECK constraints of pgml_repl.hf_manifest ----------------------- */
+
+/*
+ * NULL when value follows the Hub's rules for its column, else the reason.
+ * The same core functions decide for publish_hf_manifest() and the worker,
+ * so the table, the publisher and the replica never disagree.
+ */
+static Datum
+name_problem(FunctionCallInfo fcinfo, pgmlr_hf_name_kind kind)
+{
+	pgmlr_status st;
+	char	   *problem = pgmlr_hf_name_problem(kind, text_to_cstring(PG_GETARG_TEXT_PP(0)), &st);
+
+	pgmlr_report_status(&st);
+	if (problem == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(pgmlr_take_string(problem)));
+}
+
+PG_FUNCTION_INFO_V1(pgmlr_hf_repo_id_problem);
+Datum
+pgmlr_hf_repo_id_problem(PG_FUNCTION_ARGS)
+{
+	return name_problem(fcinfo, PGMLR_HF_REPO_ID);
+}
+
+PG_FUNCTION_INFO_V1(pgmlr_hf_revision_problem);
+Datum
+pgmlr_hf_revision_problem(PG_FUNCTION_ARGS)
+{
+	return name_problem(fcinfo, PGMLR_HF_REVISION);
+}
+
+PG_FUNCTION_INFO_V1(pgmlr_hf_path_problem);
+Datum
+pgmlr_hf_path_problem(PG_FUNCTION_ARGS)
+{
+	return name_problem(fcinfo, PGMLR_HF_PATH);
+}
+
+PG_FUNCTION_INFO_V1(pgmlr_hf_blob_problem);
+Datum
+pgmlr_hf_blob_problem(PG_FUNCTION_ARGS)
+{
+	return name_problem(fcinfo, PGMLR_HF_BLOB);
+}
+
+/* The first element of refs that breaks the rules, by its position. */
+PG_FUNCTION_INFO_V1(pgmlr_hf_refs_problem);
+Datum
+pgmlr_hf_refs_problem(PG_FUNCTION_ARGS)
+{
+	ArrayType  *refs = PG_GETARG_ARRAYTYPE_P(0);
+	Datum	   *elems;
+	bool	   *elem_nulls;
+	int			n;
+
+	if (ARR_NDIM(refs) > 1)
+		PG_RETURN_TEXT_P(cstring_to_text("refs must be a one-dimensional array"));
+	deconstruct_array(refs, TEXTOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		pgmlr_status st;
+		char	   *problem;
+
+		if (elem_nulls[i])
+			PG_RETURN_TEXT_P(cstring_to_text(psprintf("ref is NULL (refs element %d)", i + 1)));
+		problem = pgmlr_hf_name_problem(PGMLR_HF_REF, TextDatumGetCString(elems[i]), &st);
+		pgmlr_report_status(&st);
+		if (problem != NULL)
+			PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s (refs element %d)", pgmlr_take_string(problem), i + 1)));
+	}
+	PG_RETURN_NULL();
+}

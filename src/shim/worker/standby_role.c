@@ -1,0 +1,569 @@
+/*
+ * worker/standby_role.c — what one cycle does on each role.
+ */
+#include "worker/standby_role.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "catalog/pg_type.h"
+#include "common/file_perm.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/pmsignal.h"
+#include "utils/array.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "pgml_repl/hf_cache.h"
+#include "pgml_repl/hf_fetch.h"
+
+/* A step returns after at most this long, so SIGTERM is honoured quickly. */
+#define FETCH_STEP_MS 200
+
+/*
+ * The running job lives in core memory and holds temp files and flocks in
+ * the cache: a static, so that an exit at any point (FATAL included) can
+ * cancel it; its partial files stay for the next job to resume.
+ */
+static pgmlr_fetch_job *current_job = NULL;
+
+static void
+release_current_job(void)
+{
+	if (current_job != NULL)
+	{
+		pgmlr_fetch_job *job = current_job;
+
+		current_job = NULL;
+		pgmlr_fetch_cancel(job);
+		pgmlr_fetch_free(job);
+	}
+}
+
+static void
+release_current_job_at_exit(int code, Datum arg)
+{
+	release_current_job();
+}
+
+void
+pgmlr_prefetch_cycle_init(void)
+{
+	pgmlr_status st;
+
+	before_shmem_exit(release_current_job_at_exit, (Datum) 0);
+	pgmlr_fetch_global_init(&st);
+	pgmlr_report_status(&st);
+}
+
+static void
+publish_manifest(void *arg)
+{
+	int			rc;
+
+	int64	   *refused = (int64 *) arg;
+
+	pgstat_report_activity(STATE_RUNNING, "pgml_repl.publish_hf_manifest()");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* Its WARNING naming refused entries would repeat every naptime. */
+	SPI_execute("SET LOCAL log_min_messages = error", false, 0);
+	rc = SPI_execute("SELECT added, removed, refused FROM pgml_repl.publish_hf_manifest()", false, 1);
+	if (rc == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+		int64		added = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		int64		removed = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+
+		*refused = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+		prefetch_shared->published_added = added;
+		prefetch_shared->published_removed = removed;
+		prefetch_shared->published_refused = *refused;
+		prefetch_shared->last_published_at = GetCurrentTimestamp();
+		LWLockRelease(prefetch_shared->lock);
+	}
+	SPI_finish();
+}
+
+static void
+check_extension(void *arg)
+{
+	bool	   *installed = (bool *) arg;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgml_replication'", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up the pgml_replication extension");
+	*installed = (SPI_processed == 1);
+	SPI_finish();
+}
+
+/* Until CREATE EXTENSION has run in pgml_replication.database, wait quietly. */
+static bool
+extension_ready(const char *role)
+{
+	bool		installed = false;
+
+	if (!pgmlr_prefetch_in_transaction(check_extension, &installed))
+		return false;
+	if (!installed)
+	{
+		char		detail[PREFETCH_ERROR_LEN];
+
+		snprintf(detail, sizeof(detail),
+				 "extension pgml_replication is not installed in database \"%s\" (pgml_replication.database)",
+				 pgmlr_prefetch_database);
+		pgmlr_prefetch_set_state(role, "waiting", detail);
+	}
+	return installed;
+}
+
+void
+pgmlr_prefetch_primary_cycle(void)
+{
+	static int64 refused_logged = 0;
+	int64		refused = 0;
+	char		detail[PREFETCH_ERROR_LEN];
+
+	if (!extension_ready("primary"))
+		return;
+	/* A promoted standby's refusals were about the manifest it received. */
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	prefetch_shared->refused_total = 0;
+	prefetch_shared->refused_len = 0;
+	LWLockRelease(prefetch_shared->lock);
+
+	pgmlr_prefetch_set_state("primary", "publishing", NULL);
+	if (!pgmlr_prefetch_in_transaction(publish_manifest, &refused))
+	{
+		pgmlr_prefetch_set_state("primary", "error", "publishing the manifest failed; see last_error");
+		return;
+	}
+	if (refused > 0)
+	{
+		snprintf(detail, sizeof(detail),
+				 "manifest published from the local cache; %lld cache entries refused because their names break "
+				 "the Hub's rules (SELECT * FROM pgml_repl.publish_hf_manifest() names them)", (long long) refused);
+		if (refused != refused_logged)
+			ereport(WARNING,
+					(errmsg("pgml_replication prefetch: %lld cache entries were not published because their names break the Hub's rules",
+							(long long) refused),
+					 errhint("SELECT * FROM pgml_repl.publish_hf_manifest(); names them in a WARNING.")));
+	}
+	else
+		strlcpy(detail, "manifest published from the local cache", sizeof(detail));
+	refused_logged = refused;
+	pgmlr_prefetch_set_state("primary", "idle", detail);
+}
+
+/* The token: the setting, else HF_TOKEN, HUGGING_FACE_HUB_TOKEN, else the
+ * huggingface_hub token file ($HF_HOME/token). */
+static char *
+hub_token(void)
+{
+	const char *t = pgmlr_hf_token();
+	const char *home;
+	char		path[MAXPGPATH];
+	char		buf[512];
+	FILE	   *f;
+	size_t		n;
+
+	if (t != NULL)
+		return pstrdup(t);
+	if ((home = getenv("HF_HOME")) != NULL && home[0])
+		snprintf(path, sizeof(path), "%s/token", home);
+	else if ((home = getenv("XDG_CACHE_HOME")) != NULL && home[0])
+		snprintf(path, sizeof(path), "%s/huggingface/token", home);
+	else if ((home = getenv("HOME")) != NULL && home[0])
+		snprintf(path, sizeof(path), "%s/.cache/huggingface/token", home);
+	else
+		return NULL;
+	if ((f = AllocateFile(path, "r")) == NULL)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	FreeFile(f);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return n > 0 ? pstrdup(buf) : NULL;
+}
+
+static const char *
+hub_endpoint(void)
+{
+	const char *env;
+
+	if (pgmlr_hf_endpoint != NULL && pgmlr_hf_endpoint[0])
+		return pgmlr_hf_endpoint;
+	if ((env = getenv("HF_ENDPOINT")) != NULL && env[0])
+		return env;
+	return "https://huggingface.co";
+}
+
+typedef struct ManifestLoad
+{
+	pgmlr_fetch_job *job;
+	int64		rows;
+} ManifestLoad;
+
+/* Untrusted input: a refused row is recorded by the job, never acted on. */
+static void
+add_manifest_row(ManifestLoad *load, pgmlr_fetch_row *row)
+{
+	pgmlr_status st;
+
+	(void) pgmlr_fetch_add_row(load->job, row, &st);
+}
+
+/* Reads the replicated manifest in one short read-only transaction. */
+static void
+load_manifest(void *arg)
+{
+	ManifestLoad *load = (ManifestLoad *) arg;
+
+	pgstat_report_activity(STATE_RUNNING, "reading pgml_repl.hf_manifest");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT repo_type, repo_id, revision, refs, path, blob, size "
+					"FROM pgml_repl.hf_manifest ORDER BY repo_type, repo_id, revision, path",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pgml_repl.hf_manifest");
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		pgmlr_fetch_row row;
+		bool		isnull;
+		Datum		refs;
+		Datum		size;
+
+		memset(&row, 0, sizeof(row));
+		row.repo_type = SPI_getvalue(tup, desc, 1);
+		row.repo_id = SPI_getvalue(tup, desc, 2);
+		row.revision = SPI_getvalue(tup, desc, 3);
+		row.path = SPI_getvalue(tup, desc, 5);
+		row.blob = SPI_getvalue(tup, desc, 6);
+		size = SPI_getbinval(tup, desc, 7, &isnull);
+		row.size = isnull ? -1 : DatumGetInt64(size);
+		load->rows++;
+
+		refs = SPI_getbinval(tup, desc, 4, &isnull);
+		if (isnull || ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(refs)), ARR_DIMS(DatumGetArrayTypeP(refs))) == 0)
+		{
+			add_manifest_row(load, &row);
+			continue;
+		}
+		{
+			Datum	   *elems;
+			bool	   *elem_nulls;
+			int			nelems;
+
+			deconstruct_array(DatumGetArrayTypeP(refs), TEXTOID, -1, false, TYPALIGN_INT,
+							  &elems, &elem_nulls, &nelems);
+			/* One row per ref, so every ref file gets written. */
+			for (int k = 0; k < nelems; k++)
+			{
+				row.ref = elem_nulls[k] ? NULL : TextDatumGetCString(elems[k]);
+				add_manifest_row(load, &row);
+			}
+		}
+	}
+	SPI_finish();
+}
+
+static const char *
+queue_status(pgmlr_fetch_state state)
+{
+	switch (state)
+	{
+		case PGMLR_FETCH_PENDING:
+			return "pending";
+		case PGMLR_FETCH_ACTIVE:
+			return "downloading";
+		case PGMLR_FETCH_BACKOFF:
+			return "retrying";
+		case PGMLR_FETCH_FAILED:
+			return "failed";
+		case PGMLR_FETCH_DONE:
+			break;
+	}
+	return "done";
+}
+
+/* Refusals of the previous cycle, so an unchanged set is logged once. */
+static char last_refusals_logged[PREFETCH_ERROR_LEN + 32] = "";
+
+/*
+ * Lists the job's refused rows in shared memory (the first
+ * PREFETCH_REFUSED_SLOTS, and the total), records the first as last_error
+ * and logs a WARNING when the refusals changed. Returns how many there are.
+ */
+static int64
+publish_refusals(void)
+{
+	int			total = pgmlr_fetch_refused_count(current_job);
+	int			shown = Min(total, PREFETCH_REFUSED_SLOTS);
+	PrefetchQueueSlot *slots = palloc0(sizeof(PrefetchQueueSlot) * PREFETCH_REFUSED_SLOTS);
+	StringInfoData detail;
+	char		first[PREFETCH_ERROR_LEN] = "";
+	char		summary[sizeof(last_refusals_logged)];
+
+	initStringInfo(&detail);
+	for (int k = 0; k < shown; k++)
+	{
+		pgmlr_fetch_refusal r;
+
+		if (!pgmlr_fetch_refused_item(current_job, k, &r))
+			break;
+		snprintf(slots[k].repo, sizeof(slots[k].repo), "%s:%s", r.repo_type, r.repo_id);
+		strlcpy(slots[k].revision, r.revision, sizeof(slots[k].revision));
+		strlcpy(slots[k].path, r.path, sizeof(slots[k].path));
+		strlcpy(slots[k].status, "refused", sizeof(slots[k].status));
+		strlcpy(slots[k].last_error, r.reason, sizeof(slots[k].last_error));
+		if (k == 0)
+			snprintf(first, sizeof(first), "manifest row refused: %s: %s", r.label, r.reason);
+		if (k < 10)
+			appendStringInfo(&detail, "%s%s: %s", k > 0 ? "\n" : "", r.label, r.reason);
+	}
+	if (total > 10)
+		appendStringInfo(&detail, "\n... and %d more", total - 10);
+
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	prefetch_shared->refused_total = total;
+	prefetch_shared->refused_len = shown;
+	memcpy(prefetch_shared->refused, slots, sizeof(PrefetchQueueSlot) * shown);
+	LWLockRelease(prefetch_shared->lock);
+	pfree(slots);
+
+	snprintf(summary, sizeof(summary), "%d|%s", total, first);
+	if (total > 0)
+	{
+		pgmlr_prefetch_record_error(first);
+		if (strcmp(summary, last_refusals_logged) != 0)
+			ereport(WARNING,
+					(errmsg("pgml_replication prefetch: %d manifest rows refused", total),
+					 errdetail_internal("%s", detail.data),
+					 errhint("Nothing is written for them. SELECT * FROM pgml_repl.prefetch_queue() WHERE status = 'refused' "
+							 "lists them; fix or delete them on the primary, where the CHECK constraints of "
+							 "pgml_repl.hf_manifest refuse such rows unless they were dropped.")));
+	}
+	strlcpy(last_refusals_logged, summary, sizeof(last_refusals_logged));
+	pfree(detail.data);
+	return total;
+}
+
+/* Copies the job's progress and the head of its queue to shared memory. */
+static void
+publish_progress(const pgmlr_fetch_progress *p, const char *state, const char *detail)
+{
+	int			queued = pgmlr_fetch_queue_count(current_job);
+	int			shown = Min(queued, PREFETCH_QUEUE_SLOTS);
+	PrefetchQueueSlot *slots = palloc0(sizeof(PrefetchQueueSlot) * PREFETCH_QUEUE_SLOTS);
+	char		failure[PREFETCH_ERROR_LEN] = "";
+
+	for (int k = 0; k < shown; k++)
+	{
+		pgmlr_fetch_queue_entry e;
+
+		if (!pgmlr_fetch_queue_item(current_job, k, &e))
+			break;
+		snprintf(slots[k].repo, sizeof(slots[k].repo), "%s:%s", e.repo_type, e.repo_id);
+		strlcpy(slots[k].revision, e.revision, sizeof(slots[k].revision));
+		strlcpy(slots[k].status, queue_status(e.state), sizeof(slots[k].status));
+		strlcpy(slots[k].path, e.path, sizeof(slots[k].path));
+		strlcpy(slots[k].blob, e.blob, sizeof(slots[k].blob));
+		slots[k].size = e.size;
+		slots[k].attempts = e.attempts;
+		strlcpy(slots[k].last_error, e.last_error, sizeof(slots[k].last_error));
+		if (failure[0] == '\0' && e.last_error[0] != '\0')
+			snprintf(failure, sizeof(failure), "%s:%s %s: %s", e.repo_type, e.repo_id, e.path, e.last_error);
+	}
+	if (failure[0] == '\0' && p->last_publish_error[0] != '\0')
+		strlcpy(failure, p->last_publish_error, sizeof(failure));
+
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	strlcpy(prefetch_shared->role, "standby", sizeof(prefetch_shared->role));
+	strlcpy(prefetch_shared->state, state, sizeof(prefetch_shared->state));
+	strlcpy(prefetch_shared->detail, detail ? detail : "", sizeof(prefetch_shared->detail));
+	prefetch_shared->files_wanted = p->files_wanted;
+	prefetch_shared->files_done = p->files_done;
+	prefetch_shared->files_failed = p->files_failed;
+	prefetch_shared->bytes_wanted = p->bytes_wanted;
+	prefetch_shared->bytes_done = p->bytes_done;
+	prefetch_shared->bytes_failed = p->bytes_failed;
+	strlcpy(prefetch_shared->current_repo, p->current_repo, sizeof(prefetch_shared->current_repo));
+	strlcpy(prefetch_shared->current_path, p->current_path, sizeof(prefetch_shared->current_path));
+	prefetch_shared->current_bytes = p->current_bytes;
+	prefetch_shared->current_total = p->current_total;
+	prefetch_shared->throughput_bytes_per_sec = p->throughput_bps;
+	if (failure[0] != '\0' && strcmp(prefetch_shared->last_error, failure) != 0)
+	{
+		strlcpy(prefetch_shared->last_error, failure, sizeof(prefetch_shared->last_error));
+		prefetch_shared->last_error_at = GetCurrentTimestamp();
+	}
+	prefetch_shared->queue_total = queued;
+	prefetch_shared->queue_len = shown;
+	memcpy(prefetch_shared->queue, slots, sizeof(PrefetchQueueSlot) * shown);
+	LWLockRelease(prefetch_shared->lock);
+	pfree(slots);
+}
+
+static bool
+start_job(const char *cache_root)
+{
+	pgmlr_fetch_options opts;
+	pgmlr_status st;
+	char	   *token = hub_token();
+
+	pgmlr_fetch_options_init(&opts);
+	opts.cache_root = cache_root;
+	opts.endpoint = hub_endpoint();
+	opts.token = token;
+	opts.ca_file = (pgmlr_hf_ca_file && pgmlr_hf_ca_file[0]) ? pgmlr_hf_ca_file : NULL;
+	opts.max_parallel = pgmlr_max_parallel_downloads;
+	opts.min_free_disk = (int64) pgmlr_min_free_disk_mb * 1024 * 1024;
+	opts.max_bytes_per_second = (int64) pgmlr_max_download_rate_kb * 1024;
+	opts.abort_flag = &ShutdownRequestPending;
+
+	current_job = pgmlr_fetch_new(&opts, &st);
+	if (token)
+		pfree(token);			/* the core keeps its own copy */
+	if (current_job == NULL)
+	{
+		pgmlr_prefetch_record_error(st.message);
+		pgmlr_prefetch_set_state("standby", "error", st.message);
+		return false;
+	}
+	return true;
+}
+
+/* The cache folder, resolved the way hf_cache_manifest() resolves it. */
+static char *
+cache_root(bool mkdir_if_missing)
+{
+	pgmlr_status st;
+	char	   *dir = pgmlr_hf_default_cache_dir(GetConfigOption("pgml_replication.hf_cache_dir", true, false), &st);
+
+	if (dir == NULL)
+	{
+		pgmlr_prefetch_record_error(st.message);
+		pgmlr_prefetch_set_state("standby", "error", st.message);
+		return NULL;
+	}
+	dir = pgmlr_take_string(dir);
+	/* A fresh replica has no cache yet: create it as huggingface_hub would. */
+	if (mkdir_if_missing && pg_mkdir_p(dir, pg_dir_create_mode) != 0 && errno != EEXIST)
+	{
+		char		message[PREFETCH_ERROR_LEN];
+
+		snprintf(message, sizeof(message), "could not create the cache folder \"%s\": %m", dir);
+		pgmlr_prefetch_record_error(message);
+		pgmlr_prefetch_set_state("standby", "error", message);
+		return NULL;
+	}
+	return dir;
+}
+
+void
+pgmlr_prefetch_standby_cycle(void)
+{
+	ManifestLoad load;
+	pgmlr_fetch_progress progress;
+	pgmlr_status st;
+	char	   *root;
+	char		detail[PREFETCH_ERROR_LEN];
+	bool		done = false;
+	bool		partials_logged;
+	int64		refused;
+
+	if (!extension_ready("standby"))
+		return;
+	if ((root = cache_root(true)) == NULL || !start_job(root))
+		return;
+
+	pgmlr_prefetch_set_state("standby", "scanning", "reading the manifest and the local cache");
+	memset(&load, 0, sizeof(load));
+	load.job = current_job;
+	if (!pgmlr_prefetch_in_transaction(load_manifest, &load))
+	{
+		release_current_job();
+		pgmlr_prefetch_set_state("standby", "error", "reading pgml_repl.hf_manifest failed; see last_error");
+		return;
+	}
+
+	pgmlr_fetch_plan(current_job, &st);
+	if (st.code != PGMLR_OK)
+	{
+		release_current_job();
+		pgmlr_prefetch_record_error(st.message);
+		pgmlr_prefetch_set_state("standby", "error", st.message);
+		return;
+	}
+	refused = publish_refusals();
+
+	memset(&progress, 0, sizeof(progress));
+	partials_logged = false;
+	while (!done)
+	{
+		done = pgmlr_fetch_step(current_job, FETCH_STEP_MS, &progress, &st);
+		snprintf(detail, sizeof(detail), "%lld of %lld files, %lld of %lld bytes",
+				 (long long) progress.files_done, (long long) progress.files_wanted,
+				 (long long) progress.bytes_done, (long long) progress.bytes_wanted);
+		publish_progress(&progress, done ? "idle" : "downloading", detail);
+		if (!partials_logged && progress.partials_removed > 0)
+			ereport(LOG,
+					(errmsg("pgml_replication prefetch: removed %lld partial downloads of blobs no longer in the manifest",
+							(long long) progress.partials_removed)));
+		partials_logged = true;
+
+		if (ShutdownRequestPending || !PostmasterIsAlive())
+			break;
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			if (!pgmlr_prefetch_enabled)
+				break;
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	if (done && st.code == PGMLR_OK)
+	{
+		/* Never "complete" while anything of the manifest is missing. */
+		if (progress.files_failed > 0 || progress.links_failed > 0 || refused > 0)
+		{
+			snprintf(detail, sizeof(detail),
+					 "cache incomplete: %lld manifest rows refused (prefetch_queue() lists them with status refused), "
+					 "%lld files failed, %lld links or refs failed; failures are retried next cycle",
+					 (long long) refused, (long long) progress.files_failed, (long long) progress.links_failed);
+			publish_progress(&progress, "error", detail);
+		}
+		else
+		{
+			snprintf(detail, sizeof(detail), "cache complete: %lld manifest rows, %lld files fetched this cycle",
+					 (long long) load.rows, (long long) progress.files_done);
+			publish_progress(&progress, "idle", detail);
+		}
+	}
+	else if (st.code != PGMLR_OK && st.code != PGMLR_ERR_CANCELED)
+	{
+		pgmlr_prefetch_record_error(st.message);
+		publish_progress(&progress, "error", st.message);
+	}
+	/* Canceled (SIGTERM, prefetch off) or finished: temp files go, published files stay. */
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	prefetch_shared->current_repo[0] = '\0';
+	prefetch_shared->current_path[0] = '\0';
+	LWLockRelease(prefetch_shared->lock);
+	release_current_job();
+}

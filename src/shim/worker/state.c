@@ -1,0 +1,193 @@
+/*
+ * worker/state.c — the worker's state in shared memory and the SQL
+ * functions that show it: prefetch_status(), prefetch_queue(), prefetch_now().
+ *
+ * A standby is read-only, so progress can't go to a table; shared memory is
+ * the one place every backend can read it.
+ */
+#include "worker/worker.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+PrefetchShared *prefetch_shared = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void
+prefetch_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(PrefetchShared)));
+	RequestNamedLWLockTranche("pgml_replication", 1);
+}
+
+static void
+prefetch_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	prefetch_shared = ShmemInitStruct("pgml_replication prefetch",
+									  sizeof(PrefetchShared), &found);
+	if (!found)
+	{
+		memset(prefetch_shared, 0, sizeof(PrefetchShared));
+		prefetch_shared->lock = &(GetNamedLWLockTranche("pgml_replication"))->lock;
+		strlcpy(prefetch_shared->state, "starting", sizeof(prefetch_shared->state));
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Called from _PG_init while shared_preload_libraries is processed. */
+void
+pgmlr_prefetch_shmem_init(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = prefetch_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = prefetch_shmem_startup;
+}
+
+static Datum
+timestamp_or_null(TimestampTz t, bool *isnull)
+{
+	*isnull = (t == 0);
+	return TimestampTzGetDatum(t);
+}
+
+static Datum
+text_or_null(const char *s, bool *isnull)
+{
+	*isnull = (s[0] == '\0');
+	return *isnull ? (Datum) 0 : CStringGetTextDatum(s);
+}
+
+PG_FUNCTION_INFO_V1(pgmlr_prefetch_status);
+Datum
+pgmlr_prefetch_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PrefetchShared snap;
+	Datum		values[23];
+	bool		nulls[23];
+	int			i = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	memset(nulls, 0, sizeof(nulls));
+
+	if (prefetch_shared == NULL)
+	{
+		memset(&snap, 0, sizeof(snap));
+		strlcpy(snap.state, "disabled", sizeof(snap.state));
+		strlcpy(snap.detail, "pgml_replication is not in shared_preload_libraries, so no prefetch worker runs",
+				sizeof(snap.detail));
+	}
+	else
+	{
+		LWLockAcquire(prefetch_shared->lock, LW_SHARED);
+		memcpy(&snap, prefetch_shared, offsetof(PrefetchShared, queue));
+		LWLockRelease(prefetch_shared->lock);
+	}
+
+	values[i] = text_or_null(snap.role, &nulls[i]), i++;
+	values[i] = CStringGetTextDatum(snap.state), i++;
+	values[i] = text_or_null(snap.detail, &nulls[i]), i++;
+	values[i] = Int32GetDatum(snap.worker_pid), nulls[i] = (snap.worker_pid == 0), i++;
+	values[i++] = Int64GetDatum(snap.files_wanted);
+	values[i++] = Int64GetDatum(snap.files_done);
+	values[i++] = Int64GetDatum(snap.files_failed);
+	values[i++] = Int64GetDatum(snap.bytes_wanted);
+	values[i++] = Int64GetDatum(snap.bytes_done);
+	values[i++] = Int64GetDatum(snap.bytes_failed);
+	values[i] = text_or_null(snap.current_repo, &nulls[i]), i++;
+	values[i] = text_or_null(snap.current_path, &nulls[i]), i++;
+	values[i] = Int64GetDatum(snap.current_bytes), nulls[i] = (snap.current_path[0] == '\0'), i++;
+	values[i] = Int64GetDatum(snap.current_total), nulls[i] = (snap.current_path[0] == '\0'), i++;
+	values[i++] = Float8GetDatum(snap.throughput_bytes_per_sec);
+	values[i] = text_or_null(snap.last_error, &nulls[i]), i++;
+	values[i] = timestamp_or_null(snap.last_error_at, &nulls[i]), i++;
+	values[i] = timestamp_or_null(snap.last_cycle_started_at, &nulls[i]), i++;
+	values[i] = timestamp_or_null(snap.last_cycle_finished_at, &nulls[i]), i++;
+	values[i] = timestamp_or_null(snap.next_cycle_at, &nulls[i]), i++;
+	values[i++] = Int64GetDatum(snap.cycles);
+	values[i++] = Int32GetDatum(snap.queue_total);
+	values[i++] = Int64GetDatum(snap.refused_total);
+	Assert(i == lengthof(values));
+
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(pgmlr_prefetch_queue);
+/* The files not yet present, then the refused manifest rows. */
+Datum
+pgmlr_prefetch_queue(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PrefetchQueueSlot *slots;
+	int			n = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (prefetch_shared == NULL)
+		return (Datum) 0;
+
+	slots = palloc(sizeof(PrefetchQueueSlot) * (PREFETCH_QUEUE_SLOTS + PREFETCH_REFUSED_SLOTS));
+	LWLockAcquire(prefetch_shared->lock, LW_SHARED);
+	n = Min(prefetch_shared->queue_len, PREFETCH_QUEUE_SLOTS);
+	memcpy(slots, prefetch_shared->queue, sizeof(PrefetchQueueSlot) * n);
+	memcpy(slots + n, prefetch_shared->refused,
+		   sizeof(PrefetchQueueSlot) * Min(prefetch_shared->refused_len, PREFETCH_REFUSED_SLOTS));
+	n += Min(prefetch_shared->refused_len, PREFETCH_REFUSED_SLOTS);
+	LWLockRelease(prefetch_shared->lock);
+
+	for (int k = 0; k < n; k++)
+	{
+		Datum		values[8];
+		bool		nulls[8] = {0};
+
+		values[0] = CStringGetTextDatum(slots[k].repo);
+		values[1] = CStringGetTextDatum(slots[k].path);
+		values[2] = text_or_null(slots[k].blob, &nulls[2]);
+		values[3] = Int64GetDatum(slots[k].size);
+		values[4] = Int32GetDatum(slots[k].attempts);
+		values[5] = text_or_null(slots[k].last_error, &nulls[5]);
+		values[6] = CStringGetTextDatum(slots[k].status);
+		values[7] = text_or_null(slots[k].revision, &nulls[7]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(pgmlr_prefetch_now);
+Datum
+pgmlr_prefetch_now(PG_FUNCTION_ARGS)
+{
+	bool		woken = false;
+
+	if (prefetch_shared != NULL)
+	{
+		LWLockAcquire(prefetch_shared->lock, LW_SHARED);
+		if (prefetch_shared->worker_pid != 0 && prefetch_shared->worker_latch != NULL)
+		{
+			SetLatch(prefetch_shared->worker_latch);
+			woken = true;
+		}
+		LWLockRelease(prefetch_shared->lock);
+	}
+	if (!woken)
+		ereport(NOTICE,
+				(errmsg("no prefetch worker is running"),
+				 errhint("Add pgml_replication to shared_preload_libraries and restart the server.")));
+	PG_RETURN_BOOL(woken);
+}
