@@ -14,7 +14,17 @@ Usage: hub_server.py --cache DIR [--port 0] [--cdn-port 0]
                      [--gated REPO_ID ...] [--token TOKEN]
                      [--tree-page-size N]   (entries per tree page, default 1000)
                      [--tls-cert CERT.pem --tls-key KEY.pem]   (HTTPS)
+                     [--rate-limit BPS]    (file bodies, per TCP connection)
+                     [--ignore-range]      (200 + whole body, Accept-Ranges: none)
+                     [--wrong-bytes MATCH ...]   (bodies XOR 0x5A, same length)
+                     [--resolve-429-first K] [--resolve-429-window T]
+                     [--resolve-429-reset S]   (429 + RateLimit headers)
+                     [--advertise-port P] [--advertise-cdn-port P]   (a proxy's)
 Prints "READY <port> <cdn_port>" once both listeners accept connections.
+Link conditions (hub_links.py): the options above are the starting values of
+the settings that GET/POST /_control/settings reads and changes at run time;
+POST /_control/reset brings them back. GET /_stats (or /_control/stats):
+request counts per path, client address and status, the 429 window.
 """
 import argparse
 import base64
@@ -31,6 +41,10 @@ import sys
 import threading
 import time
 import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import hub_links  # noqa: E402  (beside this file)
 
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -93,8 +107,10 @@ class Cache:
 
 
 class State:
-    def __init__(self, cache, gated, token):
+    def __init__(self, cache, gated, token, links=None):
         self.cache = cache
+        self.links = links or hub_links.Links(hub_links.validate(
+            {k: v for k, (_t, v) in hub_links.SETTINGS.items()}, {}))
         self.gated = set(gated)
         self.token = token
         self.lock = threading.Lock()
@@ -144,6 +160,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
     server_version = "pgml-test-hub/1"
     state: State = None
     listener = "hub"
+    timeout = 120  # an idle keep-alive connection is closed after that long
+
+    def setup(self):
+        super().setup()
+        self.pacer = hub_links.Pacer()  # one per TCP connection
+
+    def send_response(self, code, message=None):
+        super().send_response(code, message)
+        entry = getattr(self, "_log_entry", None)
+        if entry is not None and entry["status"] is None:
+            self.state.links.count_status(code)
+            with self.state.lock:
+                entry["status"] = code
 
     def log_message(self, fmt, *args):  # quiet: the /_control/log is the log
         pass
@@ -153,16 +182,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return urllib.parse.unquote(self.path)
 
     def _record(self):
-        if self.path.startswith("/_control/"):
+        self._log_entry = None
+        if self.path.startswith("/_control/") or self.path.split("?", 1)[0] == "/_stats":
             return
-        self.state.record({
+        peer = self.client_address
+        t = self.state.links.count(self.path, peer)
+        self._log_entry = {
             "listener": self.listener,
             "method": self.command,
             "path": self.path,
             "range": self.headers.get("Range"),
             "auth": self.headers.get("Authorization") is not None,
             "host": self.headers.get("Host"),
-        })
+            "client": "%s:%d" % (peer[0], peer[1]),
+            "time": t,
+            "status": None,
+        }
+        self.state.record(self._log_entry)
 
     def _send(self, code, body=b"", headers=None, ctype="application/json"):
         self.send_response(code)
@@ -209,6 +245,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """200 or 206 with the file's bytes, faults applied."""
         start, end = 0, size - 1
         rng = self.headers.get("Range")
+        links = self.state.links
+        no_ranges = links.get("ignore_range")
+        if no_ranges:
+            rng = None  # a server without range support
         if rng and self.state.take_fault(target, ("ignore_range",)):
             rng = None  # a server (or proxy) that answers 200 with the whole file
         code = 200
@@ -232,19 +272,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(code)
         for k, v in headers.items():
             self.send_header(k, str(v))
-        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Accept-Ranges", "none" if no_ranges else "bytes")
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(length))
         self.end_headers()
         if self.command == "HEAD" or length == 0:
             return
         drop = self.state.take_fault(target, ("drop_after",))
-        wrong = self.state.take_fault(target, ("wrong_bytes",))
+        wrong = self.state.take_fault(target, ("wrong_bytes",)) or links.wrong_bytes(target)
         stall = self.state.take_fault(target, ("stall",))
         throttle = self.state.take_fault(target, ("throttle",))
         bps = float(throttle.get("bps", 10 << 20)) if throttle else None
+        cap = links.get("rate_limit")
         with open(disk, "rb") as f:
-            if not (drop or wrong or stall or throttle):
+            if not (drop or wrong or stall or throttle or cap):
                 self.wfile.flush()
                 self.connection.sendfile(f, start, length)
                 return
@@ -253,7 +294,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             limit = int(drop.get("n", 0)) if drop else None
             stall_at = int(stall.get("after", length // 2)) if stall else None
             while sent < length:
-                want = min(CHUNK, length - sent)
+                want = min(self.pacer.chunk(cap) if cap else CHUNK, length - sent)
                 if limit is not None:
                     want = min(want, limit - sent)
                 if stall_at is not None and sent < stall_at:
@@ -264,6 +305,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         break
                     if wrong:
                         data = bytes((b ^ 0x5A) for b in data)
+                    if cap:
+                        self.pacer.wait(len(data), cap, self.state.stopping)
+                        if self.state.stopping.is_set():
+                            return
                     self.wfile.write(data)
                     sent += len(data)
                     if bps:
@@ -321,6 +366,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _hub(self):
         raw = self.path.split("?", 1)[0]
+        if raw == "/_stats":
+            raw = "/_control/stats"
         if raw.startswith("/_control/"):
             return self._control(raw)
         target = self._target()
@@ -334,6 +381,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._api(m.group(1), m.group(2), "revision", "main", None)
         m = re.match(r"^/(?:(datasets|spaces)/)?(.+?)/resolve/([^/]+)/(.+)$", raw)
         if m and self.command in ("GET", "HEAD"):
+            limited = self.state.links.resolve_limit()
+            if limited:  # the Hub's 429: the draft headers, no Retry-After
+                return self._send(429, json.dumps({"error": "rate limit of resolvers reached"}).encode(), limited)
             return self._resolve(m, target)
         self._error(404, "RepoNotFound", "no route")
 
@@ -368,7 +418,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         headers = {"X-Repo-Commit": commit, "ETag": '"%s"' % blob}
         if HEX64.match(blob):
             location = "%s://127.0.0.1:%d/cdn/%s/%s?file=%s" % (
-                self.state.scheme, self.state.cdn_port, os.path.basename(folder), blob, urllib.parse.quote(path, safe=""))
+                self.state.scheme, self.state.links.get("advertise_cdn_port") or self.state.cdn_port,
+                os.path.basename(folder), blob, urllib.parse.quote(path, safe=""))
             headers.update({"X-Linked-Etag": '"%s"' % blob, "X-Linked-Size": size, "Location": location})
             self._send(302, b"", headers, "text/plain")
             return
@@ -443,7 +494,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if start + size < len(entries):
             nxt = dict((k, v[0]) for k, v in query.items())
             nxt["cursor"] = base64.urlsafe_b64encode(str(start + size).encode()).decode().rstrip("=")
-            base = "%s://127.0.0.1:%d%s" % (self.state.scheme, self.state.port, self.path.split("?", 1)[0])
+            port = self.state.links.get("advertise_port") or self.state.port
+            base = "%s://127.0.0.1:%d%s" % (self.state.scheme, port, self.path.split("?", 1)[0])
             headers["Link"] = '<%s?%s>; rel="next"' % (base, urllib.parse.urlencode(nxt))
         self._json(entries[start:start + size], headers)
 
@@ -475,26 +527,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._error(404, "EntryNotFound", "no route")
 
     def _control(self, raw):
-        st = self.state
-        if raw == "/_control/faults" and self.command == "POST":
-            length = min(int(self.headers.get("Content-Length", "0") or 0), 1 << 20)
-            rules = json.loads(self.rfile.read(length) or b"[]")
-            if not isinstance(rules, list):
-                self._error(400, "BadRequest", "expected a JSON list")
-                return
-            with st.lock:
-                st.faults = [dict(r, used=0) for r in rules]
-            self._json({"ok": True, "rules": len(rules)})
-        elif raw == "/_control/reset" and self.command == "POST":
-            with st.lock:
-                st.faults = []
-                st.log = []
-            self._json({"ok": True})
-        elif raw == "/_control/log" and self.command == "GET":
-            with st.lock:
-                self._json(list(st.log))
-        else:
-            self._error(404, "EntryNotFound", "no such control endpoint")
+        hub_links.control(self, raw)
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -519,11 +552,12 @@ def main(argv=None):
                     help="entries per page of the tree listing (the rest through Link: rel=next)")
     ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM), both listeners")
     ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
+    hub_links.add_arguments(ap)
     args = ap.parse_args(argv)
     if not os.path.isdir(args.cache):
         print("no such cache folder: %s" % args.cache, file=sys.stderr)
         return 2
-    state = State(Cache(args.cache), args.gated, args.token)
+    state = State(Cache(args.cache), args.gated, args.token, hub_links.Links(hub_links.from_args(args)))
     state.tree_page_size = args.tree_page_size
     hub = make_server(state, "hub", args.port)
     cdn = make_server(state, "cdn", args.cdn_port)
