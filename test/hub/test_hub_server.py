@@ -1,5 +1,6 @@
 """Self-test of the test Hub: /usr/bin/python3 test/hub/test_hub_server.py -v
-(test/run's "hub" suite)."""
+(test/run's "hub" suite). Also runs the link conditions' and the latency
+proxy's tests (test_hub_links.py), imported below."""
 import hashlib
 import http.client
 import json
@@ -11,6 +12,9 @@ import tempfile
 import time
 import unittest
 import urllib.parse
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from test_hub_links import LatencyProxyTest, LinkTest  # noqa: E402,F401  (counted by this file's unittest.main)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VENDOR = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "vendor"))  # ../shared/vendor
