@@ -49,10 +49,12 @@ SHIM_SRCS = \
 	src/shim/replication/operator_config.c \
 	src/shim/health/check.c \
 	src/shim/hf_cache/functions.c \
+	src/shim/hf_cache/manifest_table.c \
 	src/shim/gucs.c \
 	src/shim/worker/state.c \
 	src/shim/worker/main.c \
 	src/shim/worker/standby_role.c \
+	src/shim/worker/primary_role.c \
 	src/shim/worker/priority.c
 
 UNIT_TEST_SRCS = \

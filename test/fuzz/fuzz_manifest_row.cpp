@@ -103,10 +103,11 @@ void check_accepted(const pgmlr::hf_fetch::Row &r) {
 	for (auto &seg : split(r.path, '/')) FUZZ_CHECK(!seg.empty() && seg != "." && seg != "..", r.path);
 
 	// ref: empty, or a path inside refs/ without "." segments or controls
-	if (!r.ref.empty()) {
-		FUZZ_CHECK(!fuzz::has_ctl(r.ref) && r.ref[0] != '/' && r.ref.find("..") == std::string::npos, r.ref);
-		for (auto &seg : split(r.ref, '/')) FUZZ_CHECK(!seg.empty() && seg[0] != '.', r.ref);
-		FUZZ_CHECK(resolve("/cache/" + folder + "/refs", r.ref).rfind("/cache/" + folder + "/refs/", 0) == 0, r.ref);
+	for (const std::string &ref : r.refs) {
+		if (ref.empty()) continue;
+		FUZZ_CHECK(!fuzz::has_ctl(ref) && ref[0] != '/' && ref.find("..") == std::string::npos, ref);
+		for (auto &seg : split(ref, '/')) FUZZ_CHECK(!seg.empty() && seg[0] != '.', ref);
+		FUZZ_CHECK(resolve("/cache/" + folder + "/refs", ref).rfind("/cache/" + folder + "/refs/", 0) == 0, ref);
 	}
 
 	// The snapshot symlink points at this repo's blob, whatever the path.
@@ -137,7 +138,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	r.repo_type = f[0];
 	r.repo_id = f[1];
 	r.revision = f[2];
-	r.ref = f[3];
+	r.refs = {f[3]};  // one ref per input ("" is none)
 	r.path = f[4];
 	r.blob = f[5];
 	r.size = std::strtoll(f[6].c_str(), nullptr, 10);
@@ -145,10 +146,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	// The C boundary sees NUL-terminated strings: a field with a NUL is cut
 	// there, so compare with the C++ validator on the cut values.
 	pgmlr::hf_fetch::Row c = r;
-	for (std::string *s : {&c.repo_type, &c.repo_id, &c.revision, &c.ref, &c.path, &c.blob})
+	for (std::string *s : {&c.repo_type, &c.repo_id, &c.revision, &c.refs[0], &c.path, &c.blob})
 		s->resize(std::strlen(s->c_str()));
-	pgmlr_fetch_row row{c.repo_type.c_str(), c.repo_id.c_str(), c.revision.c_str(), c.ref.c_str(),
-						c.path.c_str(),      c.blob.c_str(),    c.size};
+	const char *ref = c.refs[0].c_str();
+	pgmlr_hf_manifest_row row{c.repo_type.c_str(), c.repo_id.c_str(), c.revision.c_str(), &ref, 1,
+							  c.path.c_str(),      c.blob.c_str(),    c.size};
 	pgmlr_status st;
 	pgmlr_fetch_job *job = pgmlr_fetch_new(&g_opts, &st);
 	FUZZ_CHECK(job != nullptr, st.message);

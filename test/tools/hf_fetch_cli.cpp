@@ -96,8 +96,9 @@ int main(int argc, char **argv) {
 		char *end = nullptr;
 		long long size = std::strtoll(f[6].c_str(), &end, 10);
 		if (f[6].empty() || *end) size = -1;
-		pgmlr_fetch_row r = {f[0].c_str(), f[1].c_str(), f[2].c_str(), f[3] == "-" ? "" : f[3].c_str(),
-							 f[4].c_str(), f[5].c_str(), static_cast<int64_t>(size)};
+		const char *ref = f[3] == "-" ? "" : f[3].c_str();
+		pgmlr_hf_manifest_row r = {f[0].c_str(), f[1].c_str(), f[2].c_str(), &ref, 1,
+								   f[4].c_str(), f[5].c_str(), static_cast<int64_t>(size)};
 		if (!pgmlr_fetch_add_row(job, &r, &st)) {
 			std::fprintf(stderr, "line %d: %s\n  %s\n", lineno, st.message, st.detail);
 			++bad;

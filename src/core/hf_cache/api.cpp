@@ -50,6 +50,18 @@ std::string str_or_empty(const char *s) { return s ? s : ""; }
 
 }  // namespace
 
+ManifestRow pgmlr::hf::manifest_row_from_c(const pgmlr_hf_manifest_row &row) {
+	ManifestRow r;
+	r.repo_type = str_or_empty(row.repo_type);
+	r.repo_id = str_or_empty(row.repo_id);
+	r.revision = str_or_empty(row.revision);
+	for (int32_t i = 0; i < row.nrefs; ++i) r.refs.push_back(str_or_empty(row.refs[i]));
+	r.path = str_or_empty(row.path);
+	r.blob = str_or_empty(row.blob);
+	r.size = row.size;
+	return r;
+}
+
 struct pgmlr_hf_scan {
 	Scan scan;
 	std::deque<std::vector<const char *>> file_refs;  // deque: pointers stay put
@@ -240,15 +252,7 @@ extern "C" void pgmlr_hf_diff_free(void *diff) { delete static_cast<pgmlr_hf_dif
 extern "C" void pgmlr_hf_diff_add_published(pgmlr_hf_diff *diff, const pgmlr_hf_manifest_row *row,
 											pgmlr_status *status) {
 	guarded(status, [&]() -> Status {
-		ManifestRow r;
-		r.repo_type = str_or_empty(row->repo_type);
-		r.repo_id = str_or_empty(row->repo_id);
-		r.revision = str_or_empty(row->revision);
-		for (int32_t i = 0; i < row->nrefs; ++i) r.refs.push_back(str_or_empty(row->refs[i]));
-		r.path = str_or_empty(row->path);
-		r.blob = str_or_empty(row->blob);
-		r.size = row->size;
-		diff->published.push_back(std::move(r));
+		diff->published.push_back(manifest_row_from_c(*row));
 		return Status{};
 	});
 }
@@ -320,4 +324,21 @@ extern "C" char *pgmlr_hf_name_problem(pgmlr_hf_name_kind kind, const char *valu
 		return Status{};
 	});
 	return out;
+}
+
+extern "C" void pgmlr_hf_diff_counts(const pgmlr_hf_manifest_row *rows, size_t nrows, const pgmlr_hf_scan *scan,
+									 pgmlr_hf_diff_counts_out *out, pgmlr_status *status) {
+	guarded(status, [&]() -> Status {
+		if (!scan || !out || (nrows > 0 && !rows)) return make_error(PGMLR_ERR_INTERNAL, "no manifest rows or scan");
+		std::vector<ManifestRow> published;
+		published.reserve(nrows);
+		for (size_t i = 0; i < nrows; ++i) published.push_back(manifest_row_from_c(rows[i]));
+		CacheComparison c = compare_with_cache(published, scan->scan);
+		out->manifest_files = static_cast<int64_t>(c.manifest_files);
+		out->cache_files = static_cast<int64_t>(c.cache_files);
+		out->manifest_not_in_cache = static_cast<int64_t>(c.manifest_not_in_cache);
+		out->cache_not_in_manifest = static_cast<int64_t>(c.cache_not_in_manifest);
+		out->cache_invalid_names = static_cast<int64_t>(c.cache_invalid_names);
+		return Status{};
+	});
 }

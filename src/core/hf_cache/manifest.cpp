@@ -2,6 +2,8 @@
 #include "hf_cache/manifest.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <set>
 #include <tuple>
 
 namespace pgmlr::hf {
@@ -98,6 +100,24 @@ ManifestDiff diff_manifest(std::vector<ManifestRow> published, std::vector<Manif
 		}
 	}
 	return d;
+}
+
+CacheComparison compare_with_cache(const std::vector<ManifestRow> &published, const Scan &scan) {
+	using File = std::tuple<std::string, std::string, std::optional<std::string>, std::optional<std::string>,
+							std::optional<std::string>>;
+	std::set<File> table, cache;
+	CacheComparison c;
+	c.manifest_files = published.size();
+	for (const ManifestRow &r : published) table.emplace(r.repo_type, r.repo_id, r.revision, r.path, r.blob);
+	for (const FileRow &f : scan.files) {
+		if (f.status == kInvalidName) ++c.cache_invalid_names;
+		if (f.status != kOk) continue;
+		++c.cache_files;
+		cache.emplace(f.repo_type, f.repo_id, f.revision, f.path, f.blob);
+	}
+	for (const File &t : table) c.manifest_not_in_cache += cache.count(t) == 0;
+	for (const File &f : cache) c.cache_not_in_manifest += table.count(f) == 0;
+	return c;
 }
 
 }  // namespace pgmlr::hf

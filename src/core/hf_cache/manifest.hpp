@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+struct pgmlr_hf_manifest_row;  // pgml_repl/hf_cache.h, defined by the C face only
+
 namespace pgmlr::hf {
 
 struct ManifestRow {
@@ -53,5 +55,25 @@ std::vector<ManifestRow> healthy_rows(const Scan &scan, size_t *unhealthy, std::
 // Key: repo_type, repo_id, revision, path. Same key with equal refs (as a
 // set), blob and size is unchanged.
 ManifestDiff diff_manifest(std::vector<ManifestRow> published, std::vector<ManifestRow> wanted);
+
+// What check() reports about the manifest against the cache. A file is its
+// place and content (repo_type, repo_id, revision, path, blob; refs may
+// differ harmlessly); every cache file with status ok counts, as SQL's
+// EXCEPT over the table and hf_cache_manifest() counted it: a file missing
+// revision, path or blob still is one (and matches no table row), equal
+// files count once in the differences.
+struct CacheComparison {
+	size_t manifest_files = 0;         // table rows
+	size_t cache_files = 0;            // scan rows with status ok
+	size_t manifest_not_in_cache = 0;  // distinct table files no ok scan row equals
+	size_t cache_not_in_manifest = 0;  // distinct ok scan files no table row equals
+	size_t cache_invalid_names = 0;    // scan rows with status invalid_name
+};
+
+CacheComparison compare_with_cache(const std::vector<ManifestRow> &published, const Scan &scan);
+
+// The one conversion of a C manifest row (the table's, as the shim read it)
+// into the core's; NULL strings become empty. Defined in hf_cache/api.cpp.
+ManifestRow manifest_row_from_c(const pgmlr_hf_manifest_row &row);
 
 }  // namespace pgmlr::hf

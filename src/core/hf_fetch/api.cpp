@@ -19,8 +19,6 @@ struct pgmlr_fetch_job {
 
 namespace {
 
-const char *or_empty(const char *s) { return s ? s : ""; }
-
 Status need_job(const pgmlr_fetch_job *job) {
 	if (!job || !job->job) return pgmlr::make_error(PGMLR_ERR_INTERNAL, "no fetch job");
 	return {};
@@ -64,20 +62,12 @@ extern "C" pgmlr_fetch_job *pgmlr_fetch_new(const pgmlr_fetch_options *opts, pgm
 	return out;
 }
 
-extern "C" bool pgmlr_fetch_add_row(pgmlr_fetch_job *job, const pgmlr_fetch_row *row, pgmlr_status *status) {
+extern "C" bool pgmlr_fetch_add_row(pgmlr_fetch_job *job, const pgmlr_hf_manifest_row *row, pgmlr_status *status) {
 	bool ok = false;
 	pgmlr::guarded(status, [&]() -> Status {
 		if (Status st = need_job(job)) return st;
 		if (!row) return pgmlr::make_error(PGMLR_ERR_INTERNAL, "no manifest row");
-		pgmlr::hf_fetch::Row r;
-		r.repo_type = or_empty(row->repo_type);
-		r.repo_id = or_empty(row->repo_id);
-		r.revision = or_empty(row->revision);
-		r.ref = or_empty(row->ref);
-		r.path = or_empty(row->path);
-		r.blob = or_empty(row->blob);
-		r.size = row->size;
-		if (Status st = job->job->add_row(r)) return st;
+		if (Status st = job->job->add_row(pgmlr::hf::manifest_row_from_c(*row))) return st;
 		ok = true;
 		return {};
 	});

@@ -793,14 +793,27 @@ Result<std::unique_ptr<Job>> Job::create(Options opts) {
 	return std::unique_ptr<Job>(new Job(std::move(impl)));
 }
 
+// A bad ref refuses that ref only: the file is still fetched for its other
+// refs (or for none), as when the worker handed it over once per ref.
 Status Job::add_row(const Row &row) {
 	if (impl_->planned) return make_error(PGMLR_ERR_INTERNAL, "rows cannot be added after planning");
-	if (Status st = validate_row(row)) {
+	if (Status st = validate_file(row)) {
 		impl_->refused.add(row, st->message);
 		return st;
 	}
-	impl_->rows.push_back(row);
-	return {};
+	Row kept = row;
+	kept.refs.clear();
+	Status first_bad;
+	for (const std::string &ref : row.refs) {
+		if (Status st = validate_ref(ref)) {
+			impl_->refused.add(row, st->message);
+			if (!first_bad) first_bad = st;
+		} else {
+			kept.refs.push_back(ref);
+		}
+	}
+	if (row.refs.empty() || !kept.refs.empty()) impl_->rows.push_back(std::move(kept));
+	return first_bad;
 }
 
 Status Job::plan() {

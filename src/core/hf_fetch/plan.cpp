@@ -26,10 +26,11 @@ std::map<std::string, std::string> conflicting_repos(const std::vector<Row> &row
 	};
 	for (const Row &row : rows) {
 		std::string folder = repo_folder_name(row);
-		if (!row.ref.empty()) {
-			auto [it, added] = ref_commit.emplace(std::make_pair(folder, row.ref), row.revision);
+		for (const std::string &ref : row.refs) {
+			if (ref.empty()) continue;
+			auto [it, added] = ref_commit.emplace(std::make_pair(folder, ref), row.revision);
 			if (!added && it->second != row.revision)
-				refuse(folder, "ref " + hf::shown(row.ref) + " names two commits, " + it->second + " and " + row.revision);
+				refuse(folder, "ref " + hf::shown(ref) + " names two commits, " + it->second + " and " + row.revision);
 		}
 		auto [pit, new_path] = path_blob.emplace(std::make_tuple(folder, row.revision, row.path), row.blob);
 		if (!new_path && pit->second != row.blob)
@@ -69,20 +70,19 @@ Result<Plan> make_plan(const std::vector<Row> &rows, const std::string &root, bo
 			continue;
 		}
 
-		// Refs first: the same file arrives once per ref naming its revision.
+		// Refs first: a repeated file may bring other refs of its revision.
 		auto [git, new_group] = group_index.emplace(std::make_pair(folder, row.revision), plan.groups.size());
 		if (new_group) plan.groups.push_back(Group{folder, row.revision, 0, false, false});
 		size_t gi = git->second;
 
-		if (!row.ref.empty()) {
-			if (refs_seen.emplace(folder, row.ref).second) {
-				std::string current;
-				if (!read_small_file(root + "/" + folder + "/refs/" + row.ref, &current) || current != row.revision)
-					plan.refs.push_back(RefTask{folder, row.ref, row.revision, gi});
-			}
+		for (const std::string &ref : row.refs) {
+			if (ref.empty() || !refs_seen.emplace(folder, ref).second) continue;
+			std::string current;
+			if (!read_small_file(root + "/" + folder + "/refs/" + ref, &current) || current != row.revision)
+				plan.refs.push_back(RefTask{folder, ref, row.revision, gi});
 		}
 
-		if (!paths.emplace(folder, row.revision, row.path).second) continue;  // the same file, once per ref
+		if (!paths.emplace(folder, row.revision, row.path).second) continue;  // the same file again
 
 		auto [bit, new_blob] = blob_index.emplace(std::make_pair(folder, row.blob), plan.blobs.size());
 		if (new_blob) {

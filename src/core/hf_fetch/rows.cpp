@@ -32,11 +32,18 @@ Status validate_size(int64_t v) {
 	return {};
 }
 
-Status validate_row(const Row &row) {
+Status validate_file(const Row &row) {
 	for (Status st : {validate_repo_type(row.repo_type), validate_repo_id(row.repo_id),
-					  validate_revision(row.revision), validate_ref(row.ref), validate_path(row.path),
-					  validate_blob(row.blob), validate_size(row.size)})
+					  validate_revision(row.revision), validate_path(row.path), validate_blob(row.blob),
+					  validate_size(row.size)})
 		if (st) return st;
+	return {};
+}
+
+Status validate_row(const Row &row) {
+	if (Status st = validate_file(row)) return st;
+	for (const std::string &ref : row.refs)
+		if (Status st = validate_ref(ref)) return st;
 	return {};
 }
 

@@ -10,20 +10,15 @@
 #include <tuple>
 #include <vector>
 
+#include "hf_cache/manifest.hpp"
 #include "hf_cache/names.hpp"
 #include "common/error.hpp"
 
 namespace pgmlr::hf_fetch {
 
-struct Row {
-	std::string repo_type;  // model | dataset | space
-	std::string repo_id;
-	std::string revision;   // 40-hex commit
-	std::string ref;        // empty: no refs file
-	std::string path;
-	std::string blob;
-	int64_t size = 0;
-};
+// A row of pgml_repl.hf_manifest, as the table and the publisher know it:
+// one file with every ref naming its revision (an empty ref is no ref).
+using Row = hf::ManifestRow;
 
 using hf::kMaxFileSize;
 
@@ -34,8 +29,8 @@ struct RefusedRow {
 	std::string reason;
 };
 
-// Refused rows, each file (type, repo, revision, path) once: the worker
-// hands a file over once per ref, and a refused file is one report.
+// Refused rows, each file (type, repo, revision, path) once: a file refused
+// for one ref and again for its repo is one report.
 class RefusalList {
 public:
 	void add(const Row &row, std::string reason);
@@ -55,6 +50,9 @@ Status validate_ref(std::string_view v);  // empty is fine: no ref
 Status validate_path(std::string_view v);
 Status validate_blob(std::string_view v);
 Status validate_size(int64_t v);
+// Every column but refs.
+Status validate_file(const Row &row);
+// validate_file, then each ref in order.
 Status validate_row(const Row &row);
 
 // "models--org--name" (hf::repo_folder_name)

@@ -90,7 +90,11 @@ void		pgmlr_hf_verify_start(pgmlr_hf_scan *scan, pgmlr_status *status);
 bool		pgmlr_hf_verify_wait(pgmlr_hf_scan *scan, int timeout_ms);
 void		pgmlr_hf_verify_cancel(pgmlr_hf_scan *scan);
 
-/* A manifest row as stored in pgml_repl.hf_manifest (published_at aside). */
+/*
+ * A manifest row as stored in pgml_repl.hf_manifest (published_at aside):
+ * what the table, the publisher's diff and the replica's fetch job
+ * (pgml_repl/hf_fetch.h) all take. Every field is untrusted on a replica.
+ */
 typedef struct pgmlr_hf_manifest_row
 {
 	const char *repo_type;
@@ -127,6 +131,23 @@ const pgmlr_hf_manifest_row *pgmlr_hf_diff_row(const pgmlr_hf_diff *diff, pgmlr_
 size_t		pgmlr_hf_diff_unchanged(const pgmlr_hf_diff *diff);
 /* Scan rows left out because their status is not ok. */
 size_t		pgmlr_hf_diff_unhealthy(const pgmlr_hf_diff *diff);
+
+/*
+ * check()'s numbers: the table's rows (read by the shim) against a scan.
+ * A file is repo_type, repo_id, revision, path and blob (refs aside); every
+ * scan row with status ok counts (src/core/hf_cache/manifest.hpp).
+ */
+typedef struct pgmlr_hf_diff_counts_out
+{
+	int64_t		manifest_files;	/* table rows */
+	int64_t		cache_files;	/* scan rows with status ok */
+	int64_t		manifest_not_in_cache;
+	int64_t		cache_not_in_manifest;
+	int64_t		cache_invalid_names;	/* scan rows with status invalid_name */
+} pgmlr_hf_diff_counts_out;
+
+void		pgmlr_hf_diff_counts(const pgmlr_hf_manifest_row *rows, size_t nrows, const pgmlr_hf_scan *scan,
+								 pgmlr_hf_diff_counts_out *out, pgmlr_status *status);
 
 /*
  * Cache entries left out because their names break the Hub's rules

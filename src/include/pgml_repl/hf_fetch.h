@@ -7,6 +7,7 @@
 #define PGML_REPL_HF_FETCH_H
 
 #include <signal.h>
+#include "pgml_repl/hf_cache.h"
 #include "pgml_repl/status.h"
 
 #ifdef __cplusplus
@@ -46,18 +47,6 @@ typedef struct pgmlr_fetch_options
 	int64_t		max_bytes_per_second;	/* all transfers together; 0 = no limit */
 	volatile sig_atomic_t *abort_flag;	/* checked by curl's progress callback */
 } pgmlr_fetch_options;
-
-/* One manifest row. Every field is untrusted input. */
-typedef struct pgmlr_fetch_row
-{
-	const char *repo_type;		/* model | dataset | space */
-	const char *repo_id;
-	const char *revision;		/* 40-hex commit */
-	const char *ref;			/* branch/tag naming the commit, or NULL/"" */
-	const char *path;			/* file path inside the snapshot */
-	const char *blob;			/* 40-hex git blob id or 64-hex sha256 */
-	int64_t		size;
-} pgmlr_fetch_row;
 
 typedef struct pgmlr_fetch_progress
 {
@@ -125,10 +114,12 @@ void		pgmlr_fetch_options_init(pgmlr_fetch_options *opts);
 /* NULL with *status set on bad options. Free with pgmlr_fetch_free. */
 pgmlr_fetch_job *pgmlr_fetch_new(const pgmlr_fetch_options *opts, pgmlr_status *status);
 
-/* Validates and adds one row. A refused row sets *status (the message names
- * the column), is recorded among the job's refusals and is not acted on; the
- * job stays usable. */
-bool		pgmlr_fetch_add_row(pgmlr_fetch_job *job, const pgmlr_fetch_row *row, pgmlr_status *status);
+/* Validates and adds one row of the table (pgml_repl/hf_cache.h), with all
+ * its refs; empty refs are none. A refused row sets *status (the message
+ * names the column), is recorded among the job's refusals and is not acted
+ * on; a refused ref refuses that ref only (the file is still fetched for its
+ * other refs, or for none if it lists no ref). The job stays usable. */
+bool		pgmlr_fetch_add_row(pgmlr_fetch_job *job, const pgmlr_hf_manifest_row *row, pgmlr_status *status);
 
 /* Computes what is missing (blobs, symlinks, refs). Call once, after the rows.
  * Rows that contradict each other refuse their repo only (recorded among the

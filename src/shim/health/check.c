@@ -23,6 +23,7 @@
 #include "utils/guc.h"
 #include "pgml_repl/health.h"
 #include "pgml_repl/hf_cache.h"
+#include "hf_cache/manifest_table.h"
 
 static void
 run_query(const char *sql)
@@ -83,7 +84,11 @@ gather_cache(pgmlr_doctor_facts *f)
 	pgmlr_status st;
 	char	   *dir;
 	struct stat sb;
-	bool		isnull;
+	pgmlr_hf_manifest_row *published;
+	size_t		npublished;
+	MemoryContext scan_cxt;
+	pgmlr_hf_scan *scan;
+	pgmlr_hf_diff_counts_out counts;
 
 	f->cache_visible = may_scan_cache();
 	if (!f->cache_visible)
@@ -92,26 +97,23 @@ gather_cache(pgmlr_doctor_facts *f)
 	if (st.code == PGMLR_OK && dir)
 		f->cache_dir = pgmlr_take_string(dir);
 	f->cache_dir_exists = f->cache_dir && stat(f->cache_dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+	published = pgmlr_manifest_table_read(false, &npublished);
 	if (!f->cache_dir_exists)
 	{
-		run_query("SELECT pg_catalog.count(*) FROM pgml_repl.hf_manifest");
-		f->manifest_files = cell_int8(0, 1, &isnull);
+		f->manifest_files = (int64) npublished;
 		return;
 	}
-	/* Key of a file: its place and its content; refs may differ harmlessly. */
-	run_query("WITH a AS MATERIALIZED (SELECT repo_type, repo_id, revision, path, blob, status"
-			  "   FROM pgml_repl.hf_cache_manifest()),"
-			  " c AS MATERIALIZED (SELECT repo_type, repo_id, revision, path, blob FROM a WHERE status = 'ok'),"
-			  " m AS MATERIALIZED (SELECT repo_type, repo_id, revision, path, blob FROM pgml_repl.hf_manifest)"
-			  " SELECT (SELECT pg_catalog.count(*) FROM m), (SELECT pg_catalog.count(*) FROM c),"
-			  "  (SELECT pg_catalog.count(*) FROM (SELECT * FROM m EXCEPT SELECT * FROM c) x),"
-			  "  (SELECT pg_catalog.count(*) FROM (SELECT * FROM c EXCEPT SELECT * FROM m) y),"
-			  "  (SELECT pg_catalog.count(*) FROM a WHERE status = 'invalid_name')");
-	f->manifest_files = cell_int8(0, 1, &isnull);
-	f->cache_files = cell_int8(0, 2, &isnull);
-	f->manifest_not_in_cache = cell_int8(0, 3, &isnull);
-	f->cache_not_in_manifest = cell_int8(0, 4, &isnull);
-	f->cache_invalid_names = cell_int8(0, 5, &isnull);
+	/* The core compares: a file is its place and content, refs aside. */
+	scan_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgml_repl check cache scan", ALLOCSET_SMALL_SIZES);
+	scan = pgmlr_hf_scan_owned(f->cache_dir, scan_cxt, true);
+	pgmlr_hf_diff_counts(published, npublished, scan, &counts, &st);
+	pgmlr_report_status(&st);
+	MemoryContextDelete(scan_cxt);
+	f->manifest_files = counts.manifest_files;
+	f->cache_files = counts.cache_files;
+	f->manifest_not_in_cache = counts.manifest_not_in_cache;
+	f->cache_not_in_manifest = counts.cache_not_in_manifest;
+	f->cache_invalid_names = counts.cache_invalid_names;
 }
 
 static void
@@ -164,16 +166,10 @@ gather_primary(pgmlr_doctor_facts *f)
 	run_query("SELECT pg_catalog.has_table_privilege('pgml_repl.hf_manifest', 'SELECT')");
 	if (cell_bool(0, 1))
 	{
-		run_query("WITH b AS (SELECT repo_type || ' ' || repo_id || ' revision ' || revision || ' path ' || path || ': ' ||"
-				  "   coalesce(pgml_repl.hf_repo_id_problem(repo_id), pgml_repl.hf_revision_problem(revision),"
-				  "            pgml_repl.hf_refs_problem(refs), pgml_repl.hf_path_problem(path),"
-				  "            pgml_repl.hf_blob_problem(blob),"
-				  "            CASE WHEN repo_type NOT IN ('model', 'dataset', 'space') THEN 'repo_type is unknown' END,"
-				  "            CASE WHEN size NOT BETWEEN 0 AND 4398046511104 THEN 'size is out of range' END) AS why"
-				  "   FROM pgml_repl.hf_manifest)"
-				  " SELECT pg_catalog.count(*), pg_catalog.min(why) FROM b WHERE why IS NOT NULL");
-		f->manifest_rows_breaking_rules = cell_int8(0, 1, &isnull);
-		f->manifest_first_breaking_row = cell_text(0, 2);
+		char	   *first_breaking_row;
+
+		f->manifest_rows_breaking_rules = pgmlr_manifest_table_rule_breakers(&first_breaking_row);
+		f->manifest_first_breaking_row = first_breaking_row;
 	}
 
 	run_query("SELECT status, detail, pgbackrest_archive_max, pgbackrest_in_sync, last_archived_wal"

@@ -1,14 +1,14 @@
 /*
- * hf_cache.c — SQL face of the HuggingFace cache manifest: the GUC
+ * hf_cache/functions.c — SQL face of the HuggingFace cache manifest: the GUC
  * pgml_replication.hf_cache_dir, hf_cache_manifest(), hf_cache_repos() and
- * publish_hf_manifest(). Scanning, hashing and diffing live in the core
- * (src/core/hf_cache/); this file only moves rows between it and SQL.
+ * publish_hf_manifest() with its routine pgmlr_hf_publish() (the primary's
+ * worker calls it too). Scanning, hashing and diffing live in the core
+ * (src/core/hf_cache/); the table is hf_cache/manifest_table.c's.
  */
 #include "shim.h"
 
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -19,6 +19,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "pgml_repl/hf_cache.h"
+#include "hf_cache/manifest_table.h"
 
 PG_FUNCTION_INFO_V1(pgmlr_hf_cache_manifest);
 PG_FUNCTION_INFO_V1(pgmlr_hf_cache_repos);
@@ -71,8 +72,8 @@ cache_dir_for_call(FunctionCallInfo fcinfo, int argno, const char *function_name
 }
 
 /* Scans dir into a handle owned by cxt, and passes the scan's notices on. */
-static pgmlr_hf_scan *
-scan_cache(const char *dir, MemoryContext cxt)
+pgmlr_hf_scan *
+pgmlr_hf_scan_owned(const char *dir, MemoryContext cxt, bool report)
 {
 	pgmlr_status st;
 	pgmlr_hf_scan *scan;
@@ -85,7 +86,7 @@ scan_cache(const char *dir, MemoryContext cxt)
 	pgmlr_own_handle(scan, pgmlr_hf_scan_free);
 	MemoryContextSwitchTo(old);
 
-	for (i = 0; i < pgmlr_hf_scan_notice_count(scan); i++)
+	for (i = 0; report && i < pgmlr_hf_scan_notice_count(scan); i++)
 		ereport(NOTICE, (errmsg("%s", pgmlr_hf_scan_notice(scan, i))));
 	return scan;
 }
@@ -184,7 +185,7 @@ pgmlr_hf_cache_manifest(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	dir = cache_dir_for_call(fcinfo, 0, "hf_cache_manifest");
 	scan_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgml_repl hf cache scan", ALLOCSET_SMALL_SIZES);
-	scan = scan_cache(dir, scan_cxt);
+	scan = pgmlr_hf_scan_owned(dir, scan_cxt, true);
 	if (verify)
 		verify_scan(scan);
 
@@ -245,7 +246,7 @@ pgmlr_hf_cache_repos(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	dir = cache_dir_for_call(fcinfo, 0, "hf_cache_repos");
 	scan_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgml_repl hf cache scan", ALLOCSET_SMALL_SIZES);
-	scan = scan_cache(dir, scan_cxt);
+	scan = pgmlr_hf_scan_owned(dir, scan_cxt, true);
 
 	for (i = 0; i < pgmlr_hf_scan_repo_count(scan); i++)
 	{
@@ -272,107 +273,6 @@ pgmlr_hf_cache_repos(PG_FUNCTION_ARGS)
 
 /* publish_hf_manifest ------------------------------------------------ */
 
-#define MANIFEST_TABLE "pgml_repl.hf_manifest"
-
-static void
-spi_check(int rc, int expected, const char *what)
-{
-	if (rc != expected)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not %s pgml_repl.hf_manifest: %s", what, SPI_result_code_string(rc))));
-}
-
-/* Hands every published row to the diff (the core copies them). */
-static void
-read_published(pgmlr_hf_diff *diff)
-{
-	uint64		n;
-	uint64		i;
-
-	spi_check(SPI_execute("SELECT repo_type, repo_id, revision, refs, path, blob, size FROM " MANIFEST_TABLE,
-						  false, 0),
-			  SPI_OK_SELECT, "read");
-	n = SPI_processed;
-	for (i = 0; i < n; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		pgmlr_hf_manifest_row row;
-		pgmlr_status st;
-		bool		isnull;
-		Datum		refs;
-		Datum	   *elems = NULL;
-		bool	   *elem_nulls = NULL;
-		int			nelems = 0;
-		const char **ref_names;
-		int			k;
-
-		row.repo_type = SPI_getvalue(tup, desc, 1);
-		row.repo_id = SPI_getvalue(tup, desc, 2);
-		row.revision = SPI_getvalue(tup, desc, 3);
-		refs = SPI_getbinval(tup, desc, 4, &isnull);
-		if (!isnull)
-			deconstruct_array(DatumGetArrayTypeP(refs), TEXTOID, -1, false, TYPALIGN_INT,
-							  &elems, &elem_nulls, &nelems);
-		ref_names = (const char **) palloc0(sizeof(char *) * (nelems + 1));
-		for (k = 0; k < nelems; k++)
-			ref_names[k] = elem_nulls[k] ? "" : TextDatumGetCString(elems[k]);
-		row.refs = ref_names;
-		row.nrefs = nelems;
-		row.path = SPI_getvalue(tup, desc, 5);
-		row.blob = SPI_getvalue(tup, desc, 6);
-		row.size = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
-		pgmlr_hf_diff_add_published(diff, &row, &st);
-		pgmlr_report_status(&st);
-	}
-}
-
-static void
-apply_changes(pgmlr_hf_diff *diff, pgmlr_hf_change change)
-{
-	static const char *const sql[] = {
-		[PGMLR_HF_INSERT] = "INSERT INTO " MANIFEST_TABLE
-		" (repo_type, repo_id, revision, refs, path, blob, size, published_at)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, now())",
-		[PGMLR_HF_UPDATE] = "UPDATE " MANIFEST_TABLE
-		" SET refs = $4, blob = $6, size = $7, published_at = now()"
-		" WHERE repo_type = $1 AND repo_id = $2 AND revision = $3 AND path = $5",
-		[PGMLR_HF_DELETE] = "DELETE FROM " MANIFEST_TABLE
-		" WHERE repo_type = $1 AND repo_id = $2 AND revision = $3 AND path = $5",
-	};
-	static const int expected[] = {
-		[PGMLR_HF_INSERT] = SPI_OK_INSERT,
-		[PGMLR_HF_UPDATE] = SPI_OK_UPDATE,
-		[PGMLR_HF_DELETE] = SPI_OK_DELETE,
-	};
-	Oid			types[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, INT8OID};
-	size_t		n = pgmlr_hf_diff_count(diff, change);
-	SPIPlanPtr	plan;
-	size_t		i;
-
-	if (n == 0)
-		return;
-	plan = SPI_prepare(sql[change], 7, types);
-	if (plan == NULL)
-		spi_check(SPI_result, SPI_OK_SELECT, "prepare a change of");
-	for (i = 0; i < n; i++)
-	{
-		const pgmlr_hf_manifest_row *r = pgmlr_hf_diff_row(diff, change, i);
-		Datum		values[7];
-
-		values[0] = CStringGetTextDatum(r->repo_type);
-		values[1] = CStringGetTextDatum(r->repo_id);
-		values[2] = CStringGetTextDatum(r->revision);
-		values[3] = text_array(r->refs, r->nrefs);
-		values[4] = CStringGetTextDatum(r->path);
-		values[5] = CStringGetTextDatum(r->blob);
-		values[6] = Int64GetDatum(r->size);
-		spi_check(SPI_execute_plan(plan, values, NULL, false, 0), expected[change], "change");
-	}
-	SPI_freeplan(plan);
-}
-
 /* Refused entries named in the WARNING's DETAIL; the rest are counted. */
 #define REFUSALS_SHOWN 10
 
@@ -381,7 +281,7 @@ apply_changes(pgmlr_hf_diff *diff, pgmlr_hf_change change)
  * WARNING names them (the first few in full) and says what to do.
  */
 static void
-report_refusals(pgmlr_hf_diff *diff)
+report_refusals(const pgmlr_hf_diff *diff)
 {
 	size_t		n = pgmlr_hf_diff_refused_count(diff);
 	StringInfoData detail;
@@ -410,30 +310,34 @@ report_refusals(pgmlr_hf_diff *diff)
 					 "SELECT * FROM pgml_repl.hf_cache_manifest() WHERE status = 'invalid_name' lists the files.")));
 }
 
-Datum
-pgmlr_publish_hf_manifest(PG_FUNCTION_ARGS)
+/*
+ * Scan, diff against the table, write the changes: the routine behind
+ * publish_hf_manifest() and the primary's prefetch worker.
+ */
+void
+pgmlr_hf_publish(const char *cache_dir, bool report, pgmlr_hf_publish_result *out)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext work_cxt;
 	MemoryContext old;
 	pgmlr_hf_scan *scan;
 	pgmlr_hf_diff *diff;
+	pgmlr_hf_manifest_row *published;
 	pgmlr_status st;
-	char	   *dir;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
-	size_t		added;
-	size_t		removed;
+	const char *dir = cache_dir;
+	size_t		npublished;
 	size_t		unhealthy;
 
 	pgmlr_refuse_on_standby("cannot publish the HuggingFace cache manifest on a standby",
 							"pgml_repl.hf_manifest is read-only during recovery; it arrives through the WAL.",
 							"Run pgml_repl.publish_hf_manifest() on the primary.");
-
-	InitMaterializedSRF(fcinfo, 0);
-	dir = cache_dir_for_call(fcinfo, 0, "publish_hf_manifest");
+	if (dir == NULL)
+	{
+		dir = pgmlr_hf_default_cache_dir(hf_cache_dir_setting, &st);
+		pgmlr_report_status(&st);
+		dir = pgmlr_take_string((char *) dir);
+	}
 	work_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgml_repl hf manifest publish", ALLOCSET_SMALL_SIZES);
-	scan = scan_cache(dir, work_cxt);
+	scan = pgmlr_hf_scan_owned(dir, work_cxt, report);
 	if (!pgmlr_hf_scan_found(scan))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FILE),
@@ -445,36 +349,53 @@ pgmlr_publish_hf_manifest(PG_FUNCTION_ARGS)
 	pgmlr_report_status(&st);
 	old = MemoryContextSwitchTo(work_cxt);
 	pgmlr_own_handle(diff, pgmlr_hf_diff_free);
+	published = pgmlr_manifest_table_read(true, &npublished);
 	MemoryContextSwitchTo(old);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI")));
-	/* Publishers queue up; readers (replica workers) are not blocked. */
-	spi_check(SPI_execute("LOCK TABLE " MANIFEST_TABLE " IN SHARE ROW EXCLUSIVE MODE", false, 0),
-			  SPI_OK_UTILITY, "lock");
-	read_published(diff);
+	for (size_t i = 0; i < npublished; i++)
+	{
+		pgmlr_hf_diff_add_published(diff, &published[i], &st);	/* the core copies it */
+		pgmlr_report_status(&st);
+	}
 	pgmlr_hf_diff_compute(diff, scan, &st);
 	pgmlr_report_status(&st);
-	apply_changes(diff, PGMLR_HF_DELETE);
-	apply_changes(diff, PGMLR_HF_UPDATE);
-	apply_changes(diff, PGMLR_HF_INSERT);
-	SPI_finish();
+	pgmlr_manifest_table_apply(diff);
 
 	/* A changed row is the old row removed and the new one added. */
-	added = pgmlr_hf_diff_count(diff, PGMLR_HF_INSERT) + pgmlr_hf_diff_count(diff, PGMLR_HF_UPDATE);
-	removed = pgmlr_hf_diff_count(diff, PGMLR_HF_DELETE) + pgmlr_hf_diff_count(diff, PGMLR_HF_UPDATE);
+	out->added = (int32) (pgmlr_hf_diff_count(diff, PGMLR_HF_INSERT) + pgmlr_hf_diff_count(diff, PGMLR_HF_UPDATE));
+	out->removed = (int32) (pgmlr_hf_diff_count(diff, PGMLR_HF_DELETE) + pgmlr_hf_diff_count(diff, PGMLR_HF_UPDATE));
+	out->unchanged = (int32) pgmlr_hf_diff_unchanged(diff);
+	out->refused = (int32) pgmlr_hf_diff_refused_count(diff);
 	unhealthy = pgmlr_hf_diff_unhealthy(diff);
-	values[0] = Int32GetDatum((int32) added);
-	values[1] = Int32GetDatum((int32) removed);
-	values[2] = Int32GetDatum((int32) pgmlr_hf_diff_unchanged(diff));
-	values[3] = Int32GetDatum((int32) pgmlr_hf_diff_refused_count(diff));
-	report_refusals(diff);
-	if (unhealthy > 0)
-		ereport(NOTICE,
-				(errmsg("%zu cache entries were not published because their status is not ok", unhealthy),
-				 errhint("SELECT * FROM pgml_repl.hf_cache_manifest() WHERE status <> 'ok' lists them.")));
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	if (report)
+	{
+		report_refusals(diff);
+		if (unhealthy > 0)
+			ereport(NOTICE,
+					(errmsg("%zu cache entries were not published because their status is not ok", unhealthy),
+					 errhint("SELECT * FROM pgml_repl.hf_cache_manifest() WHERE status <> 'ok' lists them.")));
+	}
 	MemoryContextDelete(work_cxt);
+}
+
+Datum
+pgmlr_publish_hf_manifest(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	pgmlr_hf_publish_result result;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	/* Before the folder's privilege check, as the routine does it again. */
+	pgmlr_refuse_on_standby("cannot publish the HuggingFace cache manifest on a standby",
+							"pgml_repl.hf_manifest is read-only during recovery; it arrives through the WAL.",
+							"Run pgml_repl.publish_hf_manifest() on the primary.");
+	InitMaterializedSRF(fcinfo, 0);
+	pgmlr_hf_publish(cache_dir_for_call(fcinfo, 0, "publish_hf_manifest"), true, &result);
+	values[0] = Int32GetDatum(result.added);
+	values[1] = Int32GetDatum(result.removed);
+	values[2] = Int32GetDatum(result.unchanged);
+	values[3] = Int32GetDatum(result.refused);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
 }
 

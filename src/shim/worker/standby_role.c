@@ -1,5 +1,7 @@
 /*
- * worker/standby_role.c — what one cycle does on each role.
+ * worker/standby_role.c — the prefetch worker's cycle on a standby: read the
+ * replicated manifest (hf_cache/manifest_table.c) and fetch what the local
+ * cache lacks. The primary's cycle is worker/primary_role.c.
  */
 #include "worker/standby_role.h"
 
@@ -7,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "catalog/pg_type.h"
 #include "common/file_perm.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -15,7 +16,6 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/pmsignal.h"
-#include "utils/array.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -23,6 +23,7 @@
 #include "utils/timestamp.h"
 #include "pgml_repl/hf_cache.h"
 #include "pgml_repl/hf_fetch.h"
+#include "hf_cache/manifest_table.h"
 
 /* A step returns after at most this long, so SIGTERM is honoured quickly. */
 #define FETCH_STEP_MS 200
@@ -64,36 +65,6 @@ pgmlr_prefetch_cycle_init(void)
 }
 
 static void
-publish_manifest(void *arg)
-{
-	int			rc;
-
-	int64	   *refused = (int64 *) arg;
-
-	pgstat_report_activity(STATE_RUNNING, "pgml_repl.publish_hf_manifest()");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	/* Its WARNING naming refused entries would repeat every naptime. */
-	SPI_execute("SET LOCAL log_min_messages = error", false, 0);
-	rc = SPI_execute("SELECT added, removed, refused FROM pgml_repl.publish_hf_manifest()", false, 1);
-	if (rc == SPI_OK_SELECT && SPI_processed == 1)
-	{
-		bool		isnull;
-		int64		added = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		int64		removed = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-
-		*refused = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-		LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
-		prefetch_shared->published_added = added;
-		prefetch_shared->published_removed = removed;
-		prefetch_shared->published_refused = *refused;
-		prefetch_shared->last_published_at = GetCurrentTimestamp();
-		LWLockRelease(prefetch_shared->lock);
-	}
-	SPI_finish();
-}
-
-static void
 check_extension(void *arg)
 {
 	bool	   *installed = (bool *) arg;
@@ -107,8 +78,8 @@ check_extension(void *arg)
 }
 
 /* Until CREATE EXTENSION has run in pgml_replication.database, wait quietly. */
-static bool
-extension_ready(const char *role)
+bool
+pgmlr_prefetch_extension_ready(const char *role)
 {
 	bool		installed = false;
 
@@ -124,44 +95,6 @@ extension_ready(const char *role)
 		pgmlr_prefetch_set_state(role, "waiting", detail);
 	}
 	return installed;
-}
-
-void
-pgmlr_prefetch_primary_cycle(void)
-{
-	static int64 refused_logged = 0;
-	int64		refused = 0;
-	char		detail[PREFETCH_ERROR_LEN];
-
-	if (!extension_ready("primary"))
-		return;
-	/* A promoted standby's refusals were about the manifest it received. */
-	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
-	prefetch_shared->refused_total = 0;
-	prefetch_shared->refused_len = 0;
-	LWLockRelease(prefetch_shared->lock);
-
-	pgmlr_prefetch_set_state("primary", "publishing", NULL);
-	if (!pgmlr_prefetch_in_transaction(publish_manifest, &refused))
-	{
-		pgmlr_prefetch_set_state("primary", "error", "publishing the manifest failed; see last_error");
-		return;
-	}
-	if (refused > 0)
-	{
-		snprintf(detail, sizeof(detail),
-				 "manifest published from the local cache; %lld cache entries refused because their names break "
-				 "the Hub's rules (SELECT * FROM pgml_repl.publish_hf_manifest() names them)", (long long) refused);
-		if (refused != refused_logged)
-			ereport(WARNING,
-					(errmsg("pgml_replication prefetch: %lld cache entries were not published because their names break the Hub's rules",
-							(long long) refused),
-					 errhint("SELECT * FROM pgml_repl.publish_hf_manifest(); names them in a WARNING.")));
-	}
-	else
-		strlcpy(detail, "manifest published from the local cache", sizeof(detail));
-	refused_logged = refused;
-	pgmlr_prefetch_set_state("primary", "idle", detail);
 }
 
 /* The token: the setting, else HF_TOKEN, HUGGING_FACE_HUB_TOKEN, else the
@@ -214,70 +147,27 @@ typedef struct ManifestLoad
 	int64		rows;
 } ManifestLoad;
 
-/* Untrusted input: a refused row is recorded by the job, never acted on. */
-static void
-add_manifest_row(ManifestLoad *load, pgmlr_fetch_row *row)
-{
-	pgmlr_status st;
-
-	(void) pgmlr_fetch_add_row(load->job, row, &st);
-}
-
-/* Reads the replicated manifest in one short read-only transaction. */
+/*
+ * Reads the replicated manifest in one short read-only transaction and hands
+ * each row, with all its refs, to the job. Untrusted input: a refused row is
+ * recorded by the job, never acted on.
+ */
 static void
 load_manifest(void *arg)
 {
 	ManifestLoad *load = (ManifestLoad *) arg;
+	pgmlr_hf_manifest_row *rows;
+	size_t		n;
 
 	pgstat_report_activity(STATE_RUNNING, "reading pgml_repl.hf_manifest");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT repo_type, repo_id, revision, refs, path, blob, size "
-					"FROM pgml_repl.hf_manifest ORDER BY repo_type, repo_id, revision, path",
-					true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pgml_repl.hf_manifest");
-
-	for (uint64 i = 0; i < SPI_processed; i++)
+	rows = pgmlr_manifest_table_read(false, &n);
+	for (size_t i = 0; i < n; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		pgmlr_fetch_row row;
-		bool		isnull;
-		Datum		refs;
-		Datum		size;
+		pgmlr_status st;
 
-		memset(&row, 0, sizeof(row));
-		row.repo_type = SPI_getvalue(tup, desc, 1);
-		row.repo_id = SPI_getvalue(tup, desc, 2);
-		row.revision = SPI_getvalue(tup, desc, 3);
-		row.path = SPI_getvalue(tup, desc, 5);
-		row.blob = SPI_getvalue(tup, desc, 6);
-		size = SPI_getbinval(tup, desc, 7, &isnull);
-		row.size = isnull ? -1 : DatumGetInt64(size);
-		load->rows++;
-
-		refs = SPI_getbinval(tup, desc, 4, &isnull);
-		if (isnull || ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(refs)), ARR_DIMS(DatumGetArrayTypeP(refs))) == 0)
-		{
-			add_manifest_row(load, &row);
-			continue;
-		}
-		{
-			Datum	   *elems;
-			bool	   *elem_nulls;
-			int			nelems;
-
-			deconstruct_array(DatumGetArrayTypeP(refs), TEXTOID, -1, false, TYPALIGN_INT,
-							  &elems, &elem_nulls, &nelems);
-			/* One row per ref, so every ref file gets written. */
-			for (int k = 0; k < nelems; k++)
-			{
-				row.ref = elem_nulls[k] ? NULL : TextDatumGetCString(elems[k]);
-				add_manifest_row(load, &row);
-			}
-		}
+		(void) pgmlr_fetch_add_row(load->job, &rows[i], &st);
 	}
-	SPI_finish();
+	load->rows = (int64) n;
 }
 
 static const char *
@@ -485,7 +375,7 @@ pgmlr_prefetch_standby_cycle(void)
 	bool		partials_logged;
 	int64		refused;
 
-	if (!extension_ready("standby"))
+	if (!pgmlr_prefetch_extension_ready("standby"))
 		return;
 	if ((root = cache_root(true)) == NULL || !start_job(root))
 		return;

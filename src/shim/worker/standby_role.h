@@ -9,7 +9,8 @@
 
 extern void pgmlr_prefetch_cycle_init(void);
 extern void pgmlr_prefetch_standby_cycle(void);
-extern void pgmlr_prefetch_primary_cycle(void);
+extern void pgmlr_prefetch_primary_cycle(void);	/* worker/primary_role.c */
+extern bool pgmlr_prefetch_extension_ready(const char *role);
 
 extern void pgmlr_prefetch_set_state(const char *role, const char *state, const char *detail);
 extern void pgmlr_prefetch_record_error(const char *message);

@@ -119,6 +119,60 @@ TEST(HfManifestHealthy, RowsBreakingTheRulesAreRefusedWithTheirReason) {
 	EXPECT_FALSE(manifest_row_problem(rows[0]));
 }
 
+// check()'s numbers keep the semantics of the SQL EXCEPT they replace: a
+// file is its place and blob (refs aside), every ok scan row counts.
+TEST(HfManifestCompare, CountsAsTheSqlExceptDid) {
+	Scan s;
+	FileRow same = ok_file("org/m");
+	same.revision = std::string(40, '1');
+	same.blob = "b1";
+	FileRow other_blob = same;  // same place, other content: on both sides
+	other_blob.path = "w.bin";
+	other_blob.blob = "b2";
+	FileRow only_cache = same;
+	only_cache.path = "new.txt";
+	FileRow stray = same;  // ok without a revision: counted, never matched
+	stray.revision.reset();
+	stray.path.reset();
+	FileRow twice = only_cache;  // equal files count once in a difference
+	FileRow broken = same;
+	broken.status = kBrokenSymlink;
+	FileRow invalid = same;
+	invalid.status = kInvalidName;
+	s.files = {same, other_blob, only_cache, stray, twice, broken, invalid};
+	std::vector<ManifestRow> table = {row("config.json", "b1", 10, {"other"}), row("w.bin", "b1", 10),
+									  row("gone.txt", "b3", 1)};
+	CacheComparison c = compare_with_cache(table, s);
+	EXPECT_EQ(c.manifest_files, 3u);
+	EXPECT_EQ(c.cache_files, 5u);
+	EXPECT_EQ(c.manifest_not_in_cache, 2u);  // w.bin (other blob), gone.txt
+	EXPECT_EQ(c.cache_not_in_manifest, 3u);  // w.bin, new.txt, the stray
+	EXPECT_EQ(c.cache_invalid_names, 1u);
+}
+
+TEST(HfManifestApi, DiffCountsThroughTheCBoundary) {
+	hf_fixture::Cache c;
+	const std::string m = "models--gpt2";
+	const std::string r = hf_fixture::commit("counts");
+	std::string a = c.file(m, r, "a.txt", "a", false);
+	c.file(m, r, "b.txt", "b", false);
+	pgmlr_status st;
+	pgmlr_hf_scan *scan = pgmlr_hf_scan_cache(c.root.c_str(), &st);
+	ASSERT_EQ(st.code, PGMLR_OK);
+	const char *refs[] = {"main"};
+	pgmlr_hf_manifest_row rows[] = {{"model", "gpt2", r.c_str(), refs, 1, "a.txt", a.c_str(), 1},
+									{"model", "gpt2", r.c_str(), nullptr, 0, "old.txt", a.c_str(), 1}};
+	pgmlr_hf_diff_counts_out out;
+	pgmlr_hf_diff_counts(rows, 2, scan, &out, &st);
+	ASSERT_EQ(st.code, PGMLR_OK) << st.message;
+	EXPECT_EQ(out.manifest_files, 2);
+	EXPECT_EQ(out.cache_files, 2);
+	EXPECT_EQ(out.manifest_not_in_cache, 1);
+	EXPECT_EQ(out.cache_not_in_manifest, 1);
+	EXPECT_EQ(out.cache_invalid_names, 0);
+	pgmlr_hf_scan_free(scan);
+}
+
 TEST(HfManifestApi, DiffThroughTheCBoundary) {
 	hf_fixture::Cache c;
 	const std::string m = "models--gpt2";

@@ -199,20 +199,24 @@ void stop_hub(pid_t pid) {
 
 struct Rows {
 	std::vector<std::string> store;  // keeps the c strings alive
-	std::vector<pgmlr_fetch_row> rows;
+	std::vector<const char *> refs;  // one slot per repo: its ref
+	std::vector<pgmlr_hf_manifest_row> rows;
 };
 
 // The manifest rows of the given repos' files, blob names computed.
 Rows rows_of(const std::vector<const Repo *> &repos) {
 	Rows out;
 	out.store.reserve(1000);
-	for (const Repo *r : repos)
+	out.refs.reserve(repos.size());
+	for (const Repo *r : repos) {
+		out.refs.push_back(r->ref.c_str());
 		for (const File &f : r->files) {
 			out.store.push_back(digest(f.content, f.lfs));
-			out.rows.push_back(pgmlr_fetch_row{r->type.c_str(), r->id.c_str(), r->commit.c_str(), r->ref.c_str(),
-											   f.path.c_str(), out.store.back().c_str(),
-											   static_cast<int64_t>(f.content.size())});
+			out.rows.push_back(pgmlr_hf_manifest_row{r->type.c_str(), r->id.c_str(), r->commit.c_str(),
+													 &out.refs.back(), r->ref.empty() ? 0 : 1, f.path.c_str(),
+													 out.store.back().c_str(), static_cast<int64_t>(f.content.size())});
 		}
+	}
 	return out;
 }
 

@@ -56,7 +56,7 @@ Row row(const std::string &rev, const std::string &ref, const std::string &path,
 	r.repo_type = "model";
 	r.repo_id = "org/m";
 	r.revision = rev;
-	r.ref = ref;
+	if (!ref.empty()) r.refs = {ref};
 	r.path = path;
 	r.blob = blob;
 	r.size = size;
@@ -91,12 +91,26 @@ TEST(HfFetchPlan, DedupesSharedBlobs) {
 	EXPECT_EQ(p->links[1].dir, "models--org--m/snapshots/" + kRev + "/copy");
 }
 
-// The worker passes a file once per ref naming its revision: every ref counts.
+// A file listed twice with another ref each: every ref counts.
 TEST(HfFetchPlan, EveryRefOfARepeatedFileIsPlanned) {
 	TempDir d;
 	std::string cfg = git_blob("{}");
 	auto p = make_plan({row(kRev, "refs/pr/1", "config.json", cfg, 2), row(kRev, "v1.0", "config.json", cfg, 2)}, d.path,
 					   false);
+	ASSERT_TRUE(p) << p.error().message;
+	EXPECT_EQ(p->links.size(), 1u);
+	ASSERT_EQ(p->refs.size(), 2u);
+	EXPECT_EQ(p->refs[0].ref, "refs/pr/1");
+	EXPECT_EQ(p->refs[1].ref, "v1.0");
+}
+
+// The table's row lists every ref of its revision: each is planned once.
+TEST(HfFetchPlan, EveryRefOfARowIsPlanned) {
+	TempDir d;
+	std::string cfg = git_blob("{}");
+	Row r = row(kRev, "refs/pr/1", "config.json", cfg, 2);
+	r.refs = {"refs/pr/1", "", "v1.0", "refs/pr/1"};  // "" is no ref; a repeat adds nothing
+	auto p = make_plan({r}, d.path, false);
 	ASSERT_TRUE(p) << p.error().message;
 	EXPECT_EQ(p->links.size(), 1u);
 	ASSERT_EQ(p->refs.size(), 2u);
@@ -181,12 +195,14 @@ TEST(HfFetchJob, RefusedRowsAreListedWithTheirReason) {
 	pgmlr_fetch_job *job = pgmlr_fetch_new(&o, &st);
 	ASSERT_NE(job, nullptr) << st.message;
 	std::string a(64, 'a');
-	pgmlr_fetch_row ok = {"model", "org/ok", kRev.c_str(), "main", "config.json", blob.c_str(), 2};
-	pgmlr_fetch_row bad_id = {"model", "orgbars-/m1", kRev.c_str(), "main", "x.txt", blob.c_str(), 2};
-	pgmlr_fetch_row bad_id_again = bad_id;  // the same file under another ref
-	bad_id_again.ref = "v1";
-	pgmlr_fetch_row ref1 = {"model", "org/two", kRev.c_str(), "main", "a.txt", a.c_str(), 1};
-	pgmlr_fetch_row ref2 = {"model", "org/two", kRev2.c_str(), "main", "b.txt", a.c_str(), 1};
+	const char *main_ref[] = {"main"};
+	const char *v1_ref[] = {"v1"};
+	pgmlr_hf_manifest_row ok = {"model", "org/ok", kRev.c_str(), main_ref, 1, "config.json", blob.c_str(), 2};
+	pgmlr_hf_manifest_row bad_id = {"model", "orgbars-/m1", kRev.c_str(), main_ref, 1, "x.txt", blob.c_str(), 2};
+	pgmlr_hf_manifest_row bad_id_again = bad_id;  // the same file under another ref
+	bad_id_again.refs = v1_ref;
+	pgmlr_hf_manifest_row ref1 = {"model", "org/two", kRev.c_str(), main_ref, 1, "a.txt", a.c_str(), 1};
+	pgmlr_hf_manifest_row ref2 = {"model", "org/two", kRev2.c_str(), main_ref, 1, "b.txt", a.c_str(), 1};
 	EXPECT_TRUE(pgmlr_fetch_add_row(job, &ok, &st));
 	EXPECT_FALSE(pgmlr_fetch_add_row(job, &bad_id, &st));
 	EXPECT_FALSE(pgmlr_fetch_add_row(job, &bad_id_again, &st));
@@ -311,9 +327,10 @@ TEST(HfFetchJob, PublishesPresentBlobsLinksThenRefsWithoutNetwork) {
 	pgmlr_fetch_job *job = pgmlr_fetch_new(&o, &st);
 	ASSERT_NE(job, nullptr) << st.message;
 	std::string pr = "refs/pr/3";
-	pgmlr_fetch_row r = {"model", "org/m", kRev.c_str(), pr.c_str(), "sub/dir/config.json", blob.c_str(), 8};
+	const char *refs[] = {pr.c_str()};
+	pgmlr_hf_manifest_row r = {"model", "org/m", kRev.c_str(), refs, 1, "sub/dir/config.json", blob.c_str(), 8};
 	EXPECT_TRUE(pgmlr_fetch_add_row(job, &r, &st)) << st.message;
-	pgmlr_fetch_row bad = r;
+	pgmlr_hf_manifest_row bad = r;
 	bad.path = "../../../etc/passwd";
 	EXPECT_FALSE(pgmlr_fetch_add_row(job, &bad, &st));
 	EXPECT_EQ(st.code, PGMLR_ERR_INVALID_PARAMETER);

@@ -13,7 +13,7 @@ Row good_row() {
 	r.repo_type = "model";
 	r.repo_id = "sentence-transformers/all-MiniLM-L6-v2";
 	r.revision = std::string(40, 'a');
-	r.ref = "main";
+	r.refs = {"main"};
 	r.path = "1_Pooling/config.json";
 	r.blob = std::string(64, 'b');
 	r.size = 190;
@@ -34,11 +34,11 @@ TEST(HfFetchRows, GoodRowPasses) {
 	Row r = good_row();
 	r.repo_id = "gpt2";
 	r.repo_type = "dataset";
-	r.ref = "refs/pr/1";
+	r.refs = {"refs/pr/1", "v1.0"};
 	r.blob = std::string(40, 'c');
 	r.size = 0;
 	EXPECT_FALSE(validate_row(r));
-	r.ref = "";
+	r.refs = {""};  // no ref
 	EXPECT_FALSE(validate_row(r));
 	r.path = "dir/\xc3\xa9t\xc3\xa9.txt";  // UTF-8 is fine
 	EXPECT_FALSE(validate_row(r));
