@@ -1,5 +1,5 @@
 /*
- * archive_status.c — pgml_repl.archive_status() and the health GUCs.
+ * archive_status.c — pgml_repl.archive_status().
  *
  * The facts come from pg_stat_archiver, pg_ls_archive_statusdir() and the
  * settings; the core decides ok/warning/error/disabled and writes the detail.
@@ -24,56 +24,6 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "pgml_repl/health.h"
-
-int			pgmlr_archive_ready_warning = 16;
-int			pgmlr_archive_ready_error = 128;
-int			pgmlr_replication_lag_warning_kb = 16 * 1024;
-int			pgmlr_replication_lag_error_kb = 1024 * 1024;
-
-/* pgml_replication.pgbackrest_info_ttl, in seconds; 0 runs pgbackrest every time */
-static int	pgbackrest_info_ttl = 5;
-
-void
-pgmlr_define_health_gucs(void)
-{
-	DefineCustomIntVariable("pgml_replication.archive_ready_warning",
-							"WAL segments waiting to be archived at which archive_status() reports a warning.",
-							"Counts the .ready files in pg_wal/archive_status.",
-							&pgmlr_archive_ready_warning,
-							16, 1, INT_MAX,
-							PGC_SIGHUP, 0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("pgml_replication.archive_ready_error",
-							"WAL segments waiting to be archived at which archive_status() reports an error.",
-							"A value below pgml_replication.archive_ready_warning is raised to it when used.",
-							&pgmlr_archive_ready_error,
-							128, 1, INT_MAX,
-							PGC_SIGHUP, 0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("pgml_replication.replication_lag_warning",
-							"Replay lag at which replication_status() reports a warning.",
-							"Bytes of WAL not yet replayed by a standby; set with a unit, e.g. '16MB'.",
-							&pgmlr_replication_lag_warning_kb,
-							16 * 1024, 1, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_KB,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("pgml_replication.replication_lag_error",
-							"Replay lag at which replication_status() reports an error.",
-							"Bytes of WAL not yet replayed by a standby; set with a unit, e.g. '1GB'. "
-							"A value below pgml_replication.replication_lag_warning is raised to it when used.",
-							&pgmlr_replication_lag_error_kb,
-							1024 * 1024, 1, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_KB,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("pgml_replication.pgbackrest_info_ttl",
-							"How long archive_status() and check() reuse a pgbackrest info answer.",
-							"Per session and per stanza and configuration file; 0 runs pgbackrest on every call. "
-							"pgml_repl.pgbackrest_info() itself always runs it.",
-							&pgbackrest_info_ttl,
-							5, 0, 3600,
-							PGC_USERSET, GUC_UNIT_S,
-							NULL, NULL, NULL);
-}
 
 void
 pgmlr_health_spi_query(const char *sql)
@@ -257,9 +207,9 @@ pgbackrest_archive_max_cached(const char *stanza, const char *config, char **arc
 	PgbackrestAnswer *c = &pgbackrest_answer;
 	bool		known;
 
-	if (pgbackrest_info_ttl > 0 && c->stanza != NULL && same_text(c->stanza, stanza) &&
+	if (pgmlr_pgbackrest_info_ttl > 0 && c->stanza != NULL && same_text(c->stanza, stanza) &&
 		same_text(c->config, config) &&
-		!TimestampDifferenceExceeds(c->at, GetCurrentTimestamp(), pgbackrest_info_ttl * 1000))
+		!TimestampDifferenceExceeds(c->at, GetCurrentTimestamp(), pgmlr_pgbackrest_info_ttl * 1000))
 	{
 		*archive_max = c->archive_max ? pstrdup(c->archive_max) : NULL;
 		return c->known;

@@ -7,7 +7,7 @@
  * caller's privileges: what needs superuser (pg_authid, pg_hba_file_rules,
  * scanning the cache) is reported as skipped for others, never an error.
  */
-#include "shim.h"
+#include "gucs.h"
 
 #include <sys/stat.h>
 
@@ -79,7 +79,7 @@ may_scan_cache(void)
 static void
 gather_cache(pgmlr_doctor_facts *f)
 {
-	const char *configured = GetConfigOption("pgml_replication.hf_cache_dir", true, false);
+	const char *configured = pgmlr_hf_cache_dir;
 	pgmlr_status st;
 	char	   *dir;
 	struct stat sb;
@@ -201,7 +201,6 @@ static void
 gather_standby(pgmlr_doctor_facts *f)
 {
 	bool		isnull;
-	const char *prefetch = GetConfigOption("pgml_replication.prefetch", true, false);
 
 	f->restore_command = setting("restore_command");
 	f->hot_standby = setting("hot_standby");
@@ -222,7 +221,7 @@ gather_standby(pgmlr_doctor_facts *f)
 		f->replay_delay = cell_text(0, 5);
 	}
 
-	f->prefetch_enabled = prefetch == NULL || strcmp(prefetch, "on") == 0;
+	f->prefetch_enabled = pgmlr_prefetch_enabled;
 	run_query("SELECT state, detail, worker_pid IS NOT NULL, files_failed, last_error, refused_rows"
 			  " FROM pgml_repl.prefetch_status()");
 	if (SPI_processed >= 1)

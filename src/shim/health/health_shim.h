@@ -1,17 +1,12 @@
 /*
  * health_shim.h — what archive_status.c and replication_status.c share:
- * the health GUCs (defined in archive_status.c) and small SPI helpers.
+ * the settings (gucs.h) and small SPI helpers.
  */
 #ifndef PGMLR_HEALTH_SHIM_H
 #define PGMLR_HEALTH_SHIM_H
 
-#include "shim.h"
+#include "gucs.h"
 
-extern int	pgmlr_archive_ready_warning;
-extern int	pgmlr_archive_ready_error;
-/* In kB (GUC_UNIT_KB): an int GUC in bytes could not reach 1GB and beyond. */
-extern int	pgmlr_replication_lag_warning_kb;
-extern int	pgmlr_replication_lag_error_kb;
 
 /* Runs a read-only query under SPI and raises ERROR if it fails. */
 extern void pgmlr_health_spi_query(const char *sql);

@@ -1,10 +1,9 @@
 /*
- * hf_cache.c — SQL face of the HuggingFace cache manifest: the GUC
- * pgml_replication.hf_cache_dir, hf_cache_manifest(), hf_cache_repos() and
+ * hf_cache.c — SQL face of the HuggingFace cache manifest: hf_cache_manifest(), hf_cache_repos() and
  * publish_hf_manifest(). Scanning, hashing and diffing live in the core
  * (src/core/hf_cache/); this file only moves rows between it and SQL.
  */
-#include "shim.h"
+#include "gucs.h"
 
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
@@ -24,25 +23,8 @@ PG_FUNCTION_INFO_V1(pgmlr_hf_cache_manifest);
 PG_FUNCTION_INFO_V1(pgmlr_hf_cache_repos);
 PG_FUNCTION_INFO_V1(pgmlr_publish_hf_manifest);
 
-static char *hf_cache_dir_setting = NULL;
-
 /* How long the backend sleeps between interrupt checks while hashing. */
 #define VERIFY_POLL_MS 100
-
-void
-pgmlr_define_hf_cache_gucs(void)
-{
-	DefineCustomStringVariable("pgml_replication.hf_cache_dir",
-							   "HuggingFace hub cache folder that the manifest describes.",
-							   "Empty means the server's HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, "
-							   "$HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub or "
-							   "$HOME/.cache/huggingface/hub, in that order.",
-							   &hf_cache_dir_setting,
-							   "",
-							   PGC_SIGHUP,
-							   0,
-							   NULL, NULL, NULL);
-}
 
 /*
  * The folder to scan. An explicit folder lets the caller list any folder the
@@ -65,7 +47,7 @@ cache_dir_for_call(FunctionCallInfo fcinfo, int argno, const char *function_name
 					 errhint("Call it without cache_dir to scan the folder set in pgml_replication.hf_cache_dir.")));
 		return text_to_cstring(PG_GETARG_TEXT_PP(argno));
 	}
-	dir = pgmlr_hf_default_cache_dir(hf_cache_dir_setting, &st);
+	dir = pgmlr_hf_default_cache_dir(pgmlr_hf_cache_dir, &st);
 	pgmlr_report_status(&st);
 	return pgmlr_take_string(dir);
 }

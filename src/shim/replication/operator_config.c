@@ -4,7 +4,7 @@
  * validates, quotes and renders; this file gathers server facts (settings,
  * pg_stat_replication) and runs pgbackrest.
  */
-#include "shim.h"
+#include "gucs.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,24 +31,9 @@ PG_FUNCTION_INFO_V1(pgmlr_fn_pgcat_config);
 PG_FUNCTION_INFO_V1(pgmlr_fn_pgbackrest_info);
 PG_FUNCTION_INFO_V1(pgmlr_fn_pgbackrest_archive_max);
 
-/* pgml_replication.pgbackrest_timeout, in seconds */
-static int	pgbackrest_timeout = 30;
-
 /* pgbackrest info output larger than this is not an info listing */
 #define PGBACKREST_MAX_OUTPUT (64 * 1024 * 1024)
 #define PGBACKREST_MAX_STDERR (64 * 1024)
-
-void
-pgmlr_define_operator_gucs(void)
-{
-	DefineCustomIntVariable("pgml_replication.pgbackrest_timeout",
-							"Time limit for the pgbackrest command run by pgml_repl.pgbackrest_info().",
-							"pgbackrest gets SIGTERM at the limit and SIGKILL 5 seconds later.",
-							&pgbackrest_timeout,
-							30, 1, 3600,
-							PGC_SUSET, GUC_UNIT_S,
-							NULL, NULL, NULL);
-}
 
 static char *
 text_arg(FunctionCallInfo fcinfo, int n)
@@ -289,7 +274,7 @@ run_pgbackrest_info(FunctionCallInfo fcinfo)
 				 errmsg("could not create directory \"%s\": %m", tmpdir)));
 	errpath = psprintf("%s/%s_pgmlr_pgbackrest.%d.err", tmpdir, PG_TEMP_FILE_PREFIX, MyProcPid);
 
-	command = pgmlr_take_string(pgmlr_pgbackrest_info_command(stanza, config, pgbackrest_timeout,
+	command = pgmlr_take_string(pgmlr_pgbackrest_info_command(stanza, config, pgmlr_pgbackrest_timeout,
 															  errpath, &st));
 	pgmlr_report_status(&st);
 
@@ -321,7 +306,7 @@ run_pgbackrest_info(FunctionCallInfo fcinfo)
 
 	if (exit_code != 0)
 	{
-		pgmlr_pgbackrest_exit_error(exit_code, pgbackrest_timeout, out.data, errtext, &st);
+		pgmlr_pgbackrest_exit_error(exit_code, pgmlr_pgbackrest_timeout, out.data, errtext, &st);
 		pgmlr_report_status(&st);
 	}
 	if (strlen(out.data) != (size_t) out.len)
