@@ -39,6 +39,7 @@ CORE_SRCS = \
 SHIM_SRCS = \
 	src/shim/module.c \
 	src/shim/errors.c \
+	src/shim/spi.c \
 	src/shim/commit_actions.c \
 	src/shim/replication/configure_primary.c \
 	src/shim/replication/auto_conf_file.c \

@@ -5,13 +5,13 @@
  * pg_stat_replication) and runs pgbackrest.
  */
 #include "gucs.h"
+#include "spi.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "lib/stringinfo.h"
@@ -86,31 +86,26 @@ pgmlr_fn_standby_setup(PG_FUNCTION_ARGS)
 static int
 connected_standbys(MemoryContext into, const char ***hosts, const char ***names)
 {
-	int			ret;
 	int			n;
 
-	SPI_connect();
-	ret = SPI_execute("SELECT coalesce(host(r.client_addr), ''), r.application_name"
-					  " FROM pg_catalog.pg_stat_replication r"
-					  " WHERE r.state IS DISTINCT FROM 'backup'"
-					  "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots s"
-					  "                   WHERE s.active_pid = r.pid AND s.slot_type = 'logical')"
-					  " ORDER BY 1, 2",
-					  true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	n = (int) SPI_processed;
+	pgmlr_spi_connect();
+	n = (int) pgmlr_spi_select("SELECT coalesce(host(r.client_addr), ''), r.application_name"
+							   " FROM pg_catalog.pg_stat_replication r"
+							   " WHERE r.state IS DISTINCT FROM 'backup'"
+							   "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots s"
+							   "                   WHERE s.active_pid = r.pid AND s.slot_type = 'logical')"
+							   " ORDER BY 1, 2");
 	*hosts = MemoryContextAllocZero(into, sizeof(char *) * (n + 1));
 	*names = MemoryContextAllocZero(into, sizeof(char *) * (n + 1));
 	for (int i = 0; i < n; i++)
 	{
-		char	   *h = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		char	   *a = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		char	   *h = pgmlr_spi_string(i, 1);
+		char	   *a = pgmlr_spi_string(i, 2);
 
 		(*hosts)[i] = MemoryContextStrdup(into, h ? h : "");
 		(*names)[i] = MemoryContextStrdup(into, a ? a : "");
 	}
-	SPI_finish();
+	pgmlr_spi_finish();
 	return n;
 }
 
@@ -118,20 +113,16 @@ static char *
 server_address(MemoryContext into)
 {
 	char	   *addr = NULL;
-	int			ret;
 
-	SPI_connect();
-	ret = SPI_execute("SELECT host(pg_catalog.inet_server_addr())", true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 1)
+	pgmlr_spi_connect();
+	if (pgmlr_spi_exec(NULL, "SELECT host(pg_catalog.inet_server_addr())", true, 1, SPI_OK_SELECT) == 1)
 	{
-		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *v = pgmlr_spi_string(0, 1);
 
 		if (v)
 			addr = MemoryContextStrdup(into, v);
 	}
-	SPI_finish();
+	pgmlr_spi_finish();
 	return addr;
 }
 
