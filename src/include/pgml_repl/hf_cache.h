@@ -1,5 +1,6 @@
 /*
- * pgml_repl/hf_cache.h — the HuggingFace cache: layout, names, scan, manifest, checksums.
+ * pgml_repl/hf_cache.h — the HuggingFace cache: layout, names, scan, manifest, checksums,
+ * and the environment (cache folder, token, endpoint) huggingface_hub reads.
  *
  * Plain C, seen by the shim and by src/core/hf_cache/api.cpp only. Rules: pgml_repl/status.h.
  */

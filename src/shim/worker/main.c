@@ -4,13 +4,12 @@
  * One worker per node. On a standby it makes the local HuggingFace cache
  * match the replicated manifest; on a primary it republishes the manifest.
  * RecoveryInProgress() is checked every cycle, so after a promotion the
- * same worker becomes the publisher without a restart.
+ * same worker becomes the publisher without a restart. What it shows goes
+ * through worker/state.c, the only writer of the shared state.
  */
 #include "worker/worker.h"
 
-#include "access/xact.h"
 #include "access/xlog.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -22,10 +21,11 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+/* One way: main -> roles -> state. */
 #include "worker/standby_role.h"
+#include "worker/state.h"
 
 void
 pgmlr_register_prefetch_worker(void)
