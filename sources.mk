@@ -25,6 +25,7 @@ CORE_SRCS = \
 	src/core/hf_cache/manifest.cpp \
 	src/core/hf_cache/layout.cpp \
 	src/core/hf_cache/api.cpp \
+	src/core/hf_cache/hub_env.cpp \
 	src/core/hf_fetch/rows.cpp \
 	src/core/hf_fetch/hash.cpp \
 	src/core/hf_fetch/sink.cpp \
@@ -38,6 +39,7 @@ CORE_SRCS = \
 SHIM_SRCS = \
 	src/shim/module.c \
 	src/shim/errors.c \
+	src/shim/spi.c \
 	src/shim/commit_actions.c \
 	src/shim/replication/configure_primary.c \
 	src/shim/replication/auto_conf_file.c \
@@ -75,4 +77,5 @@ UNIT_TEST_SRCS = \
 	test/unit/hf_fetch/rows_test.cpp \
 	test/unit/hf_fetch/plan_test.cpp \
 	test/unit/common/work_pool_test.cpp \
-	test/unit/hf_fetch/hub_test.cpp
+	test/unit/hf_fetch/hub_test.cpp \
+	test/unit/hf_cache/hub_env_test.cpp

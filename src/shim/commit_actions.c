@@ -11,10 +11,15 @@
  * re-entrant), and what a call contributes is an edit tagged with the
  * subtransaction that added it. ROLLBACK TO SAVEPOINT drops that
  * subtransaction's edits, even when the action itself was queued earlier.
+ *
+ * The actions that replace a file (postgresql.auto.conf, pg_hba.conf) share
+ * one durable write: temp file, every byte, fsync, rename, fsync of the
+ * folder (PgmlrFileReplacement).
  */
 #include "shim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -22,6 +27,7 @@
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "postmaster/postmaster.h"
+#include "storage/fd.h"
 #include "utils/memutils.h"
 
 typedef struct QueuedEdit
@@ -248,8 +254,13 @@ pgmlr_commit_action_edits(const PgmlrCommitAction *action)
 	return q ? surviving_edits(q) : NIL;
 }
 
-void
-pgmlr_write_fully(int fd, const char *data, Size len, const char *path)
+/* ---------------------------------------------------------------- */
+/* Replacing a server file durably                                    */
+/* ---------------------------------------------------------------- */
+
+/* Every byte of data, looping over short writes and EINTR. */
+static void
+write_fully(int fd, const char *data, Size len, const char *path)
 {
 	while (len > 0)
 	{
@@ -272,4 +283,51 @@ pgmlr_write_fully(int fd, const char *data, Size len, const char *path)
 		data += n;
 		len -= (Size) n;
 	}
+}
+
+void
+pgmlr_file_replacement_write(PgmlrFileReplacement *r, const char *data, Size len)
+{
+	/* A transient file: closed by the abort if anything below ERRORs. */
+	int			fd = OpenTransientFilePerm(r->temp_path, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY, r->mode);
+
+	if (fd < 0)
+	{
+		if (r->alter_system_wording)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not open file \"%s\": %m", r->temp_path),
+					 r->open_hint ? errhint("%s", r->open_hint) : 0));
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", r->temp_path),
+				 r->open_hint ? errhint("%s", r->open_hint) : 0));
+	}
+	r->temp_written = true;
+	write_fully(fd, data, len, r->temp_path);
+	if (pg_fsync(fd) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not fsync file \"%s\": %m", r->temp_path)));
+	/* closed before the rename, as ALTER SYSTEM does */
+	if (CloseTransientFile(fd) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not close file \"%s\": %m", r->temp_path)));
+}
+
+void
+pgmlr_file_replacement_install(PgmlrFileReplacement *r)
+{
+	/* rename, then fsync the file and its folder */
+	(void) durable_rename(r->temp_path, r->target, ERROR);
+	r->temp_written = false;
+}
+
+void
+pgmlr_file_replacement_discard(PgmlrFileReplacement *r)
+{
+	if (r->temp_written)
+		(void) unlink(r->temp_path);	/* a leftover is overwritten next time */
+	r->temp_written = false;
 }

@@ -1,5 +1,8 @@
 /*
- * gucs.c — settings of the prefetch worker (pgml_replication.*).
+ * gucs.c — every pgml_replication.* setting, defined once (gucs.h lists the
+ * variables). Values are checked with the core's rules (hf_endpoint and
+ * hf_token through pgml_repl/hf_cache.h), so SET, ALTER SYSTEM and reload
+ * refuse exactly what the worker could not use.
  *
  * hf_token is a secret: PGC_SIGHUP so only postgresql.conf / ALTER SYSTEM
  * (superusers) set it, and its check hook swaps the value the GUC machinery
@@ -10,16 +13,25 @@
  * written in the file>"' whenever the shown value changes, so a shown value
  * that differed between "unset" and "set" would put the token in the log.
  */
-#include "worker/worker.h"
+#include "gucs.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "pgml_repl/hf_cache.h"
 
 #define HF_TOKEN_MASK "********"
 
+int			pgmlr_archive_ready_warning = 16;
+int			pgmlr_archive_ready_error = 128;
+int			pgmlr_replication_lag_warning_kb = 16 * 1024;
+int			pgmlr_replication_lag_error_kb = 1024 * 1024;
+int			pgmlr_pgbackrest_info_ttl = 5;
+int			pgmlr_pgbackrest_timeout = 30;
+char	   *pgmlr_hf_cache_dir = NULL;
 bool		pgmlr_prefetch_enabled = true;
 char	   *pgmlr_prefetch_database = NULL;
 int			pgmlr_prefetch_naptime = 10;
@@ -36,39 +48,18 @@ static const char *hf_token_secret = NULL;	/* the "extra" of the current value *
 static bool
 check_hf_endpoint(char **newval, void **extra, GucSource source)
 {
-	const char *v = *newval;
-	const char *host;
+	pgmlr_status st;
 
-	if (v == NULL || v[0] == '\0')
-		return true;			/* empty: use HF_ENDPOINT or the Hub */
-	if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
+	if (pgmlr_hf_endpoint_valid(*newval, &st))
+		return true;
+	if (st.code == PGMLR_ERR_INVALID_PARAMETER)
+		GUC_check_errdetail("%s", st.detail);
+	else
 	{
-		GUC_check_errdetail("The endpoint must be an http:// or https:// URL, like https://huggingface.co.");
-		return false;
+		GUC_check_errcode(pgmlr_sqlstate(st.code));
+		GUC_check_errdetail("%s", st.message);
 	}
-	for (const unsigned char *c = (const unsigned char *) v; *c; c++)
-		if (*c <= 0x20 || *c >= 0x7f || *c == '"' || *c == '\'' || *c == '\\')
-		{
-			GUC_check_errdetail("The endpoint must not contain spaces, quotes, backslashes or non-ASCII bytes.");
-			return false;
-		}
-	host = strstr(v, "://") + 3;
-	if (*host == '\0' || *host == '/' || *host == ':' || strpbrk(v, "?#") != NULL)
-	{
-		GUC_check_errdetail("The endpoint is a scheme and a host, with an optional port and path, like http://127.0.0.1:8080.");
-		return false;
-	}
-	return true;
-}
-
-/* Sent in an HTTP header, so no space or control byte may slip in. */
-static bool
-token_is_printable(const char *v)
-{
-	for (const unsigned char *c = (const unsigned char *) v; *c; c++)
-		if (*c <= 0x20 || *c >= 0x7f)
-			return false;
-	return true;
+	return false;
 }
 
 static bool
@@ -86,7 +77,7 @@ check_hf_token(char **newval, void **extra, GucSource source)
 		keep = hf_token_secret;
 	else
 	{
-		if (!token_is_printable(v))
+		if (!pgmlr_hf_token_printable(v))
 		{
 			/*
 			 * PostgreSQL quotes *newval in the error message: show the mask,
@@ -126,22 +117,66 @@ assign_hf_token(const char *newval, void *extra)
 }
 
 const char *
-pgmlr_hf_token(void)
+pgmlr_hf_token_setting(void)
 {
-	const char *env;
-
-	if (hf_token_secret && hf_token_secret[0])
-		return hf_token_secret;
-	if ((env = getenv("HF_TOKEN")) != NULL && env[0])
-		return env;
-	if ((env = getenv("HUGGING_FACE_HUB_TOKEN")) != NULL && env[0])
-		return env;
-	return NULL;				/* the token file is read by the core */
+	return (hf_token_secret && hf_token_secret[0]) ? hf_token_secret : NULL;
 }
 
 void
-pgmlr_define_prefetch_gucs(void)
+pgmlr_define_gucs(void)
 {
+	/* Health thresholds */
+	DefineCustomIntVariable("pgml_replication.archive_ready_warning",
+							"WAL segments waiting to be archived at which archive_status() reports a warning.",
+							"Counts the .ready files in pg_wal/archive_status.",
+							&pgmlr_archive_ready_warning,
+							16, 1, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.archive_ready_error",
+							"WAL segments waiting to be archived at which archive_status() reports an error.",
+							"A value below pgml_replication.archive_ready_warning is raised to it when used.",
+							&pgmlr_archive_ready_error,
+							128, 1, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.replication_lag_warning",
+							"Replay lag at which replication_status() reports a warning.",
+							"Bytes of WAL not yet replayed by a standby; set with a unit, e.g. '16MB'.",
+							&pgmlr_replication_lag_warning_kb,
+							16 * 1024, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.replication_lag_error",
+							"Replay lag at which replication_status() reports an error.",
+							"Bytes of WAL not yet replayed by a standby; set with a unit, e.g. '1GB'. "
+							"A value below pgml_replication.replication_lag_warning is raised to it when used.",
+							&pgmlr_replication_lag_error_kb,
+							1024 * 1024, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.pgbackrest_info_ttl",
+							"How long archive_status() and check() reuse a pgbackrest info answer.",
+							"Per session and per stanza and configuration file; 0 runs pgbackrest on every call. "
+							"pgml_repl.pgbackrest_info() itself always runs it.",
+							&pgmlr_pgbackrest_info_ttl,
+							5, 0, 3600,
+							PGC_USERSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	/* HuggingFace cache */
+	DefineCustomStringVariable("pgml_replication.hf_cache_dir",
+							   "HuggingFace hub cache folder that the manifest describes.",
+							   "Empty means the server's HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, "
+							   "$HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub or "
+							   "$HOME/.cache/huggingface/hub, in that order.",
+							   &pgmlr_hf_cache_dir,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
+
+	/* Prefetch worker */
 	DefineCustomBoolVariable("pgml_replication.prefetch",
 							 "Whether the prefetch worker keeps this node's HuggingFace cache in line with the manifest.",
 							 "On a standby it downloads what the replicated manifest lists; on a primary it publishes the manifest.",
@@ -169,7 +204,7 @@ pgmlr_define_prefetch_gucs(void)
 							   PGC_SIGHUP, 0, check_hf_endpoint, NULL, NULL);
 	DefineCustomStringVariable("pgml_replication.hf_token",
 							   "HuggingFace access token for gated models; empty means HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then the huggingface_hub token file.",
-							   "The token file is $HF_HOME/token, else $XDG_CACHE_HOME/huggingface/token, else "
+							   "The token file is $HF_TOKEN_PATH, else $HF_HOME/token, else $XDG_CACHE_HOME/huggingface/token, else "
 							   "$HOME/.cache/huggingface/token. Shown only as a mask, to everyone.",
 							   &hf_token_masked, "",
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
@@ -200,4 +235,13 @@ pgmlr_define_prefetch_gucs(void)
 							"A change applies from the next prefetch cycle. A lower value than the worker has needs a server restart.",
 							&pgmlr_prefetch_nice, 10, 0, 19,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	/* Operator toolkit */
+	DefineCustomIntVariable("pgml_replication.pgbackrest_timeout",
+							"Time limit for the pgbackrest command run by pgml_repl.pgbackrest_info().",
+							"pgbackrest gets SIGTERM at the limit and SIGKILL 5 seconds later.",
+							&pgmlr_pgbackrest_timeout,
+							30, 1, 3600,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
 }

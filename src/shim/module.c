@@ -7,6 +7,8 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "gucs.h"
+#include "worker/state.h"
 #include "worker/worker.h"
 
 PG_MODULE_MAGIC;
@@ -16,10 +18,7 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
-	pgmlr_define_health_gucs();
-	pgmlr_define_hf_cache_gucs();
-	pgmlr_define_prefetch_gucs();
-	pgmlr_define_operator_gucs();
+	pgmlr_define_gucs();
 	MarkGUCPrefixReserved("pgml_replication");
 
 	pgmlr_commit_actions_init();

@@ -93,15 +93,29 @@ extern void pgmlr_commit_action_add_edit(const PgmlrCommitAction *action, void *
  * that overlay what is queued on what a file says now.
  */
 extern List *pgmlr_commit_action_edits(const PgmlrCommitAction *action);
-/*
- * Writes all of data to fd (a commit action's temp file), looping over short
- * writes; ERROR naming path when the disk is full or the write fails.
- */
-extern void pgmlr_write_fully(int fd, const char *data, Size len, const char *path);
 
-/* GUC definitions, one function per area, called from _PG_init. */
-extern void pgmlr_define_health_gucs(void);
-extern void pgmlr_define_hf_cache_gucs(void);
-extern void pgmlr_define_operator_gucs(void);
+/*
+ * Replacing a server file durably at COMMIT, the way ALTER SYSTEM does: a
+ * commit action's prepare() writes the new content to temp_path (every byte,
+ * looping over short writes), fsyncs and closes it; install() renames it over
+ * target and fsyncs the folder (durable_rename); cleanup() discards a temp
+ * file left behind. Set target, temp_path, mode and the wording fields, then
+ * zero the rest (palloc0).
+ */
+typedef struct PgmlrFileReplacement
+{
+	const char *target;
+	const char *temp_path;
+	mode_t		mode;			/* of the temp file, so of the new file */
+	/* "could not open file" as ALTER SYSTEM says, else "could not create file" */
+	bool		alter_system_wording;
+	const char *open_hint;		/* errhint when the temp file cannot be opened, or NULL */
+	bool		temp_written;	/* a temp file of ours may exist */
+} PgmlrFileReplacement;
+
+extern void pgmlr_file_replacement_write(PgmlrFileReplacement *r, const char *data, Size len);
+extern void pgmlr_file_replacement_install(PgmlrFileReplacement *r);
+/* Removes the temp file if one of ours may exist; never ERRORs. */
+extern void pgmlr_file_replacement_discard(PgmlrFileReplacement *r);
 
 #endif							/* PGMLR_SHIM_H */

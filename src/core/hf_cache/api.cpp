@@ -2,6 +2,7 @@
 // plain C structs whose strings the handle owns.
 #include "common/core_only.hpp"
 
+#include "hf_cache/hub_env.hpp"
 #include "hf_cache/layout.hpp"
 #include "hf_cache/scan.hpp"
 #include "hf_cache/checksum.hpp"
@@ -341,4 +342,38 @@ extern "C" void pgmlr_hf_diff_counts(const pgmlr_hf_manifest_row *rows, size_t n
 		out->cache_invalid_names = static_cast<int64_t>(c.cache_invalid_names);
 		return Status{};
 	});
+}
+
+extern "C" char *pgmlr_hf_hub_token(const char *configured, pgmlr_status *status) {
+	char *out = nullptr;
+	guarded(status, [&]() -> Status {
+		if (auto token = hub_token(str_or_empty(configured), process_env)) out = to_c_string(*token);
+		return Status{};
+	});
+	return out;
+}
+
+extern "C" bool pgmlr_hf_token_printable(const char *token) {
+	pgmlr_status status;
+	bool printable = false;
+	guarded(&status, [&]() -> Status {
+		printable = token_is_printable(str_or_empty(token));
+		return Status{};
+	});
+	return printable;
+}
+
+extern "C" bool pgmlr_hf_endpoint_valid(const char *value, pgmlr_status *status) {
+	bool valid = false;
+	guarded(status, [&]() -> Status {
+		if (auto problem = endpoint_problem(str_or_empty(value)))
+			return make_error(PGMLR_ERR_INVALID_PARAMETER, "invalid Hub endpoint", *problem);
+		valid = true;
+		return Status{};
+	});
+	return valid;
+}
+
+extern "C" char *pgmlr_hf_hub_endpoint(const char *configured, pgmlr_status *status) {
+	return guarded_string(status, [&]() { return hub_endpoint(str_or_empty(configured), process_env); });
 }

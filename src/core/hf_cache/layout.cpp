@@ -12,20 +12,7 @@
 
 namespace pgmlr::hf {
 
-std::optional<std::string> process_env(const char *name) {
-	const char *v = std::getenv(name);
-	if (!v || !*v) return std::nullopt;
-	return std::string(v);
-}
-
 namespace {
-
-std::string expand_home(const std::string &p, const EnvLookup &env) {
-	if (p == "~" || starts_with(p, "~/")) {
-		if (auto home = env("HOME")) return *home + p.substr(1);
-	}
-	return p;
-}
 
 std::vector<std::string> split_components(const std::string &p) {
 	std::vector<std::string> out;
@@ -55,16 +42,6 @@ std::string join_path(const std::string &a, const std::string &b) {
 	if (a.empty()) return b;
 	if (a.back() == '/') return a + b;
 	return a + "/" + b;
-}
-
-std::string default_cache_dir(const std::string &configured, const EnvLookup &env) {
-	if (!configured.empty()) return expand_home(configured, env);
-	if (auto v = env("HF_HUB_CACHE")) return expand_home(*v, env);
-	if (auto v = env("HUGGINGFACE_HUB_CACHE")) return expand_home(*v, env);
-	if (auto v = env("HF_HOME")) return join_path(expand_home(*v, env), "hub");
-	if (auto v = env("XDG_CACHE_HOME")) return join_path(expand_home(*v, env), "huggingface/hub");
-	if (auto v = env("HOME")) return join_path(*v, ".cache/huggingface/hub");
-	return {};
 }
 
 Resolved resolve_in_cache(const std::string &root, const std::string &rel, int max_links, KnownDirs *known_dirs) {

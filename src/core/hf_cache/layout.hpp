@@ -4,6 +4,7 @@
 // instead of followed.
 #pragma once
 #include "common/core_only.hpp"
+#include "hf_cache/hub_env.hpp"  // default_cache_dir, EnvLookup
 
 #include <sys/stat.h>
 
@@ -16,15 +17,6 @@
 #include <vector>
 
 namespace pgmlr::hf {
-
-using EnvLookup = std::function<std::optional<std::string>(const char *name)>;
-
-// The server's environment (std::getenv); empty values count as unset.
-std::optional<std::string> process_env(const char *name);
-
-// configured if non-empty, else the huggingface_hub chain of variables.
-// Empty string when nothing at all is set (no HOME either).
-std::string default_cache_dir(const std::string &configured, const EnvLookup &env);
 
 enum class Resolve {
 	ok,            // final target exists (see st)

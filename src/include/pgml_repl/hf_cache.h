@@ -1,5 +1,6 @@
 /*
- * pgml_repl/hf_cache.h — the HuggingFace cache: layout, names, scan, manifest, checksums.
+ * pgml_repl/hf_cache.h — the HuggingFace cache: layout, names, scan, manifest, checksums,
+ * and the environment (cache folder, token, endpoint) huggingface_hub reads.
  *
  * Plain C, seen by the shim and by src/core/hf_cache/api.cpp only. Rules: pgml_repl/status.h.
  */
@@ -182,6 +183,32 @@ typedef enum pgmlr_hf_name_kind
 } pgmlr_hf_name_kind;
 
 char	   *pgmlr_hf_name_problem(pgmlr_hf_name_kind kind, const char *value, pgmlr_status *status);
+
+/* ------------------------------------------------------------------ */
+/* HuggingFace environment: token and endpoint (cache folder above)     */
+/* ------------------------------------------------------------------ */
+/*
+ * The token to send: configured (the setting) if non-empty, else HF_TOKEN,
+ * else HUGGING_FACE_HUB_TOKEN, else the huggingface_hub token file
+ * ($HF_TOKEN_PATH, else $HF_HOME/token, else
+ * $XDG_CACHE_HOME/huggingface/token, else $HOME/.cache/huggingface/token).
+ * malloc'd; NULL when there is none (status OK) or on failure.
+ */
+char	   *pgmlr_hf_hub_token(const char *configured, pgmlr_status *status);
+/* Printable ASCII without spaces: what an HTTP header can carry. */
+bool		pgmlr_hf_token_printable(const char *token);
+
+/*
+ * Whether value can be pgml_replication.hf_endpoint (empty can: it means the
+ * fallback). False with the reason in status->detail otherwise.
+ */
+bool		pgmlr_hf_endpoint_valid(const char *value, pgmlr_status *status);
+/*
+ * The endpoint to download from: configured if non-empty, else HF_ENDPOINT,
+ * else https://huggingface.co; each checked by pgmlr_hf_endpoint_valid.
+ * malloc'd; NULL on failure.
+ */
+char	   *pgmlr_hf_hub_endpoint(const char *configured, pgmlr_status *status);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,5 @@
 /*
- * archive_status.c — pgml_repl.archive_status() and the health GUCs.
+ * archive_status.c — pgml_repl.archive_status().
  *
  * The facts come from pg_stat_archiver, pg_ls_archive_statusdir() and the
  * settings; the core decides ok/warning/error/disabled and writes the detail.
@@ -13,7 +13,6 @@
 #include "access/xlog.h"
 #include "catalog/pg_authid_d.h"
 #include "catalog/pg_type_d.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/resowner.h"
@@ -24,85 +23,6 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "pgml_repl/health.h"
-
-int			pgmlr_archive_ready_warning = 16;
-int			pgmlr_archive_ready_error = 128;
-int			pgmlr_replication_lag_warning_kb = 16 * 1024;
-int			pgmlr_replication_lag_error_kb = 1024 * 1024;
-
-/* pgml_replication.pgbackrest_info_ttl, in seconds; 0 runs pgbackrest every time */
-static int	pgbackrest_info_ttl = 5;
-
-void
-pgmlr_define_health_gucs(void)
-{
-	DefineCustomIntVariable("pgml_replication.archive_ready_warning",
-							"WAL segments waiting to be archived at which archive_status() reports a warning.",
-							"Counts the .ready files in pg_wal/archive_status.",
-							&pgmlr_archive_ready_warning,
-							16, 1, INT_MAX,
-							PGC_SIGHUP, 0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("pgml_replication.archive_ready_error",
-							"WAL segments waiting to be archived at which archive_status() reports an error.",
-							"A value below pgml_replication.archive_ready_warning is raised to it when used.",
-							&pgmlr_archive_ready_error,
-							128, 1, INT_MAX,
-							PGC_SIGHUP, 0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("pgml_replication.replication_lag_warning",
-							"Replay lag at which replication_status() reports a warning.",
-							"Bytes of WAL not yet replayed by a standby; set with a unit, e.g. '16MB'.",
-							&pgmlr_replication_lag_warning_kb,
-							16 * 1024, 1, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_KB,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("pgml_replication.replication_lag_error",
-							"Replay lag at which replication_status() reports an error.",
-							"Bytes of WAL not yet replayed by a standby; set with a unit, e.g. '1GB'. "
-							"A value below pgml_replication.replication_lag_warning is raised to it when used.",
-							&pgmlr_replication_lag_error_kb,
-							1024 * 1024, 1, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_KB,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("pgml_replication.pgbackrest_info_ttl",
-							"How long archive_status() and check() reuse a pgbackrest info answer.",
-							"Per session and per stanza and configuration file; 0 runs pgbackrest on every call. "
-							"pgml_repl.pgbackrest_info() itself always runs it.",
-							&pgbackrest_info_ttl,
-							5, 0, 3600,
-							PGC_USERSET, GUC_UNIT_S,
-							NULL, NULL, NULL);
-}
-
-void
-pgmlr_health_spi_query(const char *sql)
-{
-	int			rc = SPI_execute(sql, true, 0);
-
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "pgml_replication: query failed (%s): %s", SPI_result_code_string(rc), sql);
-}
-
-Datum
-pgmlr_health_spi_value(int col, bool *isnull)
-{
-	if (SPI_processed < 1)
-	{
-		*isnull = true;
-		return (Datum) 0;
-	}
-	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
-}
-
-char *
-pgmlr_health_spi_text(int col)
-{
-	bool		isnull;
-	Datum		d = pgmlr_health_spi_value(col, &isnull);
-
-	return isnull ? NULL : TextDatumGetCString(d);
-}
 
 Datum
 pgmlr_health_interval(int64 microseconds)
@@ -149,7 +69,7 @@ static bool
 timestamp_column(Datum *values, bool *nulls, int out_col, int spi_col, int64 *ts, char **text)
 {
 	bool		isnull;
-	Datum		d = pgmlr_health_spi_value(spi_col, &isnull);
+	Datum		d = pgmlr_spi_first_datum(spi_col, &isnull);
 
 	nulls[out_col] = isnull;
 	*text = NULL;
@@ -165,7 +85,7 @@ static int64
 int8_column(Datum *values, bool *nulls, int out_col, int spi_col)
 {
 	bool		isnull;
-	Datum		d = pgmlr_health_spi_value(spi_col, &isnull);
+	Datum		d = pgmlr_spi_first_datum(spi_col, &isnull);
 	int64		v = isnull ? 0 : DatumGetInt64(d);
 
 	values[out_col] = Int64GetDatum(v);
@@ -195,17 +115,15 @@ pgbackrest_archive_max_quietly(const char *stanza, const char *config, char **ar
 		Oid			argtypes[2] = {TEXTOID, TEXTOID};
 		Datum		args[2];
 		char		argnulls[2] = {' ', ' '};
-		int			rc;
 
 		args[0] = CStringGetTextDatum(stanza);
 		args[1] = config ? CStringGetTextDatum(config) : (Datum) 0;
 		if (!config)
 			argnulls[1] = 'n';
-		rc = SPI_execute_with_args("SELECT pgml_repl.pgbackrest_archive_max($1, $2)",
-								   2, argtypes, args, argnulls, true, 1);
-		if (rc == SPI_OK_SELECT && SPI_processed == 1)
+		if (pgmlr_spi_exec_args("SELECT pgml_repl.pgbackrest_archive_max($1, $2)",
+								2, argtypes, args, argnulls, true, 1, SPI_OK_SELECT) == 1)
 		{
-			char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			char	   *v = pgmlr_spi_string(0, 1);
 
 			result = v ? MemoryContextStrdup(oldcxt, v) : NULL;
 			known = true;
@@ -257,9 +175,9 @@ pgbackrest_archive_max_cached(const char *stanza, const char *config, char **arc
 	PgbackrestAnswer *c = &pgbackrest_answer;
 	bool		known;
 
-	if (pgbackrest_info_ttl > 0 && c->stanza != NULL && same_text(c->stanza, stanza) &&
+	if (pgmlr_pgbackrest_info_ttl > 0 && c->stanza != NULL && same_text(c->stanza, stanza) &&
 		same_text(c->config, config) &&
-		!TimestampDifferenceExceeds(c->at, GetCurrentTimestamp(), pgbackrest_info_ttl * 1000))
+		!TimestampDifferenceExceeds(c->at, GetCurrentTimestamp(), pgmlr_pgbackrest_info_ttl * 1000))
 	{
 		*archive_max = c->archive_max ? pstrdup(c->archive_max) : NULL;
 		return c->known;
@@ -343,7 +261,7 @@ pgmlr_archive_status(PG_FUNCTION_ARGS)
 	memset(nulls, true, sizeof nulls);
 	memset(&facts, 0, sizeof facts);
 
-	SPI_connect();
+	pgmlr_spi_connect();
 
 	facts.archive_mode = text_or_null(values, nulls, COL_ARCHIVE_MODE,
 									  pstrdup(GetConfigOption("archive_mode", false, true)));
@@ -353,17 +271,17 @@ pgmlr_archive_status(PG_FUNCTION_ARGS)
 				 pstrdup(GetConfigOption("wal_level", false, true)));
 	facts.in_recovery = RecoveryInProgress();
 
-	pgmlr_health_spi_query("SELECT archived_count, last_archived_wal, last_archived_time,"
-						   " failed_count, last_failed_wal, last_failed_time"
-						   " FROM pg_catalog.pg_stat_archiver");
+	pgmlr_spi_select("SELECT archived_count, last_archived_wal, last_archived_time,"
+					 " failed_count, last_failed_wal, last_failed_time"
+					 " FROM pg_catalog.pg_stat_archiver");
 	facts.archived_count = int8_column(values, nulls, COL_ARCHIVED_COUNT, 1);
-	facts.last_archived_wal = text_or_null(values, nulls, COL_LAST_ARCHIVED_WAL, pgmlr_health_spi_text(2));
+	facts.last_archived_wal = text_or_null(values, nulls, COL_LAST_ARCHIVED_WAL, pgmlr_spi_first_text(2));
 	facts.has_last_archived_at = timestamp_column(values, nulls, COL_LAST_ARCHIVED_AT, 3,
 												  &facts.last_archived_at,
 												  &last_archived_at_text);
 	facts.last_archived_at_text = last_archived_at_text;
 	facts.failed_count = int8_column(values, nulls, COL_FAILED_COUNT, 4);
-	facts.last_failed_wal = text_or_null(values, nulls, COL_LAST_FAILED_WAL, pgmlr_health_spi_text(5));
+	facts.last_failed_wal = text_or_null(values, nulls, COL_LAST_FAILED_WAL, pgmlr_spi_first_text(5));
 	facts.has_last_failed_at = timestamp_column(values, nulls, COL_LAST_FAILED_AT, 6,
 												&facts.last_failed_at,
 												&last_failed_at_text);
@@ -374,19 +292,19 @@ pgmlr_archive_status(PG_FUNCTION_ARGS)
 	 * name order; by modification time the oldest file is the one waiting
 	 * longest.
 	 */
-	pgmlr_health_spi_query("WITH ready AS ("
-						   " SELECT pg_catalog.left(name, -6) AS wal, modification"
-						   " FROM pg_catalog.pg_ls_archive_statusdir()"
-						   " WHERE name LIKE '%.ready')"
-						   " SELECT (SELECT pg_catalog.count(*) FROM ready)::int4, o.wal, o.modification"
-						   " FROM (SELECT 1) AS one LEFT JOIN"
-						   " (SELECT wal, modification FROM ready ORDER BY modification, wal LIMIT 1) AS o ON true");
-	d = pgmlr_health_spi_value(1, &isnull);
+	pgmlr_spi_select("WITH ready AS ("
+					 " SELECT pg_catalog.left(name, -6) AS wal, modification"
+					 " FROM pg_catalog.pg_ls_archive_statusdir()"
+					 " WHERE name LIKE '%.ready')"
+					 " SELECT (SELECT pg_catalog.count(*) FROM ready)::int4, o.wal, o.modification"
+					 " FROM (SELECT 1) AS one LEFT JOIN"
+					 " (SELECT wal, modification FROM ready ORDER BY modification, wal LIMIT 1) AS o ON true");
+	d = pgmlr_spi_first_datum(1, &isnull);
 	facts.ready_count = isnull ? 0 : DatumGetInt32(d);
 	values[COL_READY_COUNT] = Int32GetDatum(facts.ready_count);
 	nulls[COL_READY_COUNT] = false;
-	facts.oldest_ready_wal = text_or_null(values, nulls, COL_OLDEST_READY_WAL, pgmlr_health_spi_text(2));
-	d = pgmlr_health_spi_value(3, &isnull);
+	facts.oldest_ready_wal = text_or_null(values, nulls, COL_OLDEST_READY_WAL, pgmlr_spi_first_text(2));
+	d = pgmlr_spi_first_datum(3, &isnull);
 	facts.has_oldest_ready_at = !isnull;
 	if (!isnull)
 		facts.oldest_ready_at = DatumGetTimestampTz(d);
@@ -395,8 +313,8 @@ pgmlr_archive_status(PG_FUNCTION_ARGS)
 	/* pg_walfile_name() refuses to run during recovery. */
 	if (!facts.in_recovery)
 	{
-		pgmlr_health_spi_query("SELECT pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn())");
-		text_or_null(values, nulls, COL_CURRENT_WAL, pgmlr_health_spi_text(1));
+		pgmlr_spi_select("SELECT pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn())");
+		text_or_null(values, nulls, COL_CURRENT_WAL, pgmlr_spi_first_text(1));
 	}
 
 	facts.ready_warning = pgmlr_archive_ready_warning;
@@ -417,6 +335,6 @@ pgmlr_archive_status(PG_FUNCTION_ARGS)
 
 	tuple = heap_form_tuple(tupdesc, values, nulls);
 	result = PointerGetDatum(SPI_returntuple(tuple, tupdesc));
-	SPI_finish();
+	pgmlr_spi_finish();
 	PG_RETURN_DATUM(result);
 }

@@ -7,13 +7,13 @@
  * caller's privileges: what needs superuser (pg_authid, pg_hba_file_rules,
  * scanning the cache) is reported as skipped for others, never an error.
  */
-#include "shim.h"
+#include "gucs.h"
+#include "spi.h"
 
 #include <sys/stat.h>
 
 #include "access/xlog.h"
 #include "catalog/pg_authid_d.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -24,40 +24,6 @@
 #include "pgml_repl/health.h"
 #include "pgml_repl/hf_cache.h"
 #include "hf_cache/manifest_table.h"
-
-static void
-run_query(const char *sql)
-{
-	int			rc = SPI_execute(sql, true, 0);
-
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "pgml_replication: query failed (%s): %s", SPI_result_code_string(rc), sql);
-}
-
-static char *
-cell_text(uint64 row, int col)
-{
-	char	   *s = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
-
-	return s;
-}
-
-static bool
-cell_bool(uint64 row, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
-
-	return !isnull && DatumGetBool(d);
-}
-
-static int64
-cell_int8(uint64 row, int col, bool *isnull)
-{
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
-
-	return *isnull ? 0 : DatumGetInt64(d);
-}
 
 static const char *
 setting(const char *name)
@@ -72,15 +38,15 @@ may_scan_cache(void)
 {
 	if (superuser())
 		return true;
-	run_query("SELECT pg_catalog.has_function_privilege('pgml_repl.hf_cache_manifest(text, boolean)', 'EXECUTE')"
-			  " AND pg_catalog.has_table_privilege('pgml_repl.hf_manifest', 'SELECT')");
-	return SPI_processed == 1 && cell_bool(0, 1);
+	pgmlr_spi_select("SELECT pg_catalog.has_function_privilege('pgml_repl.hf_cache_manifest(text, boolean)', 'EXECUTE')"
+					 " AND pg_catalog.has_table_privilege('pgml_repl.hf_manifest', 'SELECT')");
+	return pgmlr_spi_rows() == 1 && pgmlr_spi_bool(0, 1);
 }
 
 static void
 gather_cache(pgmlr_doctor_facts *f)
 {
-	const char *configured = GetConfigOption("pgml_replication.hf_cache_dir", true, false);
+	const char *configured = pgmlr_hf_cache_dir;
 	pgmlr_status st;
 	char	   *dir;
 	struct stat sb;
@@ -129,42 +95,42 @@ gather_primary(pgmlr_doctor_facts *f)
 	f->archive_command = setting("archive_command");
 	f->max_wal_senders = max_wal_senders;
 
-	run_query("SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_replication");
-	f->wal_senders_used = (int32) cell_int8(0, 1, &isnull);
+	pgmlr_spi_select("SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_replication");
+	f->wal_senders_used = (int32) pgmlr_spi_int8(0, 1, &isnull);
 
 	f->passwords_visible = su;
 	f->hba_visible = su;
 	if (su)
-		run_query("SELECT a.rolname::text, a.rolcanlogin,"
-				  "  COALESCE(a.rolpassword LIKE 'SCRAM-SHA-256$%', false),"
-				  "  EXISTS (SELECT 1 FROM pg_catalog.pg_hba_file_rules h"
-				  "          WHERE h.error IS NULL AND h.type IN ('host', 'hostssl')"
-				  "            AND 'replication' = ANY (h.database)"
-				  "            AND (a.rolname = ANY (h.user_name) OR 'all' = ANY (h.user_name))"
-				  "            AND h.auth_method IN ('scram-sha-256', 'md5', 'cert'))"
-				  " FROM pg_catalog.pg_authid a WHERE a.rolreplication AND NOT a.rolsuper ORDER BY 1");
+		pgmlr_spi_select("SELECT a.rolname::text, a.rolcanlogin,"
+						 "  COALESCE(a.rolpassword LIKE 'SCRAM-SHA-256$%', false),"
+						 "  EXISTS (SELECT 1 FROM pg_catalog.pg_hba_file_rules h"
+						 "          WHERE h.error IS NULL AND h.type IN ('host', 'hostssl')"
+						 "            AND 'replication' = ANY (h.database)"
+						 "            AND (a.rolname = ANY (h.user_name) OR 'all' = ANY (h.user_name))"
+						 "            AND h.auth_method IN ('scram-sha-256', 'md5', 'cert'))"
+						 " FROM pg_catalog.pg_authid a WHERE a.rolreplication AND NOT a.rolsuper ORDER BY 1");
 	else
-		run_query("SELECT rolname::text, rolcanlogin, false, false"
-				  " FROM pg_catalog.pg_roles WHERE rolreplication AND NOT rolsuper ORDER BY 1");
-	f->n_roles = (int32) SPI_processed;
-	roles = palloc0(sizeof(pgmlr_doctor_role) * (SPI_processed + 1));
-	for (uint64 i = 0; i < SPI_processed; i++)
+		pgmlr_spi_select("SELECT rolname::text, rolcanlogin, false, false"
+						 " FROM pg_catalog.pg_roles WHERE rolreplication AND NOT rolsuper ORDER BY 1");
+	f->n_roles = (int32) pgmlr_spi_rows();
+	roles = palloc0(sizeof(pgmlr_doctor_role) * (pgmlr_spi_rows() + 1));
+	for (uint64 i = 0; i < pgmlr_spi_rows(); i++)
 	{
-		roles[i].name = cell_text(i, 1);
-		roles[i].can_login = cell_bool(i, 2);
-		roles[i].scram_password = cell_bool(i, 3);
-		roles[i].has_hba_rule = cell_bool(i, 4);
+		roles[i].name = pgmlr_spi_string(i, 1);
+		roles[i].can_login = pgmlr_spi_bool(i, 2);
+		roles[i].scram_password = pgmlr_spi_bool(i, 3);
+		roles[i].has_hba_rule = pgmlr_spi_bool(i, 4);
 	}
 	f->roles = roles;
 	if (su)
 	{
-		run_query("SELECT pg_catalog.count(*) FROM pg_catalog.pg_hba_file_rules WHERE error IS NOT NULL");
-		f->hba_error_lines = (int32) cell_int8(0, 1, &isnull);
+		pgmlr_spi_select("SELECT pg_catalog.count(*) FROM pg_catalog.pg_hba_file_rules WHERE error IS NOT NULL");
+		f->hba_error_lines = (int32) pgmlr_spi_int8(0, 1, &isnull);
 	}
 
 	/* Only after a CHECK constraint was dropped can the table hold such rows. */
-	run_query("SELECT pg_catalog.has_table_privilege('pgml_repl.hf_manifest', 'SELECT')");
-	if (cell_bool(0, 1))
+	pgmlr_spi_select("SELECT pg_catalog.has_table_privilege('pgml_repl.hf_manifest', 'SELECT')");
+	if (pgmlr_spi_bool(0, 1))
 	{
 		char	   *first_breaking_row;
 
@@ -172,23 +138,23 @@ gather_primary(pgmlr_doctor_facts *f)
 		f->manifest_first_breaking_row = first_breaking_row;
 	}
 
-	run_query("SELECT status, detail, pgbackrest_archive_max, pgbackrest_in_sync, last_archived_wal"
-			  " FROM pgml_repl.archive_status()");
-	f->archive_status = cell_text(0, 1);
-	f->archive_detail = cell_text(0, 2);
-	f->pgbackrest_archive_max = cell_text(0, 3);
-	f->pgbackrest_in_sync = cell_text(0, 4) == NULL ? -1 : cell_bool(0, 4) ? 1 : 0;
-	f->last_archived_wal = cell_text(0, 5);
+	pgmlr_spi_select("SELECT status, detail, pgbackrest_archive_max, pgbackrest_in_sync, last_archived_wal"
+					 " FROM pgml_repl.archive_status()");
+	f->archive_status = pgmlr_spi_string(0, 1);
+	f->archive_detail = pgmlr_spi_string(0, 2);
+	f->pgbackrest_archive_max = pgmlr_spi_string(0, 3);
+	f->pgbackrest_in_sync = pgmlr_spi_string(0, 4) == NULL ? -1 : pgmlr_spi_bool(0, 4) ? 1 : 0;
+	f->last_archived_wal = pgmlr_spi_string(0, 5);
 
-	run_query("SELECT application_name, state, status, detail FROM pgml_repl.replication_status()");
-	f->n_standbys = (int32) SPI_processed;
-	standbys = palloc0(sizeof(pgmlr_doctor_standby) * (SPI_processed + 1));
-	for (uint64 i = 0; i < SPI_processed; i++)
+	pgmlr_spi_select("SELECT application_name, state, status, detail FROM pgml_repl.replication_status()");
+	f->n_standbys = (int32) pgmlr_spi_rows();
+	standbys = palloc0(sizeof(pgmlr_doctor_standby) * (pgmlr_spi_rows() + 1));
+	for (uint64 i = 0; i < pgmlr_spi_rows(); i++)
 	{
-		standbys[i].application_name = cell_text(i, 1);
-		standbys[i].state = cell_text(i, 2);
-		standbys[i].status = cell_text(i, 3);
-		standbys[i].detail = cell_text(i, 4);
+		standbys[i].application_name = pgmlr_spi_string(i, 1);
+		standbys[i].state = pgmlr_spi_string(i, 2);
+		standbys[i].status = pgmlr_spi_string(i, 3);
+		standbys[i].detail = pgmlr_spi_string(i, 4);
 	}
 	f->standbys = standbys;
 }
@@ -197,45 +163,44 @@ static void
 gather_standby(pgmlr_doctor_facts *f)
 {
 	bool		isnull;
-	const char *prefetch = GetConfigOption("pgml_replication.prefetch", true, false);
 
 	f->restore_command = setting("restore_command");
 	f->hot_standby = setting("hot_standby");
 	if (superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_SETTINGS))
 		f->shared_preload_libraries = pstrdup(GetConfigOption("shared_preload_libraries", false, false));
 
-	run_query("SELECT pg_catalog.pg_is_wal_replay_paused()");
-	f->replay_paused = cell_bool(0, 1);
+	pgmlr_spi_select("SELECT pg_catalog.pg_is_wal_replay_paused()");
+	f->replay_paused = pgmlr_spi_bool(0, 1);
 
-	run_query("SELECT state, status, detail, lag_bytes, replay_delay::text FROM pgml_repl.replication_status()");
-	if (SPI_processed >= 1)
+	pgmlr_spi_select("SELECT state, status, detail, lag_bytes, replay_delay::text FROM pgml_repl.replication_status()");
+	if (pgmlr_spi_rows() >= 1)
 	{
-		f->receiver_state = cell_text(0, 1);
-		f->receiver_status = cell_text(0, 2);
-		f->receiver_detail = cell_text(0, 3);
-		f->lag_bytes = cell_int8(0, 4, &isnull);
+		f->receiver_state = pgmlr_spi_string(0, 1);
+		f->receiver_status = pgmlr_spi_string(0, 2);
+		f->receiver_detail = pgmlr_spi_string(0, 3);
+		f->lag_bytes = pgmlr_spi_int8(0, 4, &isnull);
 		f->has_lag_bytes = !isnull;
-		f->replay_delay = cell_text(0, 5);
+		f->replay_delay = pgmlr_spi_string(0, 5);
 	}
 
-	f->prefetch_enabled = prefetch == NULL || strcmp(prefetch, "on") == 0;
-	run_query("SELECT state, detail, worker_pid IS NOT NULL, files_failed, last_error, refused_rows"
-			  " FROM pgml_repl.prefetch_status()");
-	if (SPI_processed >= 1)
+	f->prefetch_enabled = pgmlr_prefetch_enabled;
+	pgmlr_spi_select("SELECT state, detail, worker_pid IS NOT NULL, files_failed, last_error, refused_rows"
+					 " FROM pgml_repl.prefetch_status()");
+	if (pgmlr_spi_rows() >= 1)
 	{
-		f->prefetch_state = cell_text(0, 1);
-		f->prefetch_detail = cell_text(0, 2);
-		f->prefetch_worker_pid_known = cell_bool(0, 3);
-		f->prefetch_files_failed = cell_int8(0, 4, &isnull);
-		f->prefetch_last_error = cell_text(0, 5);
-		f->prefetch_refused_rows = cell_int8(0, 6, &isnull);
+		f->prefetch_state = pgmlr_spi_string(0, 1);
+		f->prefetch_detail = pgmlr_spi_string(0, 2);
+		f->prefetch_worker_pid_known = pgmlr_spi_bool(0, 3);
+		f->prefetch_files_failed = pgmlr_spi_int8(0, 4, &isnull);
+		f->prefetch_last_error = pgmlr_spi_string(0, 5);
+		f->prefetch_refused_rows = pgmlr_spi_int8(0, 6, &isnull);
 	}
 	if (f->prefetch_refused_rows > 0)
 	{
-		run_query("SELECT repo || ' revision ' || coalesce(revision, '') || ' path ' || path || ': ' || last_error"
-				  " FROM pgml_repl.prefetch_queue() WHERE status = 'refused' LIMIT 1");
-		if (SPI_processed >= 1)
-			f->prefetch_first_refusal = cell_text(0, 1);
+		pgmlr_spi_select("SELECT repo || ' revision ' || coalesce(revision, '') || ' path ' || path || ': ' || last_error"
+						 " FROM pgml_repl.prefetch_queue() WHERE status = 'refused' LIMIT 1");
+		if (pgmlr_spi_rows() >= 1)
+			f->prefetch_first_refusal = pgmlr_spi_string(0, 1);
 	}
 }
 
@@ -253,7 +218,7 @@ run_doctor(void)
 
 	memset(&facts, 0, sizeof facts);
 	facts.pgbackrest_in_sync = -1;
-	SPI_connect();
+	pgmlr_spi_connect();
 	facts.in_recovery = RecoveryInProgress();
 	if (facts.in_recovery)
 		gather_standby(&facts);
@@ -269,7 +234,7 @@ run_doctor(void)
 		pgmlr_own_handle(report, pgmlr_doctor_free);
 		MemoryContextSwitchTo(spi);
 	}
-	SPI_finish();
+	pgmlr_spi_finish();
 	pgmlr_report_status(&st);
 	return report;
 }

@@ -9,7 +9,6 @@
 #include "health/health_shim.h"
 
 #include "access/xlog.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -61,7 +60,7 @@ copy_column(RowBuffer *row, int out_col, uint64 r, int spi_col)
 {
 	bool		isnull;
 
-	row->values[out_col] = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, spi_col, &isnull);
+	row->values[out_col] = pgmlr_spi_datum(r, spi_col, &isnull);
 	row->nulls[out_col] = isnull;
 	return !isnull;
 }
@@ -103,13 +102,14 @@ static void
 primary_rows(ReturnSetInfo *rsinfo)
 {
 	uint64		r;
+	uint64		n;
 
-	pgmlr_health_spi_query("SELECT application_name, client_addr, state, sync_state,"
-						   " sent_lsn, write_lsn, flush_lsn, replay_lsn, replay_lag,"
-						   " pg_catalog.pg_current_wal_lsn()"
-						   " FROM pg_catalog.pg_stat_replication"
-						   " ORDER BY application_name, pid");
-	for (r = 0; r < SPI_processed; r++)
+	n = pgmlr_spi_select("SELECT application_name, client_addr, state, sync_state,"
+						 " sent_lsn, write_lsn, flush_lsn, replay_lsn, replay_lag,"
+						 " pg_catalog.pg_current_wal_lsn()"
+						 " FROM pg_catalog.pg_stat_replication"
+						 " ORDER BY application_name, pid");
+	for (r = 0; r < n; r++)
 	{
 		RowBuffer	row;
 		pgmlr_replication_facts facts;
@@ -130,7 +130,7 @@ primary_rows(ReturnSetInfo *rsinfo)
 		if (facts.has_replay_lsn)
 			facts.replay_lsn = DatumGetLSN(row.values[COL_REPLAY_LSN]);
 		copy_column(&row, COL_REPLAY_LAG, r, 9);
-		facts.source_lsn = DatumGetLSN(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 10, &isnull));
+		facts.source_lsn = DatumGetLSN(pgmlr_spi_datum(r, 10, &isnull));
 		facts.has_source_lsn = !isnull;
 		facts.now = GetCurrentTimestamp();
 		thresholds(&facts);
@@ -147,12 +147,12 @@ standby_row(ReturnSetInfo *rsinfo)
 	Datum		d;
 
 	/* The outer join keeps one row when no WAL receiver runs. */
-	pgmlr_health_spi_query("SELECT r.status, r.sender_host, r.sender_port, r.written_lsn, r.flushed_lsn,"
-						   " pg_catalog.pg_last_wal_replay_lsn(), pg_catalog.pg_last_xact_replay_timestamp()"
-						   " FROM (SELECT 1) AS one LEFT JOIN pg_catalog.pg_stat_wal_receiver AS r ON true");
-	if (SPI_processed != 1)
+	pgmlr_spi_select("SELECT r.status, r.sender_host, r.sender_port, r.written_lsn, r.flushed_lsn,"
+					 " pg_catalog.pg_last_wal_replay_lsn(), pg_catalog.pg_last_xact_replay_timestamp()"
+					 " FROM (SELECT 1) AS one LEFT JOIN pg_catalog.pg_stat_wal_receiver AS r ON true");
+	if (pgmlr_spi_rows() != 1)
 		elog(ERROR, "pgml_replication: expected one row from pg_stat_wal_receiver, got " UINT64_FORMAT,
-			 SPI_processed);
+			 pgmlr_spi_rows());
 
 	memset(&facts, 0, sizeof facts);
 	facts.is_standby = true;
@@ -169,7 +169,7 @@ standby_row(ReturnSetInfo *rsinfo)
 	facts.has_replay_lsn = copy_column(&row, COL_REPLAY_LSN, 0, 6);
 	if (facts.has_replay_lsn)
 		facts.replay_lsn = DatumGetLSN(row.values[COL_REPLAY_LSN]);
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7, &isnull);
+	d = pgmlr_spi_datum(0, 7, &isnull);
 	facts.has_last_replay_at = !isnull;
 	if (!isnull)
 		facts.last_replay_at = DatumGetTimestampTz(d);
@@ -187,12 +187,12 @@ pgmlr_replication_status(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	SPI_connect();
+	pgmlr_spi_connect();
 	if (RecoveryInProgress())
 		standby_row(rsinfo);
 	else
 		primary_rows(rsinfo);
-	SPI_finish();
+	pgmlr_spi_finish();
 
 	return (Datum) 0;
 }

@@ -1,11 +1,11 @@
 /*
- * hf_cache/functions.c — SQL face of the HuggingFace cache manifest: the GUC
- * pgml_replication.hf_cache_dir, hf_cache_manifest(), hf_cache_repos() and
- * publish_hf_manifest() with its routine pgmlr_hf_publish() (the primary's
- * worker calls it too). Scanning, hashing and diffing live in the core
- * (src/core/hf_cache/); the table is hf_cache/manifest_table.c's.
+ * hf_cache/functions.c — SQL face of the HuggingFace cache manifest:
+ * hf_cache_manifest(), hf_cache_repos() and publish_hf_manifest() with its
+ * routine pgmlr_hf_publish() (the primary's worker calls it too). Scanning,
+ * hashing and diffing live in the core (src/core/hf_cache/); the table is
+ * hf_cache/manifest_table.c's.
  */
-#include "shim.h"
+#include "gucs.h"
 
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
@@ -25,25 +25,8 @@ PG_FUNCTION_INFO_V1(pgmlr_hf_cache_manifest);
 PG_FUNCTION_INFO_V1(pgmlr_hf_cache_repos);
 PG_FUNCTION_INFO_V1(pgmlr_publish_hf_manifest);
 
-static char *hf_cache_dir_setting = NULL;
-
 /* How long the backend sleeps between interrupt checks while hashing. */
 #define VERIFY_POLL_MS 100
-
-void
-pgmlr_define_hf_cache_gucs(void)
-{
-	DefineCustomStringVariable("pgml_replication.hf_cache_dir",
-							   "HuggingFace hub cache folder that the manifest describes.",
-							   "Empty means the server's HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, "
-							   "$HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub or "
-							   "$HOME/.cache/huggingface/hub, in that order.",
-							   &hf_cache_dir_setting,
-							   "",
-							   PGC_SIGHUP,
-							   0,
-							   NULL, NULL, NULL);
-}
 
 /*
  * The folder to scan. An explicit folder lets the caller list any folder the
@@ -66,7 +49,7 @@ cache_dir_for_call(FunctionCallInfo fcinfo, int argno, const char *function_name
 					 errhint("Call it without cache_dir to scan the folder set in pgml_replication.hf_cache_dir.")));
 		return text_to_cstring(PG_GETARG_TEXT_PP(argno));
 	}
-	dir = pgmlr_hf_default_cache_dir(hf_cache_dir_setting, &st);
+	dir = pgmlr_hf_default_cache_dir(pgmlr_hf_cache_dir, &st);
 	pgmlr_report_status(&st);
 	return pgmlr_take_string(dir);
 }
@@ -332,7 +315,7 @@ pgmlr_hf_publish(const char *cache_dir, bool report, pgmlr_hf_publish_result *ou
 							"Run pgml_repl.publish_hf_manifest() on the primary.");
 	if (dir == NULL)
 	{
-		dir = pgmlr_hf_default_cache_dir(hf_cache_dir_setting, &st);
+		dir = pgmlr_hf_default_cache_dir(pgmlr_hf_cache_dir, &st);
 		pgmlr_report_status(&st);
 		dir = pgmlr_take_string((char *) dir);
 	}

@@ -1,7 +1,8 @@
 /*
  * auto_conf_file.c — postgresql.auto.conf, read with PostgreSQL's parser and
  * written at COMMIT the way ALTER SYSTEM writes it: same file, same lock
- * (AutoFileLock), same format, temp file + fsync + durable_rename.
+ * (AutoFileLock), same format, temp file + fsync + durable_rename (the
+ * commit actions' PgmlrFileReplacement).
  *
  * ALTER SYSTEM holds AutoFileLock while it reads, merges and writes. We do
  * the same inside prepare(): the file is re-read under the lock at COMMIT,
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file_perm.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
@@ -36,8 +38,7 @@ typedef struct PendingSetting
 /* The transaction's one queued write; lives in TopTransactionContext. */
 typedef struct AutoConfWrite
 {
-	int			tmp_fd;
-	bool		tmp_written;	/* a temp file may exist and is ours */
+	PgmlrFileReplacement file;
 	bool		up_to_date;		/* the file already says it all: no write */
 } AutoConfWrite;
 
@@ -176,27 +177,7 @@ auto_conf_prepare(void *arg, List *settings)
 		return;
 	}
 
-	w->tmp_written = true;
-	w->tmp_fd = BasicOpenFile(AUTO_CONF_TMP_FILENAME, O_CREAT | O_RDWR | O_TRUNC);
-	if (w->tmp_fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\": %m", AUTO_CONF_TMP_FILENAME),
-				 errhint("Make the data directory writable; %s is unchanged.", PG_AUTOCONF_FILENAME)));
-	pgmlr_write_fully(w->tmp_fd, text, text_len, AUTO_CONF_TMP_FILENAME);
-	if (pg_fsync(w->tmp_fd) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not fsync file \"%s\": %m", AUTO_CONF_TMP_FILENAME)));
-	/* closed before the rename, as ALTER SYSTEM does */
-	if (close(w->tmp_fd) != 0)
-	{
-		w->tmp_fd = -1;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not close file \"%s\": %m", AUTO_CONF_TMP_FILENAME)));
-	}
-	w->tmp_fd = -1;
+	pgmlr_file_replacement_write(&w->file, text, text_len);
 
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
@@ -208,10 +189,7 @@ auto_conf_install(void *arg)
 	AutoConfWrite *w = (AutoConfWrite *) arg;
 
 	if (!w->up_to_date)
-	{
-		durable_rename(AUTO_CONF_TMP_FILENAME, PG_AUTOCONF_FILENAME, ERROR);
-		w->tmp_written = false;
-	}
+		pgmlr_file_replacement_install(&w->file);
 	if (LWLockHeldByMe(AutoFileLock))
 		LWLockRelease(AutoFileLock);
 }
@@ -227,19 +205,13 @@ auto_conf_cleanup(void *arg)
 {
 	AutoConfWrite *w = (AutoConfWrite *) arg;
 
-	if (w->tmp_fd >= 0)
-	{
-		close(w->tmp_fd);
-		w->tmp_fd = -1;
-	}
-	if (w->tmp_written)
+	if (w->file.temp_written)
 	{
 		bool		held = LWLockHeldByMe(AutoFileLock);
 
 		if (!held)
 			LWLockAcquire(AutoFileLock, LW_EXCLUSIVE);
-		(void) unlink(AUTO_CONF_TMP_FILENAME);
-		w->tmp_written = false;
+		pgmlr_file_replacement_discard(&w->file);
 		LWLockRelease(AutoFileLock);
 	}
 	else if (LWLockHeldByMe(AutoFileLock))
@@ -251,7 +223,11 @@ auto_conf_begin(void)
 {
 	AutoConfWrite *w = (AutoConfWrite *) palloc0(sizeof(AutoConfWrite));
 
-	w->tmp_fd = -1;
+	w->file.target = PG_AUTOCONF_FILENAME;
+	w->file.temp_path = AUTO_CONF_TMP_FILENAME;
+	w->file.mode = pg_file_create_mode;
+	w->file.alter_system_wording = true;
+	w->file.open_hint = "Make the data directory writable; " PG_AUTOCONF_FILENAME " is unchanged.";
 	return w;
 }
 

@@ -4,10 +4,9 @@
  * normalised, a role that does not exist (with the nearest replication role),
  * an edit of a standby's own pg_hba.conf.
  */
-#include "shim.h"
+#include "spi.h"
 
 #include "access/xlog.h"
-#include "executor/spi.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "pgml_repl/replication.h"
@@ -51,20 +50,14 @@ nearest_replication_role(const char *role)
 	pgmlr_status st;
 	uint64		n;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		return NULL;
-	if (SPI_execute("SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolreplication AND NOT rolsuper "
-					"ORDER BY rolname", true, 0) != SPI_OK_SELECT)
-	{
-		SPI_finish();
-		return NULL;
-	}
-	n = SPI_processed;
+	pgmlr_spi_connect();
+	n = pgmlr_spi_select("SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolreplication AND NOT rolsuper "
+						 "ORDER BY rolname");
 	names = palloc0(sizeof(char *) * (n + 1));
 	for (uint64 i = 0; i < n; i++)
-		names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		names[i] = pgmlr_spi_string(i, 1);
 	best = pgmlr_nearest_name(role, names, (int) n, &st);
-	SPI_finish();
+	pgmlr_spi_finish();
 	pgmlr_report_status(&st);
 	return pgmlr_take_string(best);
 }

@@ -51,9 +51,7 @@ typedef struct PendingHbaEdit
 /* One per transaction, in TopTransactionContext; the commit action's arg. */
 typedef struct HbaCommitState
 {
-	char	   *target;			/* pg_hba.conf, symlinks resolved */
-	char	   *temp_path;
-	bool		temp_written;
+	PgmlrFileReplacement file;	/* target: pg_hba.conf, symlinks resolved */
 	bool		install_needed;
 } HbaCommitState;
 
@@ -278,38 +276,23 @@ static void
 hba_prepare(void *arg, List *edits)
 {
 	HbaCommitState *s = (HbaCommitState *) arg;
-	char	   *current = read_hba_file(s->target);
+	char	   *current = read_hba_file(s->file.target);
 	char	   *updated = apply_pending_edits(current, edits);
 	struct stat stbuf;
-	int			fd;
-	size_t		len = strlen(updated);
 
 	s->install_needed = strcmp(current, updated) != 0;
 	if (!s->install_needed)
 		return;
-	validate_hba_text(updated, s->target);
+	validate_hba_text(updated, s->file.target);
 
-	if (stat(s->target, &stbuf) != 0)
+	/* The new file keeps the old one's permissions. */
+	if (stat(s->file.target, &stbuf) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not stat file \"%s\": %m", s->target)));
-	fd = OpenTransientFilePerm(s->temp_path, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY,
-							   stbuf.st_mode & (S_IRWXU | S_IRWXG | S_IRWXO));
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create file \"%s\": %m", s->temp_path)));
-	s->temp_written = true;
-	pgmlr_write_fully(fd, updated, len, s->temp_path);
-	if (pg_fsync(fd) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not fsync file \"%s\": %m", s->temp_path)));
-	if (CloseTransientFile(fd) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not close file \"%s\": %m", s->temp_path)));
-	validate_hba_temp_file(s->temp_path);
+				 errmsg("could not stat file \"%s\": %m", s->file.target)));
+	s->file.mode = stbuf.st_mode & (S_IRWXU | S_IRWXG | S_IRWXO);
+	pgmlr_file_replacement_write(&s->file, updated, strlen(updated));
+	validate_hba_temp_file(s->file.temp_path);
 }
 
 static void
@@ -319,8 +302,7 @@ hba_install(void *arg)
 
 	if (!s->install_needed)
 		return;
-	(void) durable_rename(s->temp_path, s->target, ERROR);
-	s->temp_written = false;
+	pgmlr_file_replacement_install(&s->file);
 }
 
 static void
@@ -328,9 +310,7 @@ hba_cleanup(void *arg)
 {
 	HbaCommitState *s = (HbaCommitState *) arg;
 
-	if (s->temp_written)
-		(void) unlink(s->temp_path);	/* must not ERROR; a leftover is overwritten next time */
-	s->temp_written = false;
+	pgmlr_file_replacement_discard(&s->file);
 }
 
 static void *
@@ -338,8 +318,8 @@ hba_begin(void)
 {
 	HbaCommitState *s = (HbaCommitState *) palloc0(sizeof(HbaCommitState));
 
-	s->target = hba_target_path();
-	s->temp_path = psprintf("%s.pgml_repl.tmp", s->target);
+	s->file.target = hba_target_path();
+	s->file.temp_path = psprintf("%s.pgml_repl.tmp", s->file.target);
 	return s;
 }
 
@@ -380,11 +360,11 @@ queue_hba_edit(HbaOp op, const char *role, const char *address, const char *meth
 
 	lock_hba_editing();
 	s = (HbaCommitState *) pgmlr_commit_action_arg(&hba_action);
-	current = read_hba_file(s->target);
+	current = read_hba_file(s->file.target);
 	overlaid = apply_pending_edits(current, pgmlr_commit_action_edits(&hba_action));
 	updated = apply_edit(overlaid, &probe, changed, rule);
 	if (*changed)
-		validate_hba_text(updated, s->target);
+		validate_hba_text(updated, s->file.target);
 
 	old = MemoryContextSwitchTo(TopTransactionContext);
 	e = (PendingHbaEdit *) palloc0(sizeof(PendingHbaEdit));

@@ -4,14 +4,14 @@
  * validates, quotes and renders; this file gathers server facts (settings,
  * pg_stat_replication) and runs pgbackrest.
  */
-#include "shim.h"
+#include "gucs.h"
+#include "spi.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "lib/stringinfo.h"
@@ -31,24 +31,9 @@ PG_FUNCTION_INFO_V1(pgmlr_fn_pgcat_config);
 PG_FUNCTION_INFO_V1(pgmlr_fn_pgbackrest_info);
 PG_FUNCTION_INFO_V1(pgmlr_fn_pgbackrest_archive_max);
 
-/* pgml_replication.pgbackrest_timeout, in seconds */
-static int	pgbackrest_timeout = 30;
-
 /* pgbackrest info output larger than this is not an info listing */
 #define PGBACKREST_MAX_OUTPUT (64 * 1024 * 1024)
 #define PGBACKREST_MAX_STDERR (64 * 1024)
-
-void
-pgmlr_define_operator_gucs(void)
-{
-	DefineCustomIntVariable("pgml_replication.pgbackrest_timeout",
-							"Time limit for the pgbackrest command run by pgml_repl.pgbackrest_info().",
-							"pgbackrest gets SIGTERM at the limit and SIGKILL 5 seconds later.",
-							&pgbackrest_timeout,
-							30, 1, 3600,
-							PGC_SUSET, GUC_UNIT_S,
-							NULL, NULL, NULL);
-}
 
 static char *
 text_arg(FunctionCallInfo fcinfo, int n)
@@ -101,31 +86,26 @@ pgmlr_fn_standby_setup(PG_FUNCTION_ARGS)
 static int
 connected_standbys(MemoryContext into, const char ***hosts, const char ***names)
 {
-	int			ret;
 	int			n;
 
-	SPI_connect();
-	ret = SPI_execute("SELECT coalesce(host(r.client_addr), ''), r.application_name"
-					  " FROM pg_catalog.pg_stat_replication r"
-					  " WHERE r.state IS DISTINCT FROM 'backup'"
-					  "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots s"
-					  "                   WHERE s.active_pid = r.pid AND s.slot_type = 'logical')"
-					  " ORDER BY 1, 2",
-					  true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	n = (int) SPI_processed;
+	pgmlr_spi_connect();
+	n = (int) pgmlr_spi_select("SELECT coalesce(host(r.client_addr), ''), r.application_name"
+							   " FROM pg_catalog.pg_stat_replication r"
+							   " WHERE r.state IS DISTINCT FROM 'backup'"
+							   "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots s"
+							   "                   WHERE s.active_pid = r.pid AND s.slot_type = 'logical')"
+							   " ORDER BY 1, 2");
 	*hosts = MemoryContextAllocZero(into, sizeof(char *) * (n + 1));
 	*names = MemoryContextAllocZero(into, sizeof(char *) * (n + 1));
 	for (int i = 0; i < n; i++)
 	{
-		char	   *h = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		char	   *a = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		char	   *h = pgmlr_spi_string(i, 1);
+		char	   *a = pgmlr_spi_string(i, 2);
 
 		(*hosts)[i] = MemoryContextStrdup(into, h ? h : "");
 		(*names)[i] = MemoryContextStrdup(into, a ? a : "");
 	}
-	SPI_finish();
+	pgmlr_spi_finish();
 	return n;
 }
 
@@ -133,20 +113,16 @@ static char *
 server_address(MemoryContext into)
 {
 	char	   *addr = NULL;
-	int			ret;
 
-	SPI_connect();
-	ret = SPI_execute("SELECT host(pg_catalog.inet_server_addr())", true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 1)
+	pgmlr_spi_connect();
+	if (pgmlr_spi_exec(NULL, "SELECT host(pg_catalog.inet_server_addr())", true, 1, SPI_OK_SELECT) == 1)
 	{
-		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *v = pgmlr_spi_string(0, 1);
 
 		if (v)
 			addr = MemoryContextStrdup(into, v);
 	}
-	SPI_finish();
+	pgmlr_spi_finish();
 	return addr;
 }
 
@@ -289,7 +265,7 @@ run_pgbackrest_info(FunctionCallInfo fcinfo)
 				 errmsg("could not create directory \"%s\": %m", tmpdir)));
 	errpath = psprintf("%s/%s_pgmlr_pgbackrest.%d.err", tmpdir, PG_TEMP_FILE_PREFIX, MyProcPid);
 
-	command = pgmlr_take_string(pgmlr_pgbackrest_info_command(stanza, config, pgbackrest_timeout,
+	command = pgmlr_take_string(pgmlr_pgbackrest_info_command(stanza, config, pgmlr_pgbackrest_timeout,
 															  errpath, &st));
 	pgmlr_report_status(&st);
 
@@ -321,7 +297,7 @@ run_pgbackrest_info(FunctionCallInfo fcinfo)
 
 	if (exit_code != 0)
 	{
-		pgmlr_pgbackrest_exit_error(exit_code, pgbackrest_timeout, out.data, errtext, &st);
+		pgmlr_pgbackrest_exit_error(exit_code, pgmlr_pgbackrest_timeout, out.data, errtext, &st);
 		pgmlr_report_status(&st);
 	}
 	if (strlen(out.data) != (size_t) out.len)

@@ -6,11 +6,10 @@
  * ever carries the verifier: the plaintext appears in no statement text and
  * no log line of ours, and password_encryption = md5 cannot weaken it.
  */
-#include "shim.h"
+#include "spi.h"
 
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq/crypt.h"
@@ -71,19 +70,14 @@ static void
 run_role_statement(const char *role, bool exists, const char *verifier)
 {
 	StringInfoData sql;
-	int			rc;
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "%s ROLE %s WITH LOGIN REPLICATION",
 					 exists ? "ALTER" : "CREATE", quote_identifier(role));
 	if (verifier)
 		appendStringInfo(&sql, " PASSWORD %s", quote_literal_cstr(verifier));
-	rc = SPI_execute(sql.data, false, 0);
-	if (rc != SPI_OK_UTILITY)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not %s role \"%s\": %s", exists ? "alter" : "create", role,
-						SPI_result_code_string(rc))));
+	/* Named, not quoted: the statement carries the password verifier. */
+	(void) pgmlr_spi_exec(exists ? "ALTER ROLE" : "CREATE ROLE", sql.data, false, 0, SPI_OK_UTILITY);
 }
 
 /* allow_replica() in the same transaction; the line it reports. */
@@ -95,18 +89,16 @@ add_hba_rule(const char *role, const char *address)
 	NameData	rolename;
 	bool		isnull;
 	Datum		d;
-	int			rc;
 
 	namestrcpy(&rolename, role);
 	args[0] = CStringGetTextDatum(address);
 	args[1] = NameGetDatum(&rolename);
-	rc = SPI_execute_with_args("SELECT hba_rule FROM pgml_repl.allow_replica($1, $2, 'scram-sha-256')",
-							   2, argtypes, args, NULL, false, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+	if (pgmlr_spi_exec_args("SELECT hba_rule FROM pgml_repl.allow_replica($1, $2, 'scram-sha-256')",
+							2, argtypes, args, NULL, false, 1, SPI_OK_SELECT) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("allow_replica returned no rule")));
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	d = pgmlr_spi_datum(0, 1, &isnull);
 	return isnull ? NULL : TextDatumGetCString(d);
 }
 
@@ -185,10 +177,7 @@ pgmlr_create_replication_user(PG_FUNCTION_ARGS)
 	else
 		kept_password = true;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not connect to SPI")));
+	pgmlr_spi_connect();
 	run_role_statement(role, existing.exists, verifier);
 	if (allow_from)
 	{
@@ -197,7 +186,7 @@ pgmlr_create_replication_user(PG_FUNCTION_ARGS)
 		if (r)
 			rule = MemoryContextStrdup(caller_cxt, r);
 	}
-	SPI_finish();
+	pgmlr_spi_finish();
 
 	if (kept_password)
 		ereport(NOTICE,

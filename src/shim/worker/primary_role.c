@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "pgstat.h"
-#include "utils/timestamp.h"
+#include "worker/state.h"
 #include "hf_cache/manifest_table.h"
 
 static void
@@ -22,12 +22,7 @@ publish_manifest(void *arg)
 	/* Quiet: its WARNING naming refused entries would repeat every naptime. */
 	pgmlr_hf_publish(NULL, false, &result);
 	*refused = result.refused;
-	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
-	prefetch_shared->published_added = result.added;
-	prefetch_shared->published_removed = result.removed;
-	prefetch_shared->published_refused = result.refused;
-	prefetch_shared->last_published_at = GetCurrentTimestamp();
-	LWLockRelease(prefetch_shared->lock);
+	pgmlr_prefetch_record_publish(result.added, result.removed, result.refused);
 }
 
 void
@@ -40,10 +35,7 @@ pgmlr_prefetch_primary_cycle(void)
 	if (!pgmlr_prefetch_extension_ready("primary"))
 		return;
 	/* A promoted standby's refusals were about the manifest it received. */
-	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
-	prefetch_shared->refused_total = 0;
-	prefetch_shared->refused_len = 0;
-	LWLockRelease(prefetch_shared->lock);
+	pgmlr_prefetch_clear_refusals();
 
 	pgmlr_prefetch_set_state("primary", "publishing", NULL);
 	if (!pgmlr_prefetch_in_transaction(publish_manifest, &refused))

@@ -97,50 +97,6 @@ pgmlr_prefetch_extension_ready(const char *role)
 	return installed;
 }
 
-/* The token: the setting, else HF_TOKEN, HUGGING_FACE_HUB_TOKEN, else the
- * huggingface_hub token file ($HF_HOME/token). */
-static char *
-hub_token(void)
-{
-	const char *t = pgmlr_hf_token();
-	const char *home;
-	char		path[MAXPGPATH];
-	char		buf[512];
-	FILE	   *f;
-	size_t		n;
-
-	if (t != NULL)
-		return pstrdup(t);
-	if ((home = getenv("HF_HOME")) != NULL && home[0])
-		snprintf(path, sizeof(path), "%s/token", home);
-	else if ((home = getenv("XDG_CACHE_HOME")) != NULL && home[0])
-		snprintf(path, sizeof(path), "%s/huggingface/token", home);
-	else if ((home = getenv("HOME")) != NULL && home[0])
-		snprintf(path, sizeof(path), "%s/.cache/huggingface/token", home);
-	else
-		return NULL;
-	if ((f = AllocateFile(path, "r")) == NULL)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	FreeFile(f);
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return n > 0 ? pstrdup(buf) : NULL;
-}
-
-static const char *
-hub_endpoint(void)
-{
-	const char *env;
-
-	if (pgmlr_hf_endpoint != NULL && pgmlr_hf_endpoint[0])
-		return pgmlr_hf_endpoint;
-	if ((env = getenv("HF_ENDPOINT")) != NULL && env[0])
-		return env;
-	return "https://huggingface.co";
-}
-
 typedef struct ManifestLoad
 {
 	pgmlr_fetch_job *job;
@@ -227,11 +183,7 @@ publish_refusals(void)
 	if (total > 10)
 		appendStringInfo(&detail, "\n... and %d more", total - 10);
 
-	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
-	prefetch_shared->refused_total = total;
-	prefetch_shared->refused_len = shown;
-	memcpy(prefetch_shared->refused, slots, sizeof(PrefetchQueueSlot) * shown);
-	LWLockRelease(prefetch_shared->lock);
+	pgmlr_prefetch_record_refusals(total, shown, slots);
 	pfree(slots);
 
 	snprintf(summary, sizeof(summary), "%d|%s", total, first);
@@ -280,30 +232,7 @@ publish_progress(const pgmlr_fetch_progress *p, const char *state, const char *d
 	if (failure[0] == '\0' && p->last_publish_error[0] != '\0')
 		strlcpy(failure, p->last_publish_error, sizeof(failure));
 
-	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
-	strlcpy(prefetch_shared->role, "standby", sizeof(prefetch_shared->role));
-	strlcpy(prefetch_shared->state, state, sizeof(prefetch_shared->state));
-	strlcpy(prefetch_shared->detail, detail ? detail : "", sizeof(prefetch_shared->detail));
-	prefetch_shared->files_wanted = p->files_wanted;
-	prefetch_shared->files_done = p->files_done;
-	prefetch_shared->files_failed = p->files_failed;
-	prefetch_shared->bytes_wanted = p->bytes_wanted;
-	prefetch_shared->bytes_done = p->bytes_done;
-	prefetch_shared->bytes_failed = p->bytes_failed;
-	strlcpy(prefetch_shared->current_repo, p->current_repo, sizeof(prefetch_shared->current_repo));
-	strlcpy(prefetch_shared->current_path, p->current_path, sizeof(prefetch_shared->current_path));
-	prefetch_shared->current_bytes = p->current_bytes;
-	prefetch_shared->current_total = p->current_total;
-	prefetch_shared->throughput_bytes_per_sec = p->throughput_bps;
-	if (failure[0] != '\0' && strcmp(prefetch_shared->last_error, failure) != 0)
-	{
-		strlcpy(prefetch_shared->last_error, failure, sizeof(prefetch_shared->last_error));
-		prefetch_shared->last_error_at = GetCurrentTimestamp();
-	}
-	prefetch_shared->queue_total = queued;
-	prefetch_shared->queue_len = shown;
-	memcpy(prefetch_shared->queue, slots, sizeof(PrefetchQueueSlot) * shown);
-	LWLockRelease(prefetch_shared->lock);
+	pgmlr_prefetch_record_progress(p, state, detail, failure, queued, shown, slots);
 	pfree(slots);
 }
 
@@ -312,11 +241,22 @@ start_job(const char *cache_root)
 {
 	pgmlr_fetch_options opts;
 	pgmlr_status st;
-	char	   *token = hub_token();
+	char	   *token;
+	char	   *endpoint;
+
+	/* The setting, else the huggingface_hub environment (hub_env.hpp). */
+	token = pgmlr_take_string(pgmlr_hf_hub_token(pgmlr_hf_token_setting(), &st));
+	endpoint = st.code == PGMLR_OK ? pgmlr_take_string(pgmlr_hf_hub_endpoint(pgmlr_hf_endpoint, &st)) : NULL;
+	if (st.code != PGMLR_OK)
+	{
+		pgmlr_prefetch_record_error(st.message);
+		pgmlr_prefetch_set_state("standby", "error", st.message);
+		return false;
+	}
 
 	pgmlr_fetch_options_init(&opts);
 	opts.cache_root = cache_root;
-	opts.endpoint = hub_endpoint();
+	opts.endpoint = endpoint;
 	opts.token = token;
 	opts.ca_file = (pgmlr_hf_ca_file && pgmlr_hf_ca_file[0]) ? pgmlr_hf_ca_file : NULL;
 	opts.max_parallel = pgmlr_max_parallel_downloads;
@@ -341,7 +281,7 @@ static char *
 cache_root(bool mkdir_if_missing)
 {
 	pgmlr_status st;
-	char	   *dir = pgmlr_hf_default_cache_dir(GetConfigOption("pgml_replication.hf_cache_dir", true, false), &st);
+	char	   *dir = pgmlr_hf_default_cache_dir(pgmlr_hf_cache_dir, &st);
 
 	if (dir == NULL)
 	{
@@ -451,9 +391,6 @@ pgmlr_prefetch_standby_cycle(void)
 		publish_progress(&progress, "error", st.message);
 	}
 	/* Canceled (SIGTERM, prefetch off) or finished: temp files go, published files stay. */
-	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
-	prefetch_shared->current_repo[0] = '\0';
-	prefetch_shared->current_path[0] = '\0';
-	LWLockRelease(prefetch_shared->lock);
+	pgmlr_prefetch_clear_current();
 	release_current_job();
 }

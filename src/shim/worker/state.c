@@ -1,21 +1,29 @@
 /*
- * worker/state.c — the worker's state in shared memory and the SQL
+ * worker/state.c — the worker's state in shared memory: the only code that
+ * writes it (for the main loop and the cycles, worker/state.h) and the SQL
  * functions that show it: prefetch_status(), prefetch_queue(), prefetch_now().
  *
  * A standby is read-only, so progress can't go to a table; shared memory is
  * the one place every backend can read it.
  */
-#include "worker/worker.h"
+#include "worker/state.h"
 
+#include <signal.h>
+
+#include "access/xact.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "storage/ipc.h"
+#include "storage/proc.h"
 #include "storage/shmem.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-PrefetchShared *prefetch_shared = NULL;
+static PrefetchShared *prefetch_shared = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -57,6 +65,209 @@ pgmlr_prefetch_shmem_init(void)
 	shmem_request_hook = prefetch_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = prefetch_shmem_startup;
+}
+
+bool
+pgmlr_prefetch_shmem_ready(void)
+{
+	return prefetch_shared != NULL;
+}
+
+/* Runs on any exit, FATAL included (PG_FINALLY would not). */
+static void
+prefetch_detach(int code, Datum arg)
+{
+	if (prefetch_shared == NULL)
+		return;
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	if (prefetch_shared->worker_pid == MyProcPid)
+	{
+		prefetch_shared->worker_pid = 0;
+		prefetch_shared->worker_latch = NULL;
+		strlcpy(prefetch_shared->state, "stopped", sizeof(prefetch_shared->state));
+		prefetch_shared->current_repo[0] = '\0';
+		prefetch_shared->current_path[0] = '\0';
+	}
+	LWLockRelease(prefetch_shared->lock);
+}
+
+bool
+pgmlr_prefetch_attach(void)
+{
+	bool		attached = false;
+
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	if (prefetch_shared->worker_pid == 0 || kill(prefetch_shared->worker_pid, 0) != 0)
+	{
+		prefetch_shared->worker_pid = MyProcPid;
+		prefetch_shared->worker_latch = MyLatch;
+		attached = true;
+	}
+	LWLockRelease(prefetch_shared->lock);
+	if (attached)
+		before_shmem_exit(prefetch_detach, (Datum) 0);
+	return attached;
+}
+
+void
+pgmlr_prefetch_set_state(const char *role, const char *state, const char *detail)
+{
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	if (role)
+		strlcpy(prefetch_shared->role, role, sizeof(prefetch_shared->role));
+	strlcpy(prefetch_shared->state, state, sizeof(prefetch_shared->state));
+	strlcpy(prefetch_shared->detail, detail ? detail : "", sizeof(prefetch_shared->detail));
+	LWLockRelease(prefetch_shared->lock);
+}
+
+void
+pgmlr_prefetch_record_error(const char *message)
+{
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	strlcpy(prefetch_shared->last_error, message, sizeof(prefetch_shared->last_error));
+	prefetch_shared->last_error_at = GetCurrentTimestamp();
+	LWLockRelease(prefetch_shared->lock);
+}
+
+bool
+pgmlr_prefetch_error_is_new(const char *message)
+{
+	bool		is_new;
+
+	LWLockAcquire(prefetch_shared->lock, LW_SHARED);
+	is_new = strcmp(prefetch_shared->last_error, message) != 0;
+	LWLockRelease(prefetch_shared->lock);
+	return is_new;
+}
+
+void
+pgmlr_prefetch_cycle_started(TimestampTz started)
+{
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	prefetch_shared->last_cycle_started_at = started;
+	prefetch_shared->cycles++;
+	LWLockRelease(prefetch_shared->lock);
+}
+
+void
+pgmlr_prefetch_cycle_finished(int naptime_s)
+{
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	prefetch_shared->last_cycle_finished_at = GetCurrentTimestamp();
+	prefetch_shared->next_cycle_at =
+		TimestampTzPlusMilliseconds(prefetch_shared->last_cycle_finished_at,
+									naptime_s * 1000L);
+	LWLockRelease(prefetch_shared->lock);
+}
+
+void
+pgmlr_prefetch_record_publish(int64 added, int64 removed, int64 refused)
+{
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	prefetch_shared->published_added = added;
+	prefetch_shared->published_removed = removed;
+	prefetch_shared->published_refused = refused;
+	prefetch_shared->last_published_at = GetCurrentTimestamp();
+	LWLockRelease(prefetch_shared->lock);
+}
+
+void
+pgmlr_prefetch_clear_refusals(void)
+{
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	prefetch_shared->refused_total = 0;
+	prefetch_shared->refused_len = 0;
+	LWLockRelease(prefetch_shared->lock);
+}
+
+void
+pgmlr_prefetch_record_refusals(int64 total, int shown, const PrefetchQueueSlot *slots)
+{
+	shown = Min(shown, PREFETCH_REFUSED_SLOTS);
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	prefetch_shared->refused_total = total;
+	prefetch_shared->refused_len = shown;
+	memcpy(prefetch_shared->refused, slots, sizeof(PrefetchQueueSlot) * shown);
+	LWLockRelease(prefetch_shared->lock);
+}
+
+void
+pgmlr_prefetch_record_progress(const pgmlr_fetch_progress *p, const char *state, const char *detail,
+							   const char *failure, int queued, int shown, const PrefetchQueueSlot *slots)
+{
+	shown = Min(shown, PREFETCH_QUEUE_SLOTS);
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	strlcpy(prefetch_shared->role, "standby", sizeof(prefetch_shared->role));
+	strlcpy(prefetch_shared->state, state, sizeof(prefetch_shared->state));
+	strlcpy(prefetch_shared->detail, detail ? detail : "", sizeof(prefetch_shared->detail));
+	prefetch_shared->files_wanted = p->files_wanted;
+	prefetch_shared->files_done = p->files_done;
+	prefetch_shared->files_failed = p->files_failed;
+	prefetch_shared->bytes_wanted = p->bytes_wanted;
+	prefetch_shared->bytes_done = p->bytes_done;
+	prefetch_shared->bytes_failed = p->bytes_failed;
+	strlcpy(prefetch_shared->current_repo, p->current_repo, sizeof(prefetch_shared->current_repo));
+	strlcpy(prefetch_shared->current_path, p->current_path, sizeof(prefetch_shared->current_path));
+	prefetch_shared->current_bytes = p->current_bytes;
+	prefetch_shared->current_total = p->current_total;
+	prefetch_shared->throughput_bytes_per_sec = p->throughput_bps;
+	if (failure[0] != '\0' && strcmp(prefetch_shared->last_error, failure) != 0)
+	{
+		strlcpy(prefetch_shared->last_error, failure, sizeof(prefetch_shared->last_error));
+		prefetch_shared->last_error_at = GetCurrentTimestamp();
+	}
+	prefetch_shared->queue_total = queued;
+	prefetch_shared->queue_len = shown;
+	memcpy(prefetch_shared->queue, slots, sizeof(PrefetchQueueSlot) * shown);
+	LWLockRelease(prefetch_shared->lock);
+}
+
+void
+pgmlr_prefetch_clear_current(void)
+{
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	prefetch_shared->current_repo[0] = '\0';
+	prefetch_shared->current_path[0] = '\0';
+	LWLockRelease(prefetch_shared->lock);
+}
+
+bool
+pgmlr_prefetch_in_transaction(void (*fn) (void *), void *arg)
+{
+	MemoryContext cycle_cxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	PG_TRY();
+	{
+		fn(arg);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cycle_cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		/* The same failure every naptime would flood the log: say it once. */
+		ereport(pgmlr_prefetch_error_is_new(edata->message) ? WARNING : DEBUG1,
+				(errmsg("pgml_replication prefetch: %s", edata->message),
+				 edata->detail ? errdetail("%s", edata->detail) : 0,
+				 edata->hint ? errhint("%s", edata->hint) : 0));
+		pgmlr_prefetch_record_error(edata->message);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cycle_cxt);
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
 }
 
 static Datum
