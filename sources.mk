@@ -32,6 +32,11 @@ CORE_SRCS = \
 	src/core/hf_fetch/fs.cpp \
 	src/core/hf_fetch/sweep.cpp \
 	src/core/hf_fetch/plan.cpp \
+	src/core/hf_fetch/partial_file.cpp \
+	src/core/hf_fetch/retry_policy.cpp \
+	src/core/hf_fetch/rate_limiter.cpp \
+	src/core/hf_fetch/publisher.cpp \
+	src/core/hf_fetch/hub_source.cpp \
 	src/core/hf_fetch/job.cpp \
 	src/core/hf_fetch/api.cpp
 
