@@ -77,5 +77,6 @@ UNIT_TEST_SRCS = \
 	test/unit/hf_cache/manifest_test.cpp \
 	test/unit/hf_fetch/rows_test.cpp \
 	test/unit/hf_fetch/plan_test.cpp \
+	test/unit/hf_fetch/job_parts_test.cpp \
 	test/unit/common/work_pool_test.cpp \
 	test/unit/hf_fetch/hub_test.cpp
