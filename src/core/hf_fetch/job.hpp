@@ -1,18 +1,22 @@
-// A fetch job: validated rows -> plan -> libcurl multi transfers driven in
+// A fetch job: validated rows -> plan -> transfers from a Source driven in
 // bounded steps -> verified, published blobs, then links, then refs.
+// Plain C++ types only; api.cpp converts them to and from pgml_repl/hf_fetch.h.
 #pragma once
 #include "common/core_only.hpp"
 
+#include <csignal>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "hf_fetch/plan.hpp"
 #include "hf_fetch/rows.hpp"
-#include "pgml_repl/hf_fetch.h"
 #include "common/error.hpp"
 
 namespace pgmlr::hf_fetch {
+
+class Source;
 
 struct Options {
 	std::string cache_root;
@@ -33,21 +37,56 @@ struct Options {
 	volatile sig_atomic_t *abort_flag = nullptr;
 };
 
-Result<Options> options_from_c(const pgmlr_fetch_options *c);
+// The same values as pgmlr_fetch_state (api.cpp maps them).
+enum class BlobState { pending, active, backoff, failed, done };
+
+struct Progress {
+	int64_t files_wanted = 0;
+	int64_t files_done = 0;
+	int64_t files_failed = 0;
+	int64_t files_active = 0;
+	int64_t bytes_wanted = 0;
+	int64_t bytes_done = 0;
+	int64_t bytes_failed = 0;
+	int64_t bytes_received = 0;
+	int64_t links_created = 0;
+	int64_t refs_written = 0;
+	int64_t links_failed = 0;
+	int64_t partials_removed = 0;
+	std::string last_publish_error;
+	double throughput_bps = 0;
+	std::string current_repo;
+	std::string current_path;
+	int64_t current_bytes = 0;
+	int64_t current_total = 0;
+	bool canceled = false;
+};
+
+struct QueueEntry {
+	std::string repo_type, repo_id, revision, path, blob;
+	int64_t size = 0;
+	int64_t bytes_done = 0;
+	int attempts = 0;
+	BlobState state = BlobState::pending;
+	std::string last_error;
+};
 
 class Job {
 public:
+	// Fetches from the Hub (HubSource over libcurl).
 	static Result<std::unique_ptr<Job>> create(Options opts);
+	// Fetches from source (tests, other sources); opts' Hub fields are unused.
+	static Result<std::unique_ptr<Job>> create(Options opts, std::unique_ptr<Source> source);
 	~Job();
 	Status add_row(const Row &row);
 	Status plan();
+	bool planned() const;
 	// finished? Err(CANCELED) when the abort flag stopped it.
-	Result<bool> step(int max_ms, pgmlr_fetch_progress *out);
+	Result<bool> step(int max_ms, Progress *out);
 	void cancel();
-	int refused_count() const;
-	bool refused_item(int index, pgmlr_fetch_refusal *out) const;
+	const std::vector<RefusedRow> &refused() const;
 	int queue_count() const;
-	bool queue_item(int index, pgmlr_fetch_queue_entry *out) const;
+	bool queue_item(int index, QueueEntry *out) const;
 
 	struct Impl;
 

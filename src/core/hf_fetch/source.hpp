@@ -1,0 +1,92 @@
+// The seam between a fetch job and where a blob's bytes come from.
+//
+// The job decides what to fetch, keeps the partial file, retries, limits the
+// rate and publishes; a Source only moves bytes: "send blob X of size N,
+// starting at byte K, to this receiver", then reports how it ended. The Hub
+// over libcurl (hub_source.cpp) is one Source; another (libpq to the upstream
+// server, parallel ranged transfers) is a new file implementing this
+// interface, and the job does not change.
+//
+// What a new Source implements:
+//   - start(): begin a transfer of task's blob from byte `from`, handing the
+//     bytes in order to the receiver (BlobReceiver::take). If the other side
+//     can only send from byte 0, call BlobReceiver::restart() first. Must not
+//     block: nothing is delivered before run().
+//   - run(): move every transfer forward without blocking (the job calls it
+//     once per turn of its step loop; step(max_ms) stays bounded).
+//   - collect(): report each transfer that ended since the last call, exactly
+//     once, as a TransferEnd; the source frees the transfer before reporting.
+//   - resume(): deliver again after take() answered pause (may deliver at once).
+//   - stop(): end a transfer without a report (cancel, give up).
+//   - wait(ms): block at most ms until run() has something to do or wake()
+//     was called; wake() is thread-safe (the publishing threads call it).
+// A source never throws out of a callback of a C library it uses; a failure
+// inside one becomes that transfer's TransferEnd (retry, keep_bytes false).
+// It is driven from the job's thread only, except wake().
+#pragma once
+#include "common/core_only.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "hf_fetch/plan.hpp"
+
+namespace pgmlr::hf_fetch {
+
+// The job's side of one transfer: where the bytes go, in order.
+class BlobReceiver {
+public:
+	enum class Take {
+		ok,      // written (or queued for writing)
+		pause,   // not now (the rate limit): hand the same bytes again after Source::resume
+		refuse,  // abort the transfer; the receiver keeps the reason
+	};
+	virtual Take take(const char *data, size_t n) = 0;
+	// The bytes that follow start at byte 0 although a later one was asked:
+	// drop the kept prefix. false: abort the transfer (the receiver keeps why).
+	virtual bool restart() = 0;
+
+protected:
+	~BlobReceiver() = default;
+};
+
+// How a transfer ended.
+struct TransferEnd {
+	enum class Kind {
+		complete,  // every byte was delivered; the job checks size and checksum
+		retry,     // worth another attempt later
+		fail,      // no use trying again in this job
+	};
+	Kind kind = Kind::retry;
+	// The bytes delivered so far are a clean prefix: a retry resumes after
+	// them, a failure keeps the partial file for a later job. false: they
+	// may be wrong (a protocol error of the other side, or a failure inside
+	// the source) and are dropped.
+	bool keep_bytes = true;
+	std::string why;         // for the queue entry; empty when complete
+	long retry_after_s = 0;  // the other side asked to wait this long (0: no wish)
+};
+
+// A running transfer, owned by its source.
+class SourceTransfer {
+public:
+	virtual ~SourceTransfer() = default;
+};
+
+class Source {
+public:
+	virtual ~Source() = default;
+	// nullptr with *why set when the transfer cannot start (it is not retried).
+	virtual SourceTransfer *start(const BlobTask &task, int64_t from, BlobReceiver &rx, std::string *why) = 0;
+	virtual void resume(SourceTransfer *t) = 0;
+	virtual void stop(SourceTransfer *t) = 0;
+	virtual void run() = 0;
+	// Calls ended(receiver, end) for each finished transfer; returns how many.
+	virtual int collect(const std::function<void(BlobReceiver &, const TransferEnd &)> &ended) = 0;
+	virtual void wait(int max_ms) = 0;
+	virtual void wake() = 0;
+};
+
+}  // namespace pgmlr::hf_fetch
