@@ -1,6 +1,8 @@
 #include "common/core_only.hpp"
 #include "hf_fetch/fs.hpp"
 
+#include "hf_cache/layout.hpp"
+
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -20,9 +22,7 @@ Error io_error(const std::string &what, const std::string &path, int err) {
 	return make_error(PGMLR_ERR_IO, what, "Path \"" + path + "\": " + std::strerror(err) + ".");
 }
 
-bool inside(const std::string &root, const std::string &p) {
-	return p == root || (p.size() > root.size() && p.compare(0, root.size(), root) == 0 && p[root.size()] == '/');
-}
+bool inside(const std::string &root, const std::string &p) { return p == root || hf::path_below(root, p); }
 
 }  // namespace
 

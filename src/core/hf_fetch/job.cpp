@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "hf_fetch/fs.hpp"
-#include "hf_fetch/hash.hpp"
+#include "hf_cache/checksum.hpp"
 #include "common/work_pool.hpp"
 #include "hf_fetch/sink.hpp"
 #include "hf_fetch/sweep.hpp"
@@ -64,7 +64,7 @@ struct Transfer {
 	int fd = -1;
 	std::string temp_path;
 	BlobLock lock;
-	std::unique_ptr<BlobHasher> hasher;
+	std::unique_ptr<hf::BlobHasher> hasher;
 	std::unique_ptr<BlockSink> sink;  // while a response body may arrive
 	int64_t on_disk = 0;         // bytes in the temp file, all hashed (when no sink runs)
 	int64_t accepted = 0;        // on_disk plus bytes handed to the sink
@@ -213,7 +213,7 @@ struct Job::Impl {
 		t.hasher->reset();
 		int64_t kept = fstat(fd, &sb) == 0 ? static_cast<int64_t>(sb.st_size) : 0;
 		if (kept > b.size) kept = 0;  // not a prefix of this blob
-		if (kept > 0 && hash_fd_prefix(fd, kept, *t.hasher)) {
+		if (kept > 0 && hf::hash_fd_prefix(fd, kept, *t.hasher)) {
 			t.hasher->reset();
 			kept = 0;  // unreadable: start over
 		}
@@ -375,7 +375,7 @@ struct Job::Impl {
 		struct stat sb;
 		std::string existing = blobs_dir(t) + "/" + b.blob;
 		if (stat(existing.c_str(), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == b.size) {
-			Result<bool> ok = opts.verify_present ? file_matches_blob(existing, b.blob, b.size) : Result<bool>(true);
+			Result<bool> ok = opts.verify_present ? hf::file_matches_blob(existing, b.blob, b.size) : Result<bool>(true);
 			if (ok && *ok) {
 				drop_temp(t);
 				unlink(partial_path(t).c_str());  // a leftover of ours, now useless
@@ -385,7 +385,7 @@ struct Job::Impl {
 				return false;
 			}
 		}
-		if (!t.hasher) t.hasher = std::make_unique<BlobHasher>(b.blob, b.size);
+		if (!t.hasher) t.hasher = std::make_unique<hf::BlobHasher>(b.blob, b.size);
 		if (t.fd < 0) {
 			if (std::string why = open_partial(t); !why.empty()) return fail(t, why), false;
 		} else {
@@ -395,7 +395,7 @@ struct Job::Impl {
 				return fail(t, std::string("could not prepare the resume: ") + std::strerror(errno)), false;
 			if (t.hasher->bytes() != t.on_disk) {
 				t.hasher->reset();
-				if (Status st = hash_fd_prefix(t.fd, t.on_disk, *t.hasher)) return fail(t, st->message), false;
+				if (Status st = hf::hash_fd_prefix(t.fd, t.on_disk, *t.hasher)) return fail(t, st->message), false;
 			}
 		}
 		Result<int64_t> avail = free_bytes(blobs_dir(t));
