@@ -1,7 +1,7 @@
 #include "common/core_only.hpp"
 #include "hf_cache/checksum.hpp"
 
-#include "common/text.hpp"
+#include "hf_cache/names.hpp"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -95,10 +95,8 @@ std::string BlobHasher::hex_digest() {
 }
 
 bool hash_kind_for_blob(const std::string &blob, HashKind *kind) {
-	if (!is_hex(blob)) return false;
-	if (blob.size() == 64) *kind = HashKind::sha256;
-	else if (blob.size() == 40) *kind = HashKind::git_sha1;
-	else return false;
+	if (!is_blob_name(blob)) return false;  // names.hpp says what a blob name is
+	*kind = blob.size() == 40 ? HashKind::git_sha1 : HashKind::sha256;
 	return true;
 }
 
