@@ -27,7 +27,6 @@ CORE_SRCS = \
 	src/core/hf_cache/api.cpp \
 	src/core/hf_cache/hub_env.cpp \
 	src/core/hf_fetch/rows.cpp \
-	src/core/hf_fetch/hash.cpp \
 	src/core/hf_fetch/sink.cpp \
 	src/core/common/work_pool.cpp \
 	src/core/hf_fetch/fs.cpp \

@@ -6,7 +6,7 @@
 #include <exception>
 
 
-namespace pgmlr::hf_fetch {
+namespace pgmlr {
 
 WorkPool::WorkPool(int threads, std::function<void()> wakeup)
 	: want_threads_(threads < 1 ? 1 : threads), wakeup_(std::move(wakeup)) {}
@@ -91,4 +91,4 @@ void WorkPool::wait_idle() {
 	collect();
 }
 
-}  // namespace pgmlr::hf_fetch
+}  // namespace pgmlr

@@ -1,7 +1,9 @@
-// Runs the slow file-system part of publishing (fsync, rename, folder sync,
-// snapshot links, refs) on a few threads, so the thread driving libcurl
-// never waits for the disk. fsync calls issued side by side also share the
-// file system's journal commits, which is what makes many small files fast.
+// The core's one pool of worker threads (started with every signal
+// blocked). The prefetch job runs the slow file-system part of publishing
+// on it (fsync, rename, folder sync, snapshot links, refs), so the thread
+// driving libcurl never waits for the disk, and fsync calls issued side by
+// side share the file system's journal commits; the cache scan's Verifier
+// hashes blobs on it.
 //
 // The owner submits work and later collects the outcomes on its own thread:
 // a completion callback never runs on a pool thread, so the owner's state
@@ -18,7 +20,7 @@
 
 #include "common/error.hpp"
 
-namespace pgmlr::hf_fetch {
+namespace pgmlr {
 
 class WorkPool {
 public:
@@ -56,4 +58,4 @@ private:
 	std::vector<std::thread> threads_;
 };
 
-}  // namespace pgmlr::hf_fetch
+}  // namespace pgmlr

@@ -1,8 +1,7 @@
 #include "common/core_only.hpp"
 #include "hf_cache/checksum.hpp"
 
-#include "common/quiet_thread.hpp"
-#include "common/text.hpp"
+#include "hf_cache/names.hpp"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -14,17 +13,13 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
-#include <numeric>
+#include <new>
 #include <stdexcept>
+#include <thread>
 
 namespace pgmlr::hf {
 
 namespace {
-
-struct MdCtx {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	~MdCtx() { EVP_MD_CTX_free(ctx); }
-};
 
 struct Fd {
 	int fd;
@@ -33,49 +28,75 @@ struct Fd {
 	}
 };
 
-const EVP_MD *md_for(HashKind kind) { return kind == HashKind::sha256 ? EVP_sha256() : EVP_sha1(); }
+std::string hash_memory(std::string_view data, HashKind kind) {
+	BlobHasher h(kind, static_cast<int64_t>(data.size()));
+	h.update(data.data(), data.size());
+	return h.hex_digest();
+}
 
-std::string to_hex(const unsigned char *p, unsigned n) {
+}  // namespace
+
+std::string to_hex(const unsigned char *p, size_t n) {
 	static const char digits[] = "0123456789abcdef";
 	std::string out;
 	out.reserve(n * 2);
-	for (unsigned i = 0; i < n; ++i) {
+	for (size_t i = 0; i < n; ++i) {
 		out += digits[p[i] >> 4];
 		out += digits[p[i] & 15];
 	}
 	return out;
 }
 
-bool init(MdCtx &c, HashKind kind, uint64_t size) {
-	if (!c.ctx || EVP_DigestInit_ex(c.ctx, md_for(kind), nullptr) != 1) return false;
-	if (kind == HashKind::git_sha1) {
-		std::string header = "blob " + std::to_string(size);
-		if (EVP_DigestUpdate(c.ctx, header.data(), header.size() + 1) != 1) return false;  // with the NUL
+struct BlobHasher::Impl {
+	EVP_MD_CTX *ctx = nullptr;
+	HashKind kind = HashKind::sha256;
+	int64_t size = 0;
+	bool failed = false;
+};
+
+BlobHasher::BlobHasher(HashKind kind, int64_t size) : impl_(new Impl) {
+	impl_->kind = kind;
+	impl_->size = size;
+	impl_->ctx = EVP_MD_CTX_new();
+	if (!impl_->ctx) throw std::bad_alloc();
+	reset();
+}
+
+BlobHasher::BlobHasher(std::string_view blob, int64_t size)
+	: BlobHasher(blob.size() == 40 ? HashKind::git_sha1 : HashKind::sha256, size) {}
+
+BlobHasher::~BlobHasher() { EVP_MD_CTX_free(impl_->ctx); }
+
+void BlobHasher::reset() {
+	const EVP_MD *md = impl_->kind == HashKind::sha256 ? EVP_sha256() : EVP_sha1();
+	if (EVP_DigestInit_ex(impl_->ctx, md, nullptr) != 1) throw std::runtime_error("OpenSSL digest failed");
+	if (impl_->kind == HashKind::git_sha1) {
+		std::string header = "blob " + std::to_string(impl_->size);
+		if (EVP_DigestUpdate(impl_->ctx, header.data(), header.size() + 1) != 1)  // with the NUL
+			throw std::runtime_error("OpenSSL digest failed");
 	}
-	return true;
+	impl_->failed = false;
+	bytes_ = 0;
 }
 
-std::string final_hex(MdCtx &c) {
+void BlobHasher::update(const void *data, size_t n) {
+	if (n == 0) return;
+	// Never throws: the download sink calls it on its own thread. A failure
+	// shows in hex_digest().
+	if (EVP_DigestUpdate(impl_->ctx, data, n) != 1) impl_->failed = true;
+	bytes_ += static_cast<int64_t>(n);
+}
+
+std::string BlobHasher::hex_digest() {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned n = 0;
-	if (EVP_DigestFinal_ex(c.ctx, md, &n) != 1) throw std::runtime_error("OpenSSL digest failed");
-	return to_hex(md, n);
+	unsigned int len = 0;
+	if (EVP_DigestFinal_ex(impl_->ctx, md, &len) != 1 || impl_->failed) throw std::runtime_error("OpenSSL digest failed");
+	return to_hex(md, len);
 }
-
-std::string hash_memory(std::string_view data, HashKind kind) {
-	MdCtx c;
-	if (!init(c, kind, data.size()) || EVP_DigestUpdate(c.ctx, data.data(), data.size()) != 1)
-		throw std::runtime_error("OpenSSL digest failed");
-	return final_hex(c);
-}
-
-}  // namespace
 
 bool hash_kind_for_blob(const std::string &blob, HashKind *kind) {
-	if (!is_hex(blob)) return false;
-	if (blob.size() == 64) *kind = HashKind::sha256;
-	else if (blob.size() == 40) *kind = HashKind::git_sha1;
-	else return false;
+	if (!is_blob_name(blob)) return false;  // names.hpp says what a blob name is
+	*kind = blob.size() == 40 ? HashKind::git_sha1 : HashKind::sha256;
 	return true;
 }
 
@@ -89,8 +110,7 @@ Result<std::string> hash_file(const std::string &abs_path, HashKind kind, const 
 	struct stat st;
 	if (fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return make_error(PGMLR_ERR_IO, "\"" + abs_path + "\" is not a regular file");
-	MdCtx c;
-	if (!init(c, kind, static_cast<uint64_t>(st.st_size))) throw std::runtime_error("OpenSSL digest failed");
+	BlobHasher h(kind, static_cast<int64_t>(st.st_size));
 	std::unique_ptr<char[]> buf(new char[kHashChunk]);
 	for (;;) {
 		if (cancel && cancel->load(std::memory_order_relaxed))
@@ -101,10 +121,35 @@ Result<std::string> hash_file(const std::string &abs_path, HashKind kind, const 
 			return make_error(PGMLR_ERR_IO, "could not read \"" + abs_path + "\": " + std::strerror(errno));
 		}
 		if (n == 0) break;
-		if (EVP_DigestUpdate(c.ctx, buf.get(), static_cast<size_t>(n)) != 1)
-			throw std::runtime_error("OpenSSL digest failed");
+		h.update(buf.get(), static_cast<size_t>(n));
 	}
-	return final_hex(c);
+	return h.hex_digest();
+}
+
+Status hash_fd_prefix(int fd, int64_t n, BlobHasher &hasher) {
+	std::unique_ptr<char[]> buf(new char[kHashChunk]);
+	int64_t off = 0;
+	while (off < n) {
+		size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(kHashChunk), n - off));
+		ssize_t got = pread(fd, buf.get(), want, off);
+		if (got < 0 && errno == EINTR) continue;
+		if (got <= 0)
+			return make_error(PGMLR_ERR_IO, "could not read back a partial download",
+							  got < 0 ? std::string(std::strerror(errno)) : "The file is shorter than expected.");
+		hasher.update(buf.get(), static_cast<size_t>(got));
+		off += got;
+	}
+	return {};
+}
+
+Result<bool> file_matches_blob(const std::string &path, std::string_view blob, int64_t size) {
+	Fd f{open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+	if (f.fd < 0) return false;
+	struct stat sb;
+	if (fstat(f.fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size != size) return false;
+	BlobHasher h(blob, size);
+	if (Status st = hash_fd_prefix(f.fd, size, h)) return *st;
+	return h.hex_digest() == blob;
 }
 
 unsigned default_hash_threads() {
@@ -120,17 +165,22 @@ Verifier::Verifier(std::vector<VerifyJob> jobs, unsigned max_threads)
 
 Verifier::~Verifier() {
 	cancel();
-	join_all();
+	pool_.reset();  // waits for the workers, which see cancel_ between chunks
 }
 
+// One work item per thread, each taking jobs until none is left: the pool
+// only carries the threads, the job order stays biggest first.
 void Verifier::start() {
-	unsigned n = static_cast<unsigned>(std::min<size_t>(max_threads_, jobs_.size()));
-	AllSignalsBlocked mask;  // the hashing threads inherit it; restored however start() leaves
-	std::lock_guard<std::mutex> lock(mu_);
-	for (unsigned i = 0; i < n; ++i) {
-		threads_.emplace_back([this] { run(); });
-		++running_;
-	}
+	workers_ = static_cast<unsigned>(std::min<size_t>(max_threads_, jobs_.size()));
+	if (workers_ == 0) return;
+	pool_ = std::make_unique<WorkPool>(static_cast<int>(workers_), nullptr);
+	for (unsigned i = 0; i < workers_; ++i)
+		pool_->submit(
+			[this] {
+				run();
+				return Status{};
+			},
+			[](Status) {});
 }
 
 void Verifier::run() {
@@ -168,23 +218,19 @@ void Verifier::run() {
 		}
 	}
 	std::lock_guard<std::mutex> lock(mu_);
-	--running_;
+	++finished_;
 	cv_.notify_all();
 }
 
 bool Verifier::wait(int timeout_ms) {
 	{
 		std::unique_lock<std::mutex> lock(mu_);
-		if (!cv_.wait_for(lock, std::chrono::milliseconds(std::max(0, timeout_ms)), [this] { return running_ == 0; }))
+		if (!cv_.wait_for(lock, std::chrono::milliseconds(std::max(0, timeout_ms)),
+						  [this] { return finished_ == workers_; }))
 			return false;
 	}
-	join_all();
+	if (pool_) pool_->wait_idle();  // the items are ending: only their bookkeeping is left
 	return true;
-}
-
-void Verifier::join_all() {
-	for (auto &t : threads_)
-		if (t.joinable()) t.join();
 }
 
 }  // namespace pgmlr::hf

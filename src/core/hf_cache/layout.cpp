@@ -44,6 +44,12 @@ std::string join_path(const std::string &a, const std::string &b) {
 	return a + "/" + b;
 }
 
+std::optional<std::string_view> path_below(std::string_view root, std::string_view p) {
+	if (!root.empty() && root.back() == '/') root.remove_suffix(1);
+	if (p.size() <= root.size() || p.compare(0, root.size(), root) != 0 || p[root.size()] != '/') return std::nullopt;
+	return p.substr(root.size() + 1);
+}
+
 Resolved resolve_in_cache(const std::string &root, const std::string &rel, int max_links, KnownDirs *known_dirs) {
 	Resolved r;
 	std::deque<std::string> todo;
@@ -109,12 +115,12 @@ Resolved resolve_in_cache(const std::string &root, const std::string &rel, int m
 			cur.pop_back();
 			if (target[0] == '/') {
 				// Absolute links are accepted only into the root itself.
-				std::string prefix = root.back() == '/' ? root : root + "/";
-				if (!starts_with(target, prefix)) {
+				std::optional<std::string_view> below = path_below(root, target);
+				if (!below) {
 					r.result = Resolve::outside;
 					return r;
 				}
-				target = target.substr(prefix.size());
+				target = std::string(*below);
 				cur.clear();
 			}
 			auto parts = split_components(target);
@@ -148,10 +154,9 @@ std::optional<std::string> lexical_link_target(const std::string &root, const st
 	std::string_view rest = target;
 	if (target[0] == '/') {
 		if (root.empty() || root.back() == '/') return std::nullopt;
-		if (target.size() <= root.size() + 1 || target.compare(0, root.size(), root) != 0 ||
-			target[root.size()] != '/')
-			return std::nullopt;
-		rest = target.substr(root.size() + 1);
+		std::optional<std::string_view> below = path_below(root, target);
+		if (!below || below->empty()) return std::nullopt;
+		rest = *below;
 	} else {
 		out = link_dir_rel;
 	}

@@ -48,6 +48,12 @@ Resolved resolve_in_cache(const std::string &root, const std::string &rel, int m
 
 std::string join_path(const std::string &a, const std::string &b);
 
+// The core's one containment check: the part of the absolute path p below
+// root ("a/b" for root "/r" and p "/r/a/b", "" for "/r/"), or nullopt when p
+// is not below root (root itself, "/r" without the "/", is not below it).
+// Textual only: callers resolve links first (realpath, resolve_in_cache).
+std::optional<std::string_view> path_below(std::string_view root, std::string_view p);
+
 // Where a link's target leads, worked out from the text alone: link_dir_rel
 // is the folder holding the link, relative to root, and every one of its
 // components must be a real folder (not a link), so a leading ".." is its

@@ -3,6 +3,8 @@
 
 #include "common/text.hpp"
 
+#include <utility>
+
 namespace pgmlr::hf {
 namespace {
 
@@ -136,10 +138,19 @@ std::string repo_folder_name(std::string_view type, std::string_view id) {
 	return out;
 }
 
+namespace {
+const std::pair<std::string_view, const char *> kFolderPrefixes[] = {
+	{"models--", "model"}, {"datasets--", "dataset"}, {"spaces--", "space"}};
+}  // namespace
+
+std::optional<std::string> repo_folder_type(std::string_view name) {
+	for (const auto &k : kFolderPrefixes)
+		if (starts_with(name, k.first)) return std::string(k.second);
+	return std::nullopt;
+}
+
 std::optional<RepoName> parse_repo_folder(std::string_view name, std::string *why) {
-	static const std::pair<std::string_view, const char *> kinds[] = {
-		{"models--", "model"}, {"datasets--", "dataset"}, {"spaces--", "space"}};
-	for (const auto &k : kinds) {
+	for (const auto &k : kFolderPrefixes) {
 		if (!starts_with(name, k.first)) continue;
 		std::string_view rest = name.substr(k.first.size());
 		// A valid id has no "--" and no part that starts or ends with "-", so

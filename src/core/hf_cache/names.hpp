@@ -6,7 +6,6 @@
 // docs/hf_cache.md ("Names") explains each rule and where it comes from.
 #pragma once
 #include "common/core_only.hpp"
-#include "pgml_repl/hf_cache.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -48,6 +47,10 @@ struct RepoName {
 	std::string type;
 	std::string id;
 };
+
+// The repo type a folder name's prefix claims ("model" for "models--..."),
+// whether or not the rest is a valid id; nullopt for no known prefix.
+std::optional<std::string> repo_folder_type(std::string_view name);
 
 // The inverse of repo_folder_name for every valid type and id; nullopt for
 // every other name (*why, when given, then says what is wrong). A name no

@@ -148,9 +148,7 @@ public:
 				// "--", then every "--" a "/"); it is nothing a download writes.
 				if (e.name.find("--") != std::string::npos)
 					notice("skipped cache folder " + shown(e.name) + ": not a valid repo folder name: " + why);
-				for (const char *type : {"model", "dataset", "space"})
-					if (starts_with(e.name, std::string(type) + "s--"))
-						s_.refused_folders.push_back(RefusedFolder{e.name, type, why});
+				if (auto type = repo_folder_type(e.name)) s_.refused_folders.push_back(RefusedFolder{e.name, *type, why});
 				continue;
 			}
 			if (!e.stat_ok || !S_ISDIR(e.st.st_mode)) {

@@ -1,6 +1,8 @@
 #include "common/core_only.hpp"
 #include "hf_fetch/fs.hpp"
 
+#include "hf_cache/layout.hpp"
+
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -20,8 +22,14 @@ Error io_error(const std::string &what, const std::string &path, int err) {
 	return make_error(PGMLR_ERR_IO, what, "Path \"" + path + "\": " + std::strerror(err) + ".");
 }
 
-bool inside(const std::string &root, const std::string &p) {
-	return p == root || (p.size() > root.size() && p.compare(0, root.size(), root) == 0 && p[root.size()] == '/');
+bool inside(const std::string &root, const std::string &p) { return p == root || hf::path_below(root, p); }
+
+// Moves our temp file over final_path; on failure the temp file goes.
+Status rename_or_unlink(const std::string &tmp, const std::string &final_path, const char *what) {
+	if (rename(tmp.c_str(), final_path.c_str()) == 0) return {};
+	int err = errno;
+	unlink(tmp.c_str());
+	return io_error(what, final_path, err);
 }
 
 }  // namespace
@@ -120,11 +128,7 @@ Status write_file_atomic(const std::string &dir, const std::string &name, const 
 		unlink(tmp.c_str());
 		return io_error("could not sync a temporary file", tmp, err);
 	}
-	if (rename(tmp.c_str(), final_path.c_str()) != 0) {
-		int err = errno;
-		unlink(tmp.c_str());
-		return io_error("could not rename a temporary file", final_path, err);
-	}
+	if (Status st = rename_or_unlink(tmp, final_path, "could not rename a temporary file")) return st;
 	return fsync_dir(dir);
 }
 
@@ -141,11 +145,7 @@ Status create_symlink_atomic(const std::string &dir, const std::string &name, co
 		unlink(tmp.c_str());
 		return {};
 	}
-	if (rename(tmp.c_str(), final_path.c_str()) != 0) {
-		int err = errno;
-		unlink(tmp.c_str());
-		return io_error("could not rename a symbolic link", final_path, err);
-	}
+	if (Status st = rename_or_unlink(tmp, final_path, "could not rename a symbolic link")) return st;
 	*created = true;
 	return fsync_dir(dir);
 }

@@ -17,7 +17,7 @@
 
 #include "common/work_pool.hpp"
 #include "hf_fetch/fs.hpp"
-#include "hf_fetch/hash.hpp"
+#include "hf_cache/checksum.hpp"
 #include "hf_fetch/hub_source.hpp"
 #include "hf_fetch/partial_file.hpp"
 #include "hf_fetch/publisher.hpp"
@@ -187,7 +187,7 @@ struct Job::Impl {
 		struct stat sb;
 		std::string existing = blobs_dir(t) + "/" + b.blob;
 		if (stat(existing.c_str(), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == b.size) {
-			Result<bool> ok = opts.verify_present ? file_matches_blob(existing, b.blob, b.size) : Result<bool>(true);
+			Result<bool> ok = opts.verify_present ? hf::file_matches_blob(existing, b.blob, b.size) : Result<bool>(true);
 			if (ok && *ok) {
 				t.file.drop();
 				unlink(partial_path(t).c_str());  // a leftover of ours, now useless

@@ -26,7 +26,7 @@ PartialFile::~PartialFile() {
 }
 
 std::string PartialFile::prepare(const std::string &path, const std::string &blob, int64_t size) {
-	if (!hasher_) hasher_ = std::make_unique<BlobHasher>(blob, size);
+	if (!hasher_) hasher_ = std::make_unique<hf::BlobHasher>(blob, size);
 	if (fd_ < 0) return open_kept(path, size);
 	// Resume within this job: the file holds exactly on_disk bytes; the
 	// hash must cover them. Re-hash from disk once if it does not.
@@ -34,7 +34,7 @@ std::string PartialFile::prepare(const std::string &path, const std::string &blo
 		return std::string("could not prepare the resume: ") + std::strerror(errno);
 	if (hasher_->bytes() != on_disk_) {
 		hasher_->reset();
-		if (Status st = hash_fd_prefix(fd_, on_disk_, *hasher_)) return st->message;
+		if (Status st = hf::hash_fd_prefix(fd_, on_disk_, *hasher_)) return st->message;
 	}
 	return {};
 }
@@ -66,7 +66,7 @@ std::string PartialFile::open_kept(const std::string &path, int64_t size) {
 	hasher_->reset();
 	int64_t kept = fstat(fd, &sb) == 0 ? static_cast<int64_t>(sb.st_size) : 0;
 	if (kept > size) kept = 0;  // not a prefix of this blob
-	if (kept > 0 && hash_fd_prefix(fd, kept, *hasher_)) {
+	if (kept > 0 && hf::hash_fd_prefix(fd, kept, *hasher_)) {
 		hasher_->reset();
 		kept = 0;  // unreadable: start over
 	}

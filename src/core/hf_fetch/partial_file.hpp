@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "hf_fetch/hash.hpp"
+#include "hf_cache/checksum.hpp"
 #include "hf_fetch/sink.hpp"
 
 namespace pgmlr::hf_fetch {
@@ -64,7 +64,7 @@ private:
 
 	int fd_ = -1;
 	std::string path_;
-	std::unique_ptr<BlobHasher> hasher_;
+	std::unique_ptr<hf::BlobHasher> hasher_;
 	std::unique_ptr<BlockSink> sink_;  // while a response body may arrive
 	int64_t on_disk_ = 0;
 	int64_t accepted_ = 0;

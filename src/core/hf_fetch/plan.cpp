@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hf_fetch/hash.hpp"
+#include "hf_cache/checksum.hpp"
 
 namespace pgmlr::hf_fetch {
 namespace {
@@ -97,7 +97,7 @@ Result<Plan> make_plan(const std::vector<Row> &rows, const std::string &root, bo
 			// into its cross-repo store; the content is what counts.
 			if (stat(p.c_str(), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == row.size) {
 				if (verify_present) {
-					Result<bool> ok = file_matches_blob(p, row.blob, row.size);
+					Result<bool> ok = hf::file_matches_blob(p, row.blob, row.size);
 					if (!ok) return ok.error();
 					b.present = *ok;
 				} else {

@@ -12,7 +12,7 @@
 
 namespace pgmlr::hf_fetch {
 
-BlockSink::BlockSink(int fd, BlobHasher *hasher, size_t block_size, size_t max_queued)
+BlockSink::BlockSink(int fd, hf::BlobHasher *hasher, size_t block_size, size_t max_queued)
 	: fd_(fd), hasher_(hasher), block_size_(block_size), max_queued_(max_queued) {}
 
 // The thread starts with the first full block: a file smaller than one

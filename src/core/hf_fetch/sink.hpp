@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "hf_fetch/hash.hpp"
+#include "hf_cache/checksum.hpp"
 
 namespace pgmlr::hf_fetch {
 
@@ -23,7 +23,7 @@ class BlockSink {
 public:
 	// Writes at the current offset of fd; hasher must already cover the
 	// bytes before it. The thread starts with every signal blocked.
-	BlockSink(int fd, BlobHasher *hasher, size_t block_size, size_t max_queued);
+	BlockSink(int fd, hf::BlobHasher *hasher, size_t block_size, size_t max_queued);
 	~BlockSink();  // stops the thread; blocks still queued are dropped
 	BlockSink(const BlockSink &) = delete;
 	BlockSink &operator=(const BlockSink &) = delete;
@@ -42,7 +42,7 @@ private:
 	void push_current(std::unique_lock<std::mutex> &lk);
 
 	int fd_;
-	BlobHasher *hasher_;
+	hf::BlobHasher *hasher_;
 	size_t block_size_;
 	size_t max_queued_;
 	std::mutex m_;

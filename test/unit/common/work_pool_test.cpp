@@ -9,7 +9,7 @@
 #include <thread>
 
 using pgmlr::Status;
-using pgmlr::hf_fetch::WorkPool;
+using pgmlr::WorkPool;
 
 TEST(WorkPool, CompletionsRunOnlyInCollectOnTheOwnersThread) {
 	std::atomic<int> wakeups{0};

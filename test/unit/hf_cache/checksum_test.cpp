@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 
 using namespace pgmlr::hf;
 using hf_fixture::Cache;
@@ -55,6 +56,39 @@ TEST(HfHash, RefusesSymlinksAndMissingFiles) {
 	c.symlink("l", "f");
 	EXPECT_FALSE(hash_file(c.abs("l"), HashKind::sha256, nullptr).ok());
 	EXPECT_FALSE(hash_file(c.abs("missing"), HashKind::sha256, nullptr).ok());
+}
+
+TEST(HfHash, BlobHasherKnownDigests) {
+	// git hash-object of an empty file / of "hello\n"
+	for (auto [content, digest] : {std::pair<std::string, std::string>{"", "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"},
+								   {"hello\n", "ce013625030ba8dba906f756967f9e9ca394464a"}}) {
+		BlobHasher g(std::string(40, '0'), static_cast<int64_t>(content.size()));
+		g.update(content.data(), content.size());
+		EXPECT_EQ(g.hex_digest(), digest);
+	}
+	BlobHasher s(std::string(64, '0'), 3);
+	s.update("abc", 3);
+	EXPECT_EQ(s.hex_digest(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(HfHash, RehashOfAKeptPrefixMatchesStreaming) {
+	Cache d;
+	std::string content(3 << 20, 'q');
+	content[12345] = 'z';
+	d.write("part", content);
+	int fd = open(d.abs("part").c_str(), O_RDONLY);
+	ASSERT_GE(fd, 0);
+	BlobHasher from_disk(std::string(40, '0'), 5 << 20), streamed(std::string(40, '0'), 5 << 20);
+	ASSERT_FALSE(hash_fd_prefix(fd, 2 << 20, from_disk));
+	EXPECT_EQ(from_disk.bytes(), 2 << 20);
+	EXPECT_TRUE(hash_fd_prefix(fd, 4 << 20, from_disk));  // the file is shorter: an error, not garbage
+	close(fd);
+	from_disk.reset();
+	fd = open(d.abs("part").c_str(), O_RDONLY);
+	ASSERT_FALSE(hash_fd_prefix(fd, 2 << 20, from_disk));
+	close(fd);
+	streamed.update(content.data(), 2 << 20);
+	EXPECT_EQ(from_disk.hex_digest(), streamed.hex_digest());
 }
 
 TEST(HfVerifier, MatchesMismatchesAndUnreadable) {

@@ -103,6 +103,15 @@ TEST(HfRepoFolder, ParsesTypesAndIds) {
 	EXPECT_FALSE(parse_repo_folder("blobs"));
 }
 
+TEST(HfRepoFolder, TypeComesFromThePrefixAlone) {
+	EXPECT_EQ(repo_folder_type("models--org---name"), std::optional<std::string>("model"));
+	EXPECT_EQ(repo_folder_type("datasets--"), std::optional<std::string>("dataset"));
+	EXPECT_EQ(repo_folder_type("spaces--a--b"), std::optional<std::string>("space"));
+	EXPECT_FALSE(repo_folder_type("kernels--org--name"));
+	EXPECT_FALSE(repo_folder_type("model--x"));
+	EXPECT_FALSE(repo_folder_type("blobs"));
+}
+
 TEST(HfCacheDir, FollowsHuggingfaceHubOrder) {
 	std::map<std::string, std::string> all = {{"HF_HUB_CACHE", "/a"},
 											  {"HUGGINGFACE_HUB_CACHE", "/b"},
@@ -143,6 +152,18 @@ TEST(HfResolve, StaysInsideTheRoot) {
 	EXPECT_EQ(ok.first_target, "./file");
 	EXPECT_EQ(resolve_in_cache(c.root, "a/none", 3).result, Resolve::missing);
 	EXPECT_EQ(resolve_in_cache(c.root, "a/file/x", 3).result, Resolve::broken);
+}
+
+TEST(HfPathBelow, OnlyPathsStrictlyUnderTheRoot) {
+	EXPECT_EQ(path_below("/r", "/r/a/b"), std::optional<std::string_view>("a/b"));
+	EXPECT_EQ(path_below("/r/", "/r/a"), std::optional<std::string_view>("a"));
+	EXPECT_EQ(path_below("/r", "/r/"), std::optional<std::string_view>(""));
+	EXPECT_EQ(path_below("/", "/x"), std::optional<std::string_view>("x"));
+	EXPECT_FALSE(path_below("/r", "/r"));   // the root itself is not below it
+	EXPECT_FALSE(path_below("/r", "/rx/a"));  // a sibling sharing the prefix
+	EXPECT_FALSE(path_below("/r", "/"));
+	EXPECT_FALSE(path_below("/r", "r/a"));
+	EXPECT_FALSE(path_below("/r/a", "/r"));
 }
 
 TEST(HfLexicalTarget, LeadingDotDotClimbsTheLinksOwnFolders) {

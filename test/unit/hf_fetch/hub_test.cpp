@@ -2,7 +2,7 @@
 // (GTEST_SKIP) only when no python3 is installed; with python3 present, a
 // test Hub that does not start (or a certificate that cannot be made) is a
 // failure of every test that needs it.
-#include "hf_fetch/hash.hpp"
+#include "hf_cache/checksum.hpp"
 #include "pgml_repl/hf_fetch.h"
 
 #include <gtest/gtest.h>
@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 namespace fs = std::filesystem;
-using pgmlr::hf_fetch::BlobHasher;
+using pgmlr::hf::BlobHasher;
 
 namespace {
 

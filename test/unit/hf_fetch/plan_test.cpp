@@ -1,5 +1,5 @@
 #include "hf_fetch/fs.hpp"
-#include "hf_fetch/hash.hpp"
+#include "hf_cache/checksum.hpp"
 #include "hf_fetch/plan.hpp"
 #include "hf_fetch/sweep.hpp"
 #include "pgml_repl/hf_fetch.h"
@@ -18,6 +18,7 @@
 
 namespace fs = std::filesystem;
 using namespace pgmlr::hf_fetch;
+using pgmlr::hf::BlobHasher;
 
 namespace {
 
@@ -64,15 +65,6 @@ Row row(const std::string &rev, const std::string &ref, const std::string &path,
 }
 
 }  // namespace
-
-TEST(HfFetchHash, KnownDigests) {
-	// git hash-object of an empty file / of "hello\n"
-	EXPECT_EQ(git_blob(""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
-	EXPECT_EQ(git_blob("hello\n"), "ce013625030ba8dba906f756967f9e9ca394464a");
-	BlobHasher s(std::string(64, '0'), 3);
-	s.update("abc", 3);
-	EXPECT_EQ(s.hex_digest(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-}
 
 TEST(HfFetchPlan, DedupesSharedBlobs) {
 	TempDir d;
@@ -410,24 +402,4 @@ TEST(HfFetchSink, ReportsWriteErrors) {
 	EXPECT_FALSE(sink.drain());
 	EXPECT_NE(sink.error().find("could not write"), std::string::npos) << sink.error();
 	close(fd);
-}
-
-TEST(HfFetchHash, RehashOfAKeptPrefixMatchesStreaming) {
-	TempDir d;
-	std::string content(3 << 20, 'q');
-	content[12345] = 'z';
-	write_file(d.path + "/part", content);
-	int fd = open((d.path + "/part").c_str(), O_RDONLY);
-	ASSERT_GE(fd, 0);
-	BlobHasher from_disk(std::string(40, '0'), 5 << 20), streamed(std::string(40, '0'), 5 << 20);
-	ASSERT_FALSE(hash_fd_prefix(fd, 2 << 20, from_disk));
-	EXPECT_EQ(from_disk.bytes(), 2 << 20);
-	EXPECT_TRUE(hash_fd_prefix(fd, 4 << 20, from_disk));  // the file is shorter: an error, not garbage
-	close(fd);
-	from_disk.reset();
-	fd = open((d.path + "/part").c_str(), O_RDONLY);
-	ASSERT_FALSE(hash_fd_prefix(fd, 2 << 20, from_disk));
-	close(fd);
-	streamed.update(content.data(), 2 << 20);
-	EXPECT_EQ(from_disk.hex_digest(), streamed.hex_digest());
 }
