@@ -193,44 +193,6 @@ ReplicationVerdict classify_replication(const pgmlr_replication_facts &f) {
 
 }  // namespace pgmlr
 
-extern "C" const char *pgmlr_health_state_name(pgmlr_health_state state) {
-	switch (state) {
-		case PGMLR_HEALTH_OK: return "ok";
-		case PGMLR_HEALTH_WARNING: return "warning";
-		case PGMLR_HEALTH_ERROR: return "error";
-		case PGMLR_HEALTH_DISABLED: return "disabled";
-	}
-	return "error";
-}
-
-extern "C" void pgmlr_archive_classify(const pgmlr_archive_facts *facts, pgmlr_archive_verdict *verdict,
-									   pgmlr_status *status) {
-	*verdict = pgmlr_archive_verdict{};
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		pgmlr::ArchiveVerdict v = pgmlr::classify_archive(*facts);
-		verdict->detail = pgmlr::to_c_string(v.detail);
-		verdict->state = v.state;
-		verdict->has_oldest_ready_age = v.has_oldest_ready_age;
-		verdict->oldest_ready_age = v.oldest_ready_age;
-		return pgmlr::Status{};
-	});
-}
-
-extern "C" void pgmlr_replication_classify(const pgmlr_replication_facts *facts, pgmlr_replication_verdict *verdict,
-										   pgmlr_status *status) {
-	*verdict = pgmlr_replication_verdict{};
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		pgmlr::ReplicationVerdict v = pgmlr::classify_replication(*facts);
-		verdict->detail = pgmlr::to_c_string(v.detail);
-		verdict->state = v.state;
-		verdict->has_lag_bytes = v.has_lag_bytes;
-		verdict->lag_bytes = v.lag_bytes;
-		verdict->has_replay_delay = v.has_replay_delay;
-		verdict->replay_delay = v.replay_delay;
-		return pgmlr::Status{};
-	});
-}
-
 namespace pgmlr {
 
 std::vector<std::string> shell_words(const std::string &command) {
@@ -321,23 +283,3 @@ int pgbackrest_in_sync(const char *archive_max, const char *last_archived_wal) {
 }
 
 }  // namespace pgmlr
-
-extern "C" bool pgmlr_archive_command_pgbackrest(const char *archive_command, char **stanza, char **config,
-												 pgmlr_status *status) {
-	bool found = false;
-	*stanza = nullptr;
-	*config = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		pgmlr::PgbackrestCommand c = pgmlr::parse_pgbackrest_command(archive_command ? archive_command : "");
-		if (!c.found) return pgmlr::Status{};
-		*stanza = pgmlr::to_c_string(c.stanza);
-		if (!c.config.empty()) *config = pgmlr::to_c_string(c.config);
-		found = true;
-		return pgmlr::Status{};
-	});
-	return found;
-}
-
-extern "C" int pgmlr_pgbackrest_in_sync(const char *archive_max, const char *last_archived_wal) {
-	return pgmlr::pgbackrest_in_sync(archive_max, last_archived_wal);
-}

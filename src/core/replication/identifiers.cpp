@@ -82,21 +82,3 @@ std::optional<std::string> nearest_name(std::string_view name, const std::vector
 }
 
 }  // namespace pgmlr
-
-extern "C" bool pgmlr_check_role_name(const char *name, pgmlr_status *status) {
-	pgmlr::guarded(status, [&] { return pgmlr::check_role_name(name ? name : ""); });
-	return status->code == PGMLR_OK;
-}
-
-extern "C" char *pgmlr_nearest_name(const char *name, const char *const *candidates, int n_candidates,
-                                    pgmlr_status *status) {
-	char *out = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		std::vector<std::string> names;
-		for (int i = 0; i < n_candidates; ++i)
-			if (candidates[i]) names.emplace_back(candidates[i]);
-		if (auto best = pgmlr::nearest_name(name ? name : "", names)) out = pgmlr::to_c_string(*best);
-		return {};
-	});
-	return out;
-}

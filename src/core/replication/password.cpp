@@ -99,20 +99,3 @@ Result<PasswordKind> classify_password(std::string_view password) {
 }
 
 }  // namespace pgmlr
-
-extern "C" char *pgmlr_generate_password(pgmlr_status *status) {
-	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
-		return pgmlr::generate_password();
-	});
-}
-
-extern "C" int pgmlr_classify_password(const char *password, pgmlr_status *status) {
-	int kind = PGMLR_PASSWORD_PLAINTEXT;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		auto k = pgmlr::classify_password(password ? password : "");
-		if (!k) return k.error();
-		kind = *k == pgmlr::PasswordKind::ScramVerifier ? PGMLR_PASSWORD_SCRAM_VERIFIER : PGMLR_PASSWORD_PLAINTEXT;
-		return {};
-	});
-	return kind;
-}

@@ -210,39 +210,3 @@ Result<std::string> render_standby_setup(const StandbySetup &s) {
 }
 
 }  // namespace pgmlr
-
-extern "C" char *pgmlr_standby_setup_script(const pgmlr_standby_setup_args *args, pgmlr_status *status) {
-	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
-		pgmlr::StandbySetup s;
-		if (!args->primary_host)
-			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "primary_host must not be NULL", {},
-			                         "Give the primary's host name or IP address as the replica reaches it.");
-		s.primary_host = args->primary_host;
-		s.primary_port = args->primary_port;
-		if (!args->data_directory)
-			return pgmlr::make_error(
-			    PGMLR_ERR_INVALID_PARAMETER, "data_directory is required",
-			    "The script replaces the cluster in that folder on the replica host; it is never guessed, so "
-			    "it cannot default to the primary's own folder.",
-			    "Give the replica's data directory, for example data_directory => '/var/lib/postgresql/15/main'.");
-		if (!args->role_name || !args->stanza)
-			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "role_name and stanza must not be NULL");
-		s.role_name = args->role_name;
-		s.stanza = args->stanza;
-		s.data_directory = args->data_directory;
-		if (args->pgbackrest_config) {
-			if (!*args->pgbackrest_config)
-				return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "pgbackrest_config must not be empty", {},
-				                         "Give the configuration file's absolute path, or NULL for pgBackRest's default.");
-			s.pgbackrest_config = args->pgbackrest_config;
-		}
-		if (args->application_name) {
-			if (!*args->application_name)
-				return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "application_name must not be empty", {},
-				                         "Give a name such as replica_1, or NULL to derive one from the replica's host name.");
-			s.application_name = args->application_name;
-		}
-		s.copy_model_cache = args->copy_model_cache;
-		return pgmlr::render_standby_setup(s);
-	});
-}

@@ -1,3 +1,6 @@
+// The common room's C boundary: pgmlr_status and pgmlr_free from
+// pgml_repl/status.h, and the helpers that fill a pgmlr_status for every
+// other room's api.cpp.
 #include "common/core_only.hpp"
 #include "common/error.hpp"
 
