@@ -7,10 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "common/c_boundary.hpp"
 #include "common/error.hpp"
 #include "health/check.hpp"
 #include "health/status_checks.hpp"
 #include "pgml_repl/health.h"
+
+static_assert(int(pgmlr::HealthState::Ok) == PGMLR_HEALTH_OK && int(pgmlr::HealthState::Warning) == PGMLR_HEALTH_WARNING &&
+                  int(pgmlr::HealthState::Error) == PGMLR_HEALTH_ERROR &&
+                  int(pgmlr::HealthState::Disabled) == PGMLR_HEALTH_DISABLED,
+              "pgmlr::HealthState must match pgmlr_health_state in pgml_repl/health.h");
 
 // ---- status_checks -----------------------------------------------------
 
@@ -30,7 +36,7 @@ extern "C" void pgmlr_archive_classify(const pgmlr_archive_facts *facts, pgmlr_a
 	pgmlr::guarded(status, [&]() -> pgmlr::Status {
 		pgmlr::ArchiveVerdict v = pgmlr::classify_archive(*facts);
 		verdict->detail = pgmlr::to_c_string(v.detail);
-		verdict->state = v.state;
+		verdict->state = static_cast<pgmlr_health_state>(v.state);
 		verdict->has_oldest_ready_age = v.has_oldest_ready_age;
 		verdict->oldest_ready_age = v.oldest_ready_age;
 		return pgmlr::Status{};
@@ -43,7 +49,7 @@ extern "C" void pgmlr_replication_classify(const pgmlr_replication_facts *facts,
 	pgmlr::guarded(status, [&]() -> pgmlr::Status {
 		pgmlr::ReplicationVerdict v = pgmlr::classify_replication(*facts);
 		verdict->detail = pgmlr::to_c_string(v.detail);
-		verdict->state = v.state;
+		verdict->state = static_cast<pgmlr_health_state>(v.state);
 		verdict->has_lag_bytes = v.has_lag_bytes;
 		verdict->lag_bytes = v.lag_bytes;
 		verdict->has_replay_delay = v.has_replay_delay;

@@ -91,12 +91,12 @@ ArchiveVerdict classify_archive(const pgmlr_archive_facts &f) {
 
 	const std::string mode = text_or(f.archive_mode, "off");
 	if (mode == "off") {
-		v.state = PGMLR_HEALTH_DISABLED;
+		v.state = HealthState::Disabled;
 		v.detail = "archive_mode is off, so this server does not archive WAL.";
 		return v;
 	}
 	if (f.in_recovery && mode != "always") {
-		v.state = PGMLR_HEALTH_DISABLED;
+		v.state = HealthState::Disabled;
 		v.detail = "This server is a standby with archive_mode = " + mode +
 				   ": the primary archives the WAL; set archive_mode = always to archive on the standby as well.";
 		return v;
@@ -110,16 +110,16 @@ ArchiveVerdict classify_archive(const pgmlr_archive_facts &f) {
 
 	std::string reason;
 	if (failure_is_latest || only_failures) {
-		v.state = PGMLR_HEALTH_ERROR;
+		v.state = HealthState::Error;
 		reason = "The last archive attempt failed";
 	} else if (f.ready_count >= t.error) {
-		v.state = PGMLR_HEALTH_ERROR;
+		v.state = HealthState::Error;
 		reason = "The archive backlog reached the error threshold of " + num(t.error);
 	} else if (f.ready_count >= t.warning) {
-		v.state = PGMLR_HEALTH_WARNING;
+		v.state = HealthState::Warning;
 		reason = "The archive backlog reached the warning threshold of " + num(t.warning);
 	} else {
-		v.state = PGMLR_HEALTH_OK;
+		v.state = HealthState::Ok;
 		reason = "Archiving is keeping up";
 	}
 	v.detail = reason + ": " + archive_measurements(f, v) + ".";
@@ -160,31 +160,31 @@ ReplicationVerdict classify_replication(const pgmlr_replication_facts &f) {
 	}
 
 	if (f.is_standby && !f.state) {
-		v.state = PGMLR_HEALTH_ERROR;
+		v.state = HealthState::Error;
 		v.detail = "No WAL receiver is running: this standby is not streaming from a primary.";
 	} else if (f.is_standby && !same(f.state, "streaming")) {
-		v.state = PGMLR_HEALTH_ERROR;
+		v.state = HealthState::Error;
 		v.detail = who + " is " + text_or(f.state, "in an unknown state") + ", not streaming";
 		if (f.peer) v.detail += " from " + std::string(f.peer);
 		v.detail += ".";
 	} else if (!f.is_standby && same(f.state, "backup")) {
-		v.state = PGMLR_HEALTH_OK;
+		v.state = HealthState::Ok;
 		v.detail = "Connection \"" + text_or(f.peer, "") + "\" is taking a base backup, not replaying WAL.";
 		return v;
 	} else if (!f.is_standby && !same(f.state, "streaming")) {
-		v.state = PGMLR_HEALTH_WARNING;
+		v.state = HealthState::Warning;
 		v.detail = who + " is in state " + text_or(f.state, "unknown") + ", not streaming yet.";
 	} else if (!v.has_lag_bytes) {
-		v.state = PGMLR_HEALTH_WARNING;
+		v.state = HealthState::Warning;
 		v.detail = who + " is streaming but has not reported a replay position yet.";
 	} else if (v.lag_bytes >= t.error) {
-		v.state = PGMLR_HEALTH_ERROR;
+		v.state = HealthState::Error;
 		v.detail = who + " is streaming, but " + lag_text + " (error threshold " + format_bytes(t.error) + ").";
 	} else if (v.lag_bytes >= t.warning) {
-		v.state = PGMLR_HEALTH_WARNING;
+		v.state = HealthState::Warning;
 		v.detail = who + " is streaming, but " + lag_text + " (warning threshold " + format_bytes(t.warning) + ").";
 	} else {
-		v.state = PGMLR_HEALTH_OK;
+		v.state = HealthState::Ok;
 		v.detail = who + " is streaming; " + lag_text + ".";
 	}
 	if (!t.note.empty()) v.detail += " " + t.note;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/c_boundary.hpp"
 #include "common/error.hpp"
 #include "pgml_repl/replication.h"
 #include "replication/auto_conf.hpp"
@@ -122,7 +123,7 @@ extern "C" void pgmlr_primary_plan_observe(pgmlr_primary_plan *plan, int i, cons
 										   const char *running, pgmlr_status *status) {
 	pgmlr::guarded(status, [&]() -> pgmlr::Status {
 		auto s = setting_at(plan, i);
-		if (!s) return pgmlr::make_error(PGMLR_ERR_INTERNAL, "setting index out of range");
+		if (!s) return pgmlr::make_error(pgmlr::ErrCode::Internal, "setting index out of range");
 		pgmlr::observe_setting(*s, configured, running ? running : "");
 		return {};
 	});
@@ -186,7 +187,7 @@ pgmlr::Result<pgmlr::hba::Rule> checked_rule(const char *role, const char *addre
 }
 
 pgmlr::Status check_content(const char *content) {
-	if (!content) return pgmlr::make_error(PGMLR_ERR_INTERNAL, "no pg_hba.conf content given");
+	if (!content) return pgmlr::make_error(pgmlr::ErrCode::Internal, "no pg_hba.conf content given");
 	return {};
 }
 
@@ -296,30 +297,30 @@ extern "C" char *pgmlr_standby_setup_script(const pgmlr_standby_setup_args *args
 	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
 		pgmlr::StandbySetup s;
 		if (!args->primary_host)
-			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "primary_host must not be NULL", {},
+			return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "primary_host must not be NULL", {},
 			                         "Give the primary's host name or IP address as the replica reaches it.");
 		s.primary_host = args->primary_host;
 		s.primary_port = args->primary_port;
 		if (!args->data_directory)
 			return pgmlr::make_error(
-			    PGMLR_ERR_INVALID_PARAMETER, "data_directory is required",
+			    pgmlr::ErrCode::InvalidParameter, "data_directory is required",
 			    "The script replaces the cluster in that folder on the replica host; it is never guessed, so "
 			    "it cannot default to the primary's own folder.",
 			    "Give the replica's data directory, for example data_directory => '/var/lib/postgresql/15/main'.");
 		if (!args->role_name || !args->stanza)
-			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "role_name and stanza must not be NULL");
+			return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "role_name and stanza must not be NULL");
 		s.role_name = args->role_name;
 		s.stanza = args->stanza;
 		s.data_directory = args->data_directory;
 		if (args->pgbackrest_config) {
 			if (!*args->pgbackrest_config)
-				return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "pgbackrest_config must not be empty", {},
+				return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "pgbackrest_config must not be empty", {},
 				                         "Give the configuration file's absolute path, or NULL for pgBackRest's default.");
 			s.pgbackrest_config = args->pgbackrest_config;
 		}
 		if (args->application_name) {
 			if (!*args->application_name)
-				return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "application_name must not be empty", {},
+				return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "application_name must not be empty", {},
 				                         "Give a name such as replica_1, or NULL to derive one from the replica's host name.");
 			s.application_name = args->application_name;
 		}
@@ -334,7 +335,7 @@ extern "C" char *pgmlr_pgcat_config(const pgmlr_pgcat_args *args, char **unknown
 	*unknown_ports = nullptr;
 	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
 		if (!args->pool || !args->primary_host || !args->database || !args->user_name)
-			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "pool must not be NULL", {}, "Use a name such as postgresml.");
+			return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "pool must not be NULL", {}, "Use a name such as postgresml.");
 		pgmlr::PgcatPool p;
 		p.pool = args->pool;
 		p.port = args->port;
@@ -343,7 +344,7 @@ extern "C" char *pgmlr_pgcat_config(const pgmlr_pgcat_args *args, char **unknown
 		p.user_name = args->user_name;
 		for (int i = 0; i < args->n_replicas; ++i) {
 			if (!args->replicas[i])
-				return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "replicas must not contain NULL", {},
+				return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "replicas must not contain NULL", {},
 				                         "Give each replica as host or host:port.");
 			p.replicas.emplace_back(args->replicas[i]);
 		}
@@ -378,10 +379,10 @@ extern "C" char *pgmlr_pgbackrest_info_command(const char *stanza, const char *p
                                                const char *stderr_path, pgmlr_status *status) {
 	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
 		if (!stanza)
-			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "stanza must not be NULL", {},
+			return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "stanza must not be NULL", {},
 			                         "Give the pgBackRest stanza name, for example main.");
 		if (pgbackrest_config && !*pgbackrest_config)
-			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "pgbackrest_config must not be empty", {},
+			return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "pgbackrest_config must not be empty", {},
 			                         "Give the configuration file's absolute path, or NULL for pgBackRest's default.");
 		return pgmlr::pgbackrest_info_command(
 		    stanza, pgbackrest_config ? pgbackrest_config : "", timeout_seconds, stderr_path ? stderr_path : "");

@@ -31,7 +31,7 @@ std::string printable(std::string_view s, size_t limit = 80) {
 }
 
 Error invalid(std::string message, std::string detail, std::string hint) {
-	return make_error(PGMLR_ERR_INVALID_PARAMETER, std::move(message), std::move(detail), std::move(hint));
+	return make_error(ErrCode::InvalidParameter, std::move(message), std::move(detail), std::move(hint));
 }
 
 const char *kStanzaHint = "Use the name of the stanza section in pgbackrest.conf, for example 'main'.";

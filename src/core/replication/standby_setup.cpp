@@ -16,7 +16,7 @@ bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') 
 
 Error invalid(std::string_view param, std::string message, std::string detail, std::string hint) {
 	(void) param;
-	return make_error(PGMLR_ERR_INVALID_PARAMETER, std::move(message), std::move(detail), std::move(hint));
+	return make_error(ErrCode::InvalidParameter, std::move(message), std::move(detail), std::move(hint));
 }
 
 std::string quoted_for_message(std::string_view s) {
@@ -64,7 +64,7 @@ Status validate_role_name(std::string_view param, std::string_view role) {
 	for (char c : role)
 		if (!(is_alnum(c) || c == '_')) ok = false;
 	if (!ok)
-		return make_error(PGMLR_ERR_INVALID_NAME, "invalid " + std::string(param) + " " + quoted_for_message(role),
+		return make_error(ErrCode::InvalidName, "invalid " + std::string(param) + " " + quoted_for_message(role),
 		                  "The generated steps accept plain role names only: letters, digits and '_', not starting with a digit, up to 63 characters.",
 		                  "Use a plain name such as replication_user.");
 	return {};
@@ -137,7 +137,7 @@ Result<std::string> render_standby_setup(const StandbySetup &s) {
 	if (Status st = validate_stanza("stanza", s.stanza)) return *st;
 	if (Status st = validate_absolute_path("data_directory", s.data_directory)) return *st;
 	if (s.data_directory.find_first_not_of('/') == std::string::npos)
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "data_directory must not be the root directory",
+		return make_error(ErrCode::InvalidParameter, "data_directory must not be the root directory",
 		                  "The script replaces the data directory with a copy of the primary.",
 		                  "Give the replica's own data directory, for example /var/lib/postgresql/15/main.");
 	if (!s.pgbackrest_config.empty())
