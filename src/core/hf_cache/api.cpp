@@ -6,6 +6,7 @@
 #include "hf_cache/scan.hpp"
 #include "hf_cache/checksum.hpp"
 #include "hf_cache/manifest.hpp"
+#include "common/c_boundary.hpp"
 #include "common/error.hpp"
 #include "pgml_repl/hf_cache.h"
 
@@ -134,7 +135,7 @@ extern "C" char *pgmlr_hf_default_cache_dir(const char *configured, pgmlr_status
 	guarded(status, [&]() -> Status {
 		std::string dir = default_cache_dir(str_or_empty(configured), process_env);
 		if (dir.empty())
-			return make_error(PGMLR_ERR_INVALID_PARAMETER, "no HuggingFace cache folder is configured",
+			return make_error(pgmlr::ErrCode::InvalidParameter, "no HuggingFace cache folder is configured",
 							  "Neither pgml_replication.hf_cache_dir nor HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, "
 							  "HF_HOME, XDG_CACHE_HOME or HOME is set for the server.",
 							  "Set pgml_replication.hf_cache_dir, or pass cache_dir.");
@@ -178,7 +179,7 @@ extern "C" const char *pgmlr_hf_scan_notice(const pgmlr_hf_scan *scan, size_t i)
 extern "C" void pgmlr_hf_verify_start(pgmlr_hf_scan *scan, pgmlr_status *status) {
 	guarded(status, [&]() -> Status {
 		if (scan->verifier)
-			return make_error(PGMLR_ERR_INTERNAL, "verification of this scan was already started");
+			return make_error(pgmlr::ErrCode::Internal, "verification of this scan was already started");
 		std::map<std::pair<std::string, std::string>, size_t> by_blob;
 		std::vector<VerifyJob> jobs;
 		std::vector<std::vector<size_t>> job_rows;
@@ -314,7 +315,7 @@ extern "C" char *pgmlr_hf_name_problem(pgmlr_hf_name_kind kind, const char *valu
 			case PGMLR_HF_REF: column = "ref", p = ref_problem(v); break;
 			case PGMLR_HF_PATH: column = "path", p = path_problem(v); break;
 			case PGMLR_HF_BLOB: column = "blob", p = blob_problem(v); break;
-			default: return make_error(PGMLR_ERR_INTERNAL, "unknown kind of HuggingFace name");
+			default: return make_error(pgmlr::ErrCode::Internal, "unknown kind of HuggingFace name");
 		}
 		if (p) out = to_c_string(std::string(column) + " " + *p);
 		return Status{};

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "hf_fetch/job.hpp"
+#include "common/c_boundary.hpp"
 #include "common/error.hpp"
 #include "pgml_repl/hf_fetch.h"
 
@@ -22,7 +23,7 @@ namespace {
 const char *or_empty(const char *s) { return s ? s : ""; }
 
 Status need_job(const pgmlr_fetch_job *job) {
-	if (!job || !job->job) return pgmlr::make_error(PGMLR_ERR_INTERNAL, "no fetch job");
+	if (!job || !job->job) return pgmlr::make_error(pgmlr::ErrCode::Internal, "no fetch job");
 	return {};
 }
 
@@ -31,7 +32,7 @@ Status need_job(const pgmlr_fetch_job *job) {
 extern "C" void pgmlr_fetch_global_init(pgmlr_status *status) {
 	pgmlr::guarded(status, [&]() -> Status {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return pgmlr::make_error(PGMLR_ERR_INTERNAL, "could not initialize libcurl");
+			return pgmlr::make_error(pgmlr::ErrCode::Internal, "could not initialize libcurl");
 		return {};
 	});
 }
@@ -68,7 +69,7 @@ extern "C" bool pgmlr_fetch_add_row(pgmlr_fetch_job *job, const pgmlr_fetch_row 
 	bool ok = false;
 	pgmlr::guarded(status, [&]() -> Status {
 		if (Status st = need_job(job)) return st;
-		if (!row) return pgmlr::make_error(PGMLR_ERR_INTERNAL, "no manifest row");
+		if (!row) return pgmlr::make_error(pgmlr::ErrCode::Internal, "no manifest row");
 		pgmlr::hf_fetch::Row r;
 		r.repo_type = or_empty(row->repo_type);
 		r.repo_id = or_empty(row->repo_id);

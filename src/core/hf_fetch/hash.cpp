@@ -67,7 +67,7 @@ Status hash_fd_prefix(int fd, int64_t n, BlobHasher &hasher) {
 		ssize_t got = pread(fd, buf.data(), want, off);
 		if (got < 0 && errno == EINTR) continue;
 		if (got <= 0)
-			return make_error(PGMLR_ERR_IO, "could not read back a partial download",
+			return make_error(ErrCode::Io, "could not read back a partial download",
 							  got < 0 ? std::string(std::strerror(errno)) : "The file is shorter than expected.");
 		hasher.update(buf.data(), static_cast<size_t>(got));
 		off += got;

@@ -485,7 +485,7 @@ struct Job::Impl {
 		publish(t.blob, [fd, temp, dir, rel, root_dir]() -> Status {
 			auto give_up = [&](const char *what, int err) {
 				unlink(temp.c_str());
-				return make_error(PGMLR_ERR_IO, what + std::string(std::strerror(err)));
+				return make_error(ErrCode::Io, what + std::string(std::strerror(err)));
 			};
 			int synced = fsync(fd);
 			int err = errno;
@@ -742,25 +742,25 @@ struct Job::Impl {
 Result<Options> options_from_c(const pgmlr_fetch_options *c) {
 	Options o;
 	if (!c || !c->cache_root || !*c->cache_root)
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "the fetch options need a cache folder");
+		return make_error(ErrCode::InvalidParameter, "the fetch options need a cache folder");
 	if (!c->endpoint || (std::strncmp(c->endpoint, "http://", 7) != 0 && std::strncmp(c->endpoint, "https://", 8) != 0))
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "the Hub endpoint must be an http:// or https:// URL",
+		return make_error(ErrCode::InvalidParameter, "the Hub endpoint must be an http:// or https:// URL",
 						  c->endpoint ? std::string("The value is \"") + c->endpoint + "\"." : "The value is empty.");
 	o.cache_root = c->cache_root;
 	o.endpoint = c->endpoint;
 	while (!o.endpoint.empty() && o.endpoint.back() == '/') o.endpoint.pop_back();
 	if (c->token) o.token = c->token;
 	if (o.token.find_first_of("\r\n") != std::string::npos)
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "the Hub token contains a line break");
+		return make_error(ErrCode::InvalidParameter, "the Hub token contains a line break");
 	if (c->ca_file) o.ca_file = c->ca_file;
 	if (c->max_parallel < 1 || c->max_parallel > 64)
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "max_parallel must be between 1 and 64");
+		return make_error(ErrCode::InvalidParameter, "max_parallel must be between 1 and 64");
 	if (c->max_retries < 0 || c->max_retries > 50)
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "max_retries must be between 0 and 50");
+		return make_error(ErrCode::InvalidParameter, "max_retries must be between 0 and 50");
 	if (c->min_free_disk < 0 || c->connect_timeout_ms <= 0 || c->low_speed_limit < 0 || c->low_speed_time_s < 0 ||
 		c->backoff_base_ms < 0 || c->backoff_max_ms < c->backoff_base_ms || c->lock_wait_ms < 0 ||
 		c->max_bytes_per_second < 0)
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "a fetch timeout, limit or backoff option is out of range");
+		return make_error(ErrCode::InvalidParameter, "a fetch timeout, limit or backoff option is out of range");
 	o.max_parallel = c->max_parallel;
 	o.min_free_disk = c->min_free_disk;
 	o.connect_timeout_ms = c->connect_timeout_ms;
@@ -786,7 +786,7 @@ Result<std::unique_ptr<Job>> Job::create(Options opts) {
 	impl->opts = std::move(opts);
 	impl->root = *root;
 	impl->multi = curl_multi_init();
-	if (!impl->multi) return make_error(PGMLR_ERR_INTERNAL, "could not create a curl multi handle");
+	if (!impl->multi) return make_error(ErrCode::Internal, "could not create a curl multi handle");
 	curl_multi_setopt(impl->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(impl->opts.max_parallel));
 	CURLM *multi = impl->multi;
 	impl->pool = std::make_unique<WorkPool>(kPublishThreads, [multi] { curl_multi_wakeup(multi); });
@@ -794,7 +794,7 @@ Result<std::unique_ptr<Job>> Job::create(Options opts) {
 }
 
 Status Job::add_row(const Row &row) {
-	if (impl_->planned) return make_error(PGMLR_ERR_INTERNAL, "rows cannot be added after planning");
+	if (impl_->planned) return make_error(ErrCode::Internal, "rows cannot be added after planning");
 	if (Status st = validate_row(row)) {
 		impl_->refused.add(row, st->message);
 		return st;
@@ -804,7 +804,7 @@ Status Job::add_row(const Row &row) {
 }
 
 Status Job::plan() {
-	if (impl_->planned) return make_error(PGMLR_ERR_INTERNAL, "the fetch job is already planned");
+	if (impl_->planned) return make_error(ErrCode::Internal, "the fetch job is already planned");
 	Result<Plan> p = make_plan(impl_->rows, impl_->root, impl_->opts.verify_present);
 	if (!p) return p.error();
 	impl_->plan = std::move(*p);
@@ -825,7 +825,7 @@ Status Job::plan() {
 
 Result<bool> Job::step(int max_ms, pgmlr_fetch_progress *out) {
 	Impl &j = *impl_;
-	if (!j.planned) return make_error(PGMLR_ERR_INTERNAL, "the fetch job is not planned yet");
+	if (!j.planned) return make_error(ErrCode::Internal, "the fetch job is not planned yet");
 	if (!j.started_set) {
 		j.started = Clock::now();
 		j.started_set = true;
@@ -858,7 +858,7 @@ Result<bool> Job::step(int max_ms, pgmlr_fetch_progress *out) {
 		curl_multi_poll(j.multi, nullptr, 0, wait, nullptr);
 	}
 	if (out) j.fill_progress(out);
-	if (j.canceled) return make_error(PGMLR_ERR_CANCELED, "the download was canceled");
+	if (j.canceled) return make_error(ErrCode::Canceled, "the download was canceled");
 	return j.finished;
 }
 
