@@ -31,7 +31,7 @@ void fill_status_exception(pgmlr_status *out, pgmlr_errcode code, const char *wh
 char *to_c_string(const std::string &s);
 
 // Runs fn() and reports an Error it returns, or any exception it throws, in
-// *out. Every extern "C" entry point of the core goes through this, so no
+// *out. Every C entry point of the core goes through this, so no
 // exception ever reaches the shim. fn returns Status (nullopt = success).
 template <class Fn>
 void guarded(pgmlr_status *out, Fn &&fn) noexcept {
