@@ -5,7 +5,7 @@
 # SHIM_SRCS: C, the only code that includes PostgreSQL headers.
 
 CORE_SRCS = \
-	src/core/common/error.cpp \
+	src/core/common/api.cpp \
 	src/core/common/text.cpp \
 	src/core/replication/auto_conf.cpp \
 	src/core/replication/primary_settings.cpp \
@@ -18,7 +18,9 @@ CORE_SRCS = \
 	src/core/replication/standby_script.cpp \
 	src/core/replication/pgcat_config.cpp \
 	src/core/replication/pgbackrest_info.cpp \
+	src/core/replication/api.cpp \
 	src/core/health/check.cpp \
+	src/core/health/api.cpp \
 	src/core/hf_cache/scan.cpp \
 	src/core/hf_cache/checksum.cpp \
 	src/core/hf_cache/names.cpp \

@@ -1,5 +1,5 @@
-// Errors as values inside the core, and the one place that turns them (and
-// any exception) into a pgmlr_status for the shim.
+// Errors as values inside the core. Turning them (and any exception) into a
+// pgmlr_status for the shim is the api files' job (common/c_boundary.hpp).
 #pragma once
 #include "common/core_only.hpp"
 
@@ -8,18 +8,33 @@
 #include <utility>
 #include <variant>
 
-#include "pgml_repl/status.h"
 
 namespace pgmlr {
 
+// What kind of failure, so the shim can pick a SQLSTATE. Same values as
+// pgmlr_errcode in pgml_repl/status.h (c_boundary.hpp checks it); the core
+// keeps its own enum so that implementation headers need no C header.
+enum class ErrCode {
+	Ok = 0,            // only for notes carried in an Error, never a failure
+	InvalidParameter,  // 22023 invalid_parameter_value
+	InvalidName,       // 42602 invalid_name
+	ConfigFile,        // F0000 config_file_error
+	Io,                // 58030 io_error
+	NotFound,          // 58P01 undefined_file
+	Permission,        // 42501 insufficient_privilege
+	OutOfMemory,       // 53200 out_of_memory
+	Canceled,          // 57014 query_canceled
+	Internal           // XX000 internal_error
+};
+
 struct Error {
-	pgmlr_errcode code = PGMLR_ERR_INTERNAL;
+	ErrCode code = ErrCode::Internal;
 	std::string message;
 	std::string detail;
 	std::string hint;
 };
 
-inline Error make_error(pgmlr_errcode code, std::string message, std::string detail = {}, std::string hint = {}) {
+inline Error make_error(ErrCode code, std::string message, std::string detail = {}, std::string hint = {}) {
 	return Error{code, std::move(message), std::move(detail), std::move(hint)};
 }
 
@@ -47,21 +62,4 @@ private:
 // For operations that return nothing but may fail.
 using Status = std::optional<Error>;
 
-void fill_status(pgmlr_status *out, const Error &error);
-
-// Runs fn() and reports an Error it returns, or any exception it throws, in
-// *out. Every extern "C" entry point of the core goes through this, so no
-// exception ever reaches the shim. fn returns Status (nullopt = success).
-template <class Fn>
-void guarded(pgmlr_status *out, Fn &&fn) noexcept;
-
-// guarded() for an entry point that returns a string (error_impl.hpp).
-template <class Fn>
-char *guarded_string(pgmlr_status *out, Fn &&fn) noexcept;
-
-// Copies s into malloc'd memory for the shim (released with pgmlr_free).
-char *to_c_string(const std::string &s);
-
 }  // namespace pgmlr
-
-#include "common/error_impl.hpp"

@@ -53,9 +53,9 @@ void WorkPool::run() {
 		try {
 			item.result = item.work();
 		} catch (const std::exception &e) {
-			item.result = make_error(PGMLR_ERR_INTERNAL, std::string("publishing failed: ") + e.what());
+			item.result = make_error(ErrCode::Internal, std::string("publishing failed: ") + e.what());
 		} catch (...) {
-			item.result = make_error(PGMLR_ERR_INTERNAL, "publishing failed");
+			item.result = make_error(ErrCode::Internal, "publishing failed");
 		}
 		item.work = nullptr;  // release what it captured before the owner sees the item
 		lk.lock();

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "pgml_repl/health.h"
+// The C facts struct (pgml_repl/health.h) is only named here; the api and
+// implementation files include the C header.
+struct pgmlr_doctor_facts;
 
 namespace pgmlr {
 

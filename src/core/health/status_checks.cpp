@@ -91,12 +91,12 @@ ArchiveVerdict classify_archive(const pgmlr_archive_facts &f) {
 
 	const std::string mode = text_or(f.archive_mode, "off");
 	if (mode == "off") {
-		v.state = PGMLR_HEALTH_DISABLED;
+		v.state = HealthState::Disabled;
 		v.detail = "archive_mode is off, so this server does not archive WAL.";
 		return v;
 	}
 	if (f.in_recovery && mode != "always") {
-		v.state = PGMLR_HEALTH_DISABLED;
+		v.state = HealthState::Disabled;
 		v.detail = "This server is a standby with archive_mode = " + mode +
 				   ": the primary archives the WAL; set archive_mode = always to archive on the standby as well.";
 		return v;
@@ -110,16 +110,16 @@ ArchiveVerdict classify_archive(const pgmlr_archive_facts &f) {
 
 	std::string reason;
 	if (failure_is_latest || only_failures) {
-		v.state = PGMLR_HEALTH_ERROR;
+		v.state = HealthState::Error;
 		reason = "The last archive attempt failed";
 	} else if (f.ready_count >= t.error) {
-		v.state = PGMLR_HEALTH_ERROR;
+		v.state = HealthState::Error;
 		reason = "The archive backlog reached the error threshold of " + num(t.error);
 	} else if (f.ready_count >= t.warning) {
-		v.state = PGMLR_HEALTH_WARNING;
+		v.state = HealthState::Warning;
 		reason = "The archive backlog reached the warning threshold of " + num(t.warning);
 	} else {
-		v.state = PGMLR_HEALTH_OK;
+		v.state = HealthState::Ok;
 		reason = "Archiving is keeping up";
 	}
 	v.detail = reason + ": " + archive_measurements(f, v) + ".";
@@ -160,31 +160,31 @@ ReplicationVerdict classify_replication(const pgmlr_replication_facts &f) {
 	}
 
 	if (f.is_standby && !f.state) {
-		v.state = PGMLR_HEALTH_ERROR;
+		v.state = HealthState::Error;
 		v.detail = "No WAL receiver is running: this standby is not streaming from a primary.";
 	} else if (f.is_standby && !same(f.state, "streaming")) {
-		v.state = PGMLR_HEALTH_ERROR;
+		v.state = HealthState::Error;
 		v.detail = who + " is " + text_or(f.state, "in an unknown state") + ", not streaming";
 		if (f.peer) v.detail += " from " + std::string(f.peer);
 		v.detail += ".";
 	} else if (!f.is_standby && same(f.state, "backup")) {
-		v.state = PGMLR_HEALTH_OK;
+		v.state = HealthState::Ok;
 		v.detail = "Connection \"" + text_or(f.peer, "") + "\" is taking a base backup, not replaying WAL.";
 		return v;
 	} else if (!f.is_standby && !same(f.state, "streaming")) {
-		v.state = PGMLR_HEALTH_WARNING;
+		v.state = HealthState::Warning;
 		v.detail = who + " is in state " + text_or(f.state, "unknown") + ", not streaming yet.";
 	} else if (!v.has_lag_bytes) {
-		v.state = PGMLR_HEALTH_WARNING;
+		v.state = HealthState::Warning;
 		v.detail = who + " is streaming but has not reported a replay position yet.";
 	} else if (v.lag_bytes >= t.error) {
-		v.state = PGMLR_HEALTH_ERROR;
+		v.state = HealthState::Error;
 		v.detail = who + " is streaming, but " + lag_text + " (error threshold " + format_bytes(t.error) + ").";
 	} else if (v.lag_bytes >= t.warning) {
-		v.state = PGMLR_HEALTH_WARNING;
+		v.state = HealthState::Warning;
 		v.detail = who + " is streaming, but " + lag_text + " (warning threshold " + format_bytes(t.warning) + ").";
 	} else {
-		v.state = PGMLR_HEALTH_OK;
+		v.state = HealthState::Ok;
 		v.detail = who + " is streaming; " + lag_text + ".";
 	}
 	if (!t.note.empty()) v.detail += " " + t.note;
@@ -192,44 +192,6 @@ ReplicationVerdict classify_replication(const pgmlr_replication_facts &f) {
 }
 
 }  // namespace pgmlr
-
-extern "C" const char *pgmlr_health_state_name(pgmlr_health_state state) {
-	switch (state) {
-		case PGMLR_HEALTH_OK: return "ok";
-		case PGMLR_HEALTH_WARNING: return "warning";
-		case PGMLR_HEALTH_ERROR: return "error";
-		case PGMLR_HEALTH_DISABLED: return "disabled";
-	}
-	return "error";
-}
-
-extern "C" void pgmlr_archive_classify(const pgmlr_archive_facts *facts, pgmlr_archive_verdict *verdict,
-									   pgmlr_status *status) {
-	*verdict = pgmlr_archive_verdict{};
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		pgmlr::ArchiveVerdict v = pgmlr::classify_archive(*facts);
-		verdict->detail = pgmlr::to_c_string(v.detail);
-		verdict->state = v.state;
-		verdict->has_oldest_ready_age = v.has_oldest_ready_age;
-		verdict->oldest_ready_age = v.oldest_ready_age;
-		return pgmlr::Status{};
-	});
-}
-
-extern "C" void pgmlr_replication_classify(const pgmlr_replication_facts *facts, pgmlr_replication_verdict *verdict,
-										   pgmlr_status *status) {
-	*verdict = pgmlr_replication_verdict{};
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		pgmlr::ReplicationVerdict v = pgmlr::classify_replication(*facts);
-		verdict->detail = pgmlr::to_c_string(v.detail);
-		verdict->state = v.state;
-		verdict->has_lag_bytes = v.has_lag_bytes;
-		verdict->lag_bytes = v.lag_bytes;
-		verdict->has_replay_delay = v.has_replay_delay;
-		verdict->replay_delay = v.replay_delay;
-		return pgmlr::Status{};
-	});
-}
 
 namespace pgmlr {
 
@@ -321,23 +283,3 @@ int pgbackrest_in_sync(const char *archive_max, const char *last_archived_wal) {
 }
 
 }  // namespace pgmlr
-
-extern "C" bool pgmlr_archive_command_pgbackrest(const char *archive_command, char **stanza, char **config,
-												 pgmlr_status *status) {
-	bool found = false;
-	*stanza = nullptr;
-	*config = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		pgmlr::PgbackrestCommand c = pgmlr::parse_pgbackrest_command(archive_command ? archive_command : "");
-		if (!c.found) return pgmlr::Status{};
-		*stanza = pgmlr::to_c_string(c.stanza);
-		if (!c.config.empty()) *config = pgmlr::to_c_string(c.config);
-		found = true;
-		return pgmlr::Status{};
-	});
-	return found;
-}
-
-extern "C" int pgmlr_pgbackrest_in_sync(const char *archive_max, const char *last_archived_wal) {
-	return pgmlr::pgbackrest_in_sync(archive_max, last_archived_wal);
-}

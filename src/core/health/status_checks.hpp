@@ -7,19 +7,25 @@
 #include <string>
 #include <vector>
 
-#include "pgml_repl/health.h"
+// The C facts structs (pgml_repl/health.h) are only named here; the api
+// and implementation files include the C header.
+struct pgmlr_archive_facts;
+struct pgmlr_replication_facts;
 
 namespace pgmlr {
 
+// Same values as pgmlr_health_state (health/api.cpp checks it).
+enum class HealthState { Ok = 0, Warning, Error, Disabled };
+
 struct ArchiveVerdict {
-	pgmlr_health_state state = PGMLR_HEALTH_OK;
+	HealthState state = HealthState::Ok;
 	bool has_oldest_ready_age = false;
 	int64_t oldest_ready_age = 0;  // microseconds
 	std::string detail;
 };
 
 struct ReplicationVerdict {
-	pgmlr_health_state state = PGMLR_HEALTH_OK;
+	HealthState state = HealthState::Ok;
 	bool has_lag_bytes = false;
 	int64_t lag_bytes = 0;
 	bool has_replay_delay = false;

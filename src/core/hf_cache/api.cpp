@@ -7,6 +7,7 @@
 #include "hf_cache/scan.hpp"
 #include "hf_cache/checksum.hpp"
 #include "hf_cache/manifest.hpp"
+#include "common/c_boundary.hpp"
 #include "common/error.hpp"
 #include "pgml_repl/hf_cache.h"
 
@@ -147,7 +148,7 @@ extern "C" char *pgmlr_hf_default_cache_dir(const char *configured, pgmlr_status
 	guarded(status, [&]() -> Status {
 		std::string dir = default_cache_dir(str_or_empty(configured), process_env);
 		if (dir.empty())
-			return make_error(PGMLR_ERR_INVALID_PARAMETER, "no HuggingFace cache folder is configured",
+			return make_error(pgmlr::ErrCode::InvalidParameter, "no HuggingFace cache folder is configured",
 							  "Neither pgml_replication.hf_cache_dir nor HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, "
 							  "HF_HOME, XDG_CACHE_HOME or HOME is set for the server.",
 							  "Set pgml_replication.hf_cache_dir, or pass cache_dir.");
@@ -191,7 +192,7 @@ extern "C" const char *pgmlr_hf_scan_notice(const pgmlr_hf_scan *scan, size_t i)
 extern "C" void pgmlr_hf_verify_start(pgmlr_hf_scan *scan, pgmlr_status *status) {
 	guarded(status, [&]() -> Status {
 		if (scan->verifier)
-			return make_error(PGMLR_ERR_INTERNAL, "verification of this scan was already started");
+			return make_error(pgmlr::ErrCode::Internal, "verification of this scan was already started");
 		std::map<std::pair<std::string, std::string>, size_t> by_blob;
 		std::vector<VerifyJob> jobs;
 		std::vector<std::vector<size_t>> job_rows;
@@ -319,7 +320,7 @@ extern "C" char *pgmlr_hf_name_problem(pgmlr_hf_name_kind kind, const char *valu
 			case PGMLR_HF_REF: column = "ref", p = ref_problem(v); break;
 			case PGMLR_HF_PATH: column = "path", p = path_problem(v); break;
 			case PGMLR_HF_BLOB: column = "blob", p = blob_problem(v); break;
-			default: return make_error(PGMLR_ERR_INTERNAL, "unknown kind of HuggingFace name");
+			default: return make_error(pgmlr::ErrCode::Internal, "unknown kind of HuggingFace name");
 		}
 		if (p) out = to_c_string(std::string(column) + " " + *p);
 		return Status{};
@@ -330,7 +331,7 @@ extern "C" char *pgmlr_hf_name_problem(pgmlr_hf_name_kind kind, const char *valu
 extern "C" void pgmlr_hf_diff_counts(const pgmlr_hf_manifest_row *rows, size_t nrows, const pgmlr_hf_scan *scan,
 									 pgmlr_hf_diff_counts_out *out, pgmlr_status *status) {
 	guarded(status, [&]() -> Status {
-		if (!scan || !out || (nrows > 0 && !rows)) return make_error(PGMLR_ERR_INTERNAL, "no manifest rows or scan");
+		if (!scan || !out || (nrows > 0 && !rows)) return make_error(pgmlr::ErrCode::Internal, "no manifest rows or scan");
 		std::vector<ManifestRow> published;
 		published.reserve(nrows);
 		for (size_t i = 0; i < nrows; ++i) published.push_back(manifest_row_from_c(rows[i]));
@@ -367,7 +368,7 @@ extern "C" bool pgmlr_hf_endpoint_valid(const char *value, pgmlr_status *status)
 	bool valid = false;
 	guarded(status, [&]() -> Status {
 		if (auto problem = endpoint_problem(str_or_empty(value)))
-			return make_error(PGMLR_ERR_INVALID_PARAMETER, "invalid Hub endpoint", *problem);
+			return make_error(pgmlr::ErrCode::InvalidParameter, "invalid Hub endpoint", *problem);
 		valid = true;
 		return Status{};
 	});

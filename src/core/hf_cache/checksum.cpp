@@ -106,19 +106,19 @@ std::string git_blob_sha1_hex(std::string_view data) { return hash_memory(data, 
 Result<std::string> hash_file(const std::string &abs_path, HashKind kind, const std::atomic<bool> *cancel) {
 	Fd f{open(abs_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
 	if (f.fd < 0)
-		return make_error(PGMLR_ERR_IO, "could not open \"" + abs_path + "\": " + std::strerror(errno));
+		return make_error(ErrCode::Io, "could not open \"" + abs_path + "\": " + std::strerror(errno));
 	struct stat st;
 	if (fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode))
-		return make_error(PGMLR_ERR_IO, "\"" + abs_path + "\" is not a regular file");
+		return make_error(ErrCode::Io, "\"" + abs_path + "\" is not a regular file");
 	BlobHasher h(kind, static_cast<int64_t>(st.st_size));
 	std::unique_ptr<char[]> buf(new char[kHashChunk]);
 	for (;;) {
 		if (cancel && cancel->load(std::memory_order_relaxed))
-			return make_error(PGMLR_ERR_CANCELED, "hashing canceled");
+			return make_error(ErrCode::Canceled, "hashing canceled");
 		ssize_t n = read(f.fd, buf.get(), kHashChunk);
 		if (n < 0) {
 			if (errno == EINTR) continue;
-			return make_error(PGMLR_ERR_IO, "could not read \"" + abs_path + "\": " + std::strerror(errno));
+			return make_error(ErrCode::Io, "could not read \"" + abs_path + "\": " + std::strerror(errno));
 		}
 		if (n == 0) break;
 		h.update(buf.get(), static_cast<size_t>(n));
@@ -134,7 +134,7 @@ Status hash_fd_prefix(int fd, int64_t n, BlobHasher &hasher) {
 		ssize_t got = pread(fd, buf.get(), want, off);
 		if (got < 0 && errno == EINTR) continue;
 		if (got <= 0)
-			return make_error(PGMLR_ERR_IO, "could not read back a partial download",
+			return make_error(ErrCode::Io, "could not read back a partial download",
 							  got < 0 ? std::string(std::strerror(errno)) : "The file is shorter than expected.");
 		hasher.update(buf.get(), static_cast<size_t>(got));
 		off += got;
@@ -203,7 +203,7 @@ void Verifier::run() {
 			if (h) {
 				r.actual = *h;
 				r.outcome = *h == jobs_[i].expected ? VerifyOutcome::match : VerifyOutcome::mismatch;
-			} else if (h.error().code == PGMLR_ERR_CANCELED) {
+			} else if (h.error().code == ErrCode::Canceled) {
 				r.outcome = VerifyOutcome::canceled;
 			} else {
 				r.outcome = VerifyOutcome::unreadable;

@@ -55,7 +55,7 @@ std::string sha256_hex(std::string_view data);
 std::string git_blob_sha1_hex(std::string_view data);
 
 // Streams the file (O_NOFOLLOW, regular files only) through the hash.
-// cancel, when set, stops it between chunks with PGMLR_ERR_CANCELED.
+// cancel, when set, stops it between chunks with ErrCode::Canceled.
 Result<std::string> hash_file(const std::string &abs_path, HashKind kind, const std::atomic<bool> *cancel);
 
 // Feeds the first n bytes of fd (read with pread) into hasher.

@@ -93,13 +93,13 @@ std::optional<std::string> endpoint_problem(std::string_view v) {
 Result<std::string> hub_endpoint(const std::string &configured, const EnvLookup &env) {
 	if (!configured.empty()) {
 		if (auto problem = endpoint_problem(configured))
-			return make_error(PGMLR_ERR_INVALID_PARAMETER, "pgml_replication.hf_endpoint is not a valid Hub endpoint",
+			return make_error(ErrCode::InvalidParameter, "pgml_replication.hf_endpoint is not a valid Hub endpoint",
 							  *problem + " The value is \"" + configured + "\".");
 		return configured;
 	}
 	if (auto v = env("HF_ENDPOINT")) {
 		if (auto problem = endpoint_problem(*v))
-			return make_error(PGMLR_ERR_INVALID_PARAMETER, "the server's HF_ENDPOINT is not a valid Hub endpoint",
+			return make_error(ErrCode::InvalidParameter, "the server's HF_ENDPOINT is not a valid Hub endpoint",
 							  *problem + " The value is \"" + *v + "\".",
 							  "Set pgml_replication.hf_endpoint, or fix HF_ENDPOINT in the server's environment.");
 		return *v;

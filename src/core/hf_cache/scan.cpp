@@ -474,7 +474,7 @@ private:
 
 Result<Scan> scan_cache(const std::string &cache_dir) {
 	if (cache_dir.empty() || cache_dir[0] != '/')
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "cache folder must be an absolute path",
+		return make_error(ErrCode::InvalidParameter, "cache folder must be an absolute path",
 						  "The cache folder given was \"" + cache_dir + "\".",
 						  "Pass an absolute path, or set pgml_replication.hf_cache_dir.");
 	Scan scan;
@@ -486,7 +486,7 @@ Result<Scan> scan_cache(const std::string &cache_dir) {
 			scan.found = false;
 			return scan;
 		}
-		return make_error(e == EACCES ? PGMLR_ERR_PERMISSION : PGMLR_ERR_IO,
+		return make_error(e == EACCES ? ErrCode::Permission : ErrCode::Io,
 						  "could not open HuggingFace cache folder \"" + cache_dir + "\"",
 						  "The server process got: " + errno_text(e) + ".",
 						  "Make the folder and its parents readable and searchable by the operating system "
@@ -499,10 +499,10 @@ Result<Scan> scan_cache(const std::string &cache_dir) {
 	Dir root_dir;
 	if (!root_dir.open(AT_FDCWD, scan.root.c_str(), 0, &err)) {
 		if (err == ENOTDIR)
-			return make_error(PGMLR_ERR_INVALID_PARAMETER,
+			return make_error(ErrCode::InvalidParameter,
 							  "HuggingFace cache folder \"" + cache_dir + "\" is not a folder", "",
 							  "Point it at the hub folder, for example ~/.cache/huggingface/hub.");
-		return make_error(err == EACCES ? PGMLR_ERR_PERMISSION : PGMLR_ERR_IO,
+		return make_error(err == EACCES ? ErrCode::Permission : ErrCode::Io,
 						  "could not read HuggingFace cache folder \"" + cache_dir + "\"",
 						  "The server process got: " + errno_text(err) + ".",
 						  "Make the folder readable and searchable by the operating system user that runs "

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "hf_fetch/job.hpp"
+#include "common/c_boundary.hpp"
 #include "common/error.hpp"
 #include "pgml_repl/hf_fetch.h"
 
@@ -49,25 +50,25 @@ pgmlr_fetch_state to_c(hff::BlobState s) {
 Result<hff::Options> options_from_c(const pgmlr_fetch_options *c) {
 	hff::Options o;
 	if (!c || !c->cache_root || !*c->cache_root)
-		return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "the fetch options need a cache folder");
+		return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "the fetch options need a cache folder");
 	if (!c->endpoint || (std::strncmp(c->endpoint, "http://", 7) != 0 && std::strncmp(c->endpoint, "https://", 8) != 0))
-		return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "the Hub endpoint must be an http:// or https:// URL",
+		return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "the Hub endpoint must be an http:// or https:// URL",
 								 c->endpoint ? std::string("The value is \"") + c->endpoint + "\"." : "The value is empty.");
 	o.cache_root = c->cache_root;
 	o.endpoint = c->endpoint;
 	while (!o.endpoint.empty() && o.endpoint.back() == '/') o.endpoint.pop_back();
 	if (c->token) o.token = c->token;
 	if (o.token.find_first_of("\r\n") != std::string::npos)
-		return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "the Hub token contains a line break");
+		return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "the Hub token contains a line break");
 	if (c->ca_file) o.ca_file = c->ca_file;
 	if (c->max_parallel < 1 || c->max_parallel > 64)
-		return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "max_parallel must be between 1 and 64");
+		return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "max_parallel must be between 1 and 64");
 	if (c->max_retries < 0 || c->max_retries > 50)
-		return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "max_retries must be between 0 and 50");
+		return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "max_retries must be between 0 and 50");
 	if (c->min_free_disk < 0 || c->connect_timeout_ms <= 0 || c->low_speed_limit < 0 || c->low_speed_time_s < 0 ||
 		c->backoff_base_ms < 0 || c->backoff_max_ms < c->backoff_base_ms || c->lock_wait_ms < 0 ||
 		c->max_bytes_per_second < 0)
-		return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "a fetch timeout, limit or backoff option is out of range");
+		return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "a fetch timeout, limit or backoff option is out of range");
 	o.max_parallel = c->max_parallel;
 	o.min_free_disk = c->min_free_disk;
 	o.connect_timeout_ms = c->connect_timeout_ms;
@@ -135,7 +136,7 @@ void queue_entry_to_c(const hff::QueueEntry &e, pgmlr_fetch_queue_entry *out) {
 }
 
 Status need_job(const pgmlr_fetch_job *job) {
-	if (!job || !job->job) return pgmlr::make_error(PGMLR_ERR_INTERNAL, "no fetch job");
+	if (!job || !job->job) return pgmlr::make_error(pgmlr::ErrCode::Internal, "no fetch job");
 	return {};
 }
 
@@ -144,7 +145,7 @@ Status need_job(const pgmlr_fetch_job *job) {
 extern "C" void pgmlr_fetch_global_init(pgmlr_status *status) {
 	pgmlr::guarded(status, [&]() -> Status {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return pgmlr::make_error(PGMLR_ERR_INTERNAL, "could not initialize libcurl");
+			return pgmlr::make_error(pgmlr::ErrCode::Internal, "could not initialize libcurl");
 		return {};
 	});
 }
@@ -181,7 +182,7 @@ extern "C" bool pgmlr_fetch_add_row(pgmlr_fetch_job *job, const pgmlr_hf_manifes
 	bool ok = false;
 	pgmlr::guarded(status, [&]() -> Status {
 		if (Status st = need_job(job)) return st;
-		if (!row) return pgmlr::make_error(PGMLR_ERR_INTERNAL, "no manifest row");
+		if (!row) return pgmlr::make_error(pgmlr::ErrCode::Internal, "no manifest row");
 		if (Status st = job->job->add_row(pgmlr::hf::manifest_row_from_c(*row))) return st;
 		ok = true;
 		return {};

@@ -19,7 +19,7 @@ namespace pgmlr::hf_fetch {
 namespace {
 
 Error io_error(const std::string &what, const std::string &path, int err) {
-	return make_error(PGMLR_ERR_IO, what, "Path \"" + path + "\": " + std::strerror(err) + ".");
+	return make_error(ErrCode::Io, what, "Path \"" + path + "\": " + std::strerror(err) + ".");
 }
 
 bool inside(const std::string &root, const std::string &p) { return p == root || hf::path_below(root, p); }
@@ -39,7 +39,7 @@ Result<std::string> real_cache_root(const std::string &cache_root) {
 	if (!realpath(cache_root.c_str(), buf)) return io_error("could not resolve the cache folder", cache_root, errno);
 	struct stat sb;
 	if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return make_error(PGMLR_ERR_IO, "the cache folder is not a directory", "Path \"" + cache_root + "\".");
+		return make_error(ErrCode::Io, "the cache folder is not a directory", "Path \"" + cache_root + "\".");
 	return std::string(buf);
 }
 
@@ -61,13 +61,13 @@ Status check_contained(const std::string &root, const std::string &rel, bool las
 		if (S_ISLNK(sb.st_mode)) {
 			char buf[PATH_MAX];
 			if (!realpath(cur.c_str(), buf) || !inside(root, buf))
-				return make_error(PGMLR_ERR_PERMISSION, "refusing to write through a symlink leading outside the cache",
+				return make_error(ErrCode::Permission, "refusing to write through a symlink leading outside the cache",
 								  "Path \"" + cur + "\" is a symbolic link whose target is outside \"" + root + "\".",
 								  "Remove the link or point it inside the cache folder.");
 			if (stat(cur.c_str(), &sb) != 0) return io_error("could not inspect a cache path", cur, errno);
 		}
 		if ((!last || last_is_dir) && !S_ISDIR(sb.st_mode))
-			return make_error(PGMLR_ERR_IO, "a cache path that should be a folder is not one", "Path \"" + cur + "\".");
+			return make_error(ErrCode::Io, "a cache path that should be a folder is not one", "Path \"" + cur + "\".");
 	}
 	return {};
 }

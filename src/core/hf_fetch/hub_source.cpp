@@ -145,7 +145,7 @@ HubSource::HubSource(HubOptions opts) : opts_(std::move(opts)) {}
 Result<std::unique_ptr<HubSource>> HubSource::create(HubOptions opts) {
 	std::unique_ptr<HubSource> s(new HubSource(std::move(opts)));
 	CURLM *m = curl_multi_init();
-	if (!m) return make_error(PGMLR_ERR_INTERNAL, "could not create a curl multi handle");
+	if (!m) return make_error(ErrCode::Internal, "could not create a curl multi handle");
 	s->multi_ = m;
 	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(s->opts_.max_connections));
 	return s;

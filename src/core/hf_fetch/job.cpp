@@ -390,7 +390,7 @@ Result<std::unique_ptr<Job>> Job::create(Options opts) {
 }
 
 Result<std::unique_ptr<Job>> Job::create(Options opts, std::unique_ptr<Source> source) {
-	if (!source) return make_error(PGMLR_ERR_INTERNAL, "a fetch job needs a source");
+	if (!source) return make_error(ErrCode::Internal, "a fetch job needs a source");
 	Result<std::string> root = real_cache_root(opts.cache_root);
 	if (!root) return root.error();
 	return std::unique_ptr<Job>(new Job(std::make_unique<Impl>(std::move(opts), std::move(*root), std::move(source))));
@@ -399,7 +399,7 @@ Result<std::unique_ptr<Job>> Job::create(Options opts, std::unique_ptr<Source> s
 // A bad ref refuses that ref only: the file is still fetched for its other
 // refs (or for none), as when the worker handed it over once per ref.
 Status Job::add_row(const Row &row) {
-	if (impl_->planned) return make_error(PGMLR_ERR_INTERNAL, "rows cannot be added after planning");
+	if (impl_->planned) return make_error(ErrCode::Internal, "rows cannot be added after planning");
 	if (Status st = validate_file(row)) {
 		impl_->refused.add(row, st->message);
 		return st;
@@ -420,7 +420,7 @@ Status Job::add_row(const Row &row) {
 }
 
 Status Job::plan() {
-	if (impl_->planned) return make_error(PGMLR_ERR_INTERNAL, "the fetch job is already planned");
+	if (impl_->planned) return make_error(ErrCode::Internal, "the fetch job is already planned");
 	Result<Plan> p = make_plan(impl_->rows, impl_->root, impl_->opts.verify_present);
 	if (!p) return p.error();
 	impl_->plan = std::move(*p);
@@ -443,7 +443,7 @@ bool Job::planned() const { return impl_->planned; }
 
 Result<bool> Job::step(int max_ms, Progress *out) {
 	Impl &j = *impl_;
-	if (!j.planned) return make_error(PGMLR_ERR_INTERNAL, "the fetch job is not planned yet");
+	if (!j.planned) return make_error(ErrCode::Internal, "the fetch job is not planned yet");
 	if (!j.started_set) {
 		j.started = Clock::now();
 		j.started_set = true;
@@ -475,7 +475,7 @@ Result<bool> Job::step(int max_ms, Progress *out) {
 		j.source->wait(wait);
 	}
 	if (out) j.fill_progress(out);
-	if (j.canceled) return make_error(PGMLR_ERR_CANCELED, "the download was canceled");
+	if (j.canceled) return make_error(ErrCode::Canceled, "the download was canceled");
 	return j.finished;
 }
 

@@ -48,7 +48,7 @@ void Publisher::publish_verified(size_t bi, int fd, std::string temp, std::funct
 	publish(bi, [fd, temp, dir, rel, root_dir]() -> Status {
 		auto give_up = [&](const char *what, int err) {
 			unlink(temp.c_str());
-			return make_error(PGMLR_ERR_IO, what + std::string(std::strerror(err)));
+			return make_error(ErrCode::Io, what + std::string(std::strerror(err)));
 		};
 		int synced = fsync(fd);
 		int err = errno;

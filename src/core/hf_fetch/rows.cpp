@@ -8,7 +8,7 @@ namespace {
 
 Status bad(std::string_view column, const hf::Problem &problem, std::string_view value) {
 	if (!problem) return {};
-	return make_error(PGMLR_ERR_INVALID_PARAMETER, "invalid manifest " + std::string(column) + ": " + *problem,
+	return make_error(ErrCode::InvalidParameter, "invalid manifest " + std::string(column) + ": " + *problem,
 					  "The value is " + hf::shown(value) + ".",
 					  "Manifest rows come from the primary's table; fix the row there.");
 }
@@ -26,7 +26,7 @@ Status validate_blob(std::string_view v) { return bad("blob", hf::blob_problem(v
 
 Status validate_size(int64_t v) {
 	if (hf::Problem p = hf::size_problem(v))
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "invalid manifest size: " + *p,
+		return make_error(ErrCode::InvalidParameter, "invalid manifest size: " + *p,
 						  "The value is " + std::to_string(v) + ".",
 						  "Manifest rows come from the primary's table; fix the row there.");
 	return {};

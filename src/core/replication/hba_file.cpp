@@ -233,15 +233,15 @@ std::string render(const std::vector<Line> &lines) {
 
 Result<std::string> normalize_address(std::string_view address) {
 	if (address.empty())
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "address must not be empty", {}, std::string(kAddressHint));
+		return make_error(ErrCode::InvalidParameter, "address must not be empty", {}, std::string(kAddressHint));
 	for (unsigned char c : address)
 		if (c <= ' ' || c == 0x7f || c == '"' || c == '\'' || c == '#' || c == ',' || c == '\\' || c >= 0x80)
-			return make_error(PGMLR_ERR_INVALID_PARAMETER, "address contains characters not allowed in pg_hba.conf",
+			return make_error(ErrCode::InvalidParameter, "address contains characters not allowed in pg_hba.conf",
 							  "Blanks, quotes, commas, backslashes, '#', control and non-ASCII characters are refused.",
 							  std::string(kAddressHint));
 	std::string lower = to_lower_ascii(address);
 	if (lower == "all" || lower == "samehost" || lower == "samenet")
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "address keyword " + shown(address) + " is not accepted",
+		return make_error(ErrCode::InvalidParameter, "address keyword " + shown(address) + " is not accepted",
 						  "A replication rule should name the replica's address, not every host.",
 						  std::string(kAddressHint));
 	size_t slash = address.find('/');
@@ -249,7 +249,7 @@ Result<std::string> normalize_address(std::string_view address) {
 	bool v6 = host.find(':') != std::string::npos;
 	unsigned char buf[16] = {};
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), buf) != 1)
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "invalid IP address " + shown(host),
+		return make_error(ErrCode::InvalidParameter, "invalid IP address " + shown(host),
 						  "Only numeric IPv4 and IPv6 addresses are accepted; host names are not.",
 						  std::string(kAddressHint));
 	const int max_prefix = v6 ? 128 : 32;
@@ -260,7 +260,7 @@ Result<std::string> normalize_address(std::string_view address) {
 		for (char c : p) digits = digits && c >= '0' && c <= '9';
 		prefix = digits ? std::stoi(std::string(p)) : -1;
 		if (prefix < 0 || prefix > max_prefix)
-			return make_error(PGMLR_ERR_INVALID_PARAMETER, "invalid CIDR mask in address " + shown(address),
+			return make_error(ErrCode::InvalidParameter, "invalid CIDR mask in address " + shown(address),
 							  "The mask must be a number from 0 to " + std::to_string(max_prefix) + ".",
 							  std::string(kAddressHint));
 	}
@@ -275,7 +275,7 @@ Result<std::string> normalize_address(std::string_view address) {
 	}
 	char text[INET6_ADDRSTRLEN];
 	if (!inet_ntop(v6 ? AF_INET6 : AF_INET, buf, text, sizeof text))
-		return make_error(PGMLR_ERR_INTERNAL, "could not format address");
+		return make_error(ErrCode::Internal, "could not format address");
 	return std::string(text) + "/" + std::to_string(prefix);
 }
 
@@ -292,7 +292,7 @@ std::optional<Error> address_note(std::string_view address) {
 	if (slash != std::string_view::npos) {
 		if (*norm == *single || starts_with(*norm, norm_host + "/")) return std::nullopt;
 		const std::string network = norm->substr(0, norm->find('/'));
-		return make_error(PGMLR_OK, "address " + std::string(address) + " is written as " + *norm,
+		return make_error(ErrCode::Ok, "address " + std::string(address) + " is written as " + *norm,
 		                  "A CIDR range is written with its network address: pg_hba.conf matches the same range " +
 		                      *norm + " either way.",
 		                  "For the one host " + norm_host + ", give it without a mask (or with " + max_prefix + ").");
@@ -303,7 +303,7 @@ std::optional<Error> address_note(std::string_view address) {
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), buf) != 1) return std::nullopt;
 	bool network_like = v6 ? std::all_of(buf + 8, buf + 16, [](unsigned char b) { return b == 0; }) : buf[3] == 0;
 	if (!network_like) return std::nullopt;
-	return make_error(PGMLR_OK, "address " + std::string(address) + " is taken as the single host " + *norm,
+	return make_error(ErrCode::Ok, "address " + std::string(address) + " is taken as the single host " + *norm,
 	                  "An address without a mask matches one host only.",
 	                  "For the network, give its mask, for example " + norm_host + (v6 ? "/64" : "/24") + ".");
 }
@@ -313,13 +313,13 @@ Result<std::string> normalize_method(std::string_view method) {
 	if (m == "scram-sha-256" || m == "md5" || m == "cert") return m;
 	const std::string hint = "Use scram-sha-256 (the default), md5 or cert.";
 	if (m == "trust")
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "authentication method \"trust\" is not allowed",
+		return make_error(ErrCode::InvalidParameter, "authentication method \"trust\" is not allowed",
 						  "trust lets anyone who reaches the server from that address connect without a password.",
 						  hint);
 	if (m == "password")
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "authentication method \"password\" is not allowed",
+		return make_error(ErrCode::InvalidParameter, "authentication method \"password\" is not allowed",
 						  "password sends the password over the network in clear text.", hint);
-	return make_error(PGMLR_ERR_INVALID_PARAMETER, "unsupported authentication method " + shown(method), {}, hint);
+	return make_error(ErrCode::InvalidParameter, "unsupported authentication method " + shown(method), {}, hint);
 }
 
 std::string render_rule(const Rule &rule) {
@@ -421,108 +421,3 @@ Result<EditResult> disallow(std::string_view content, std::string_view role, std
 }
 
 }  // namespace pgmlr::hba
-
-// ------------------------------------------------------------------
-// C boundary
-// ------------------------------------------------------------------
-
-struct pgmlr_hba_edit {
-	pgmlr::hba::EditResult result;
-};
-
-namespace {
-
-pgmlr::Result<pgmlr::hba::Rule> checked_rule(const char *role, const char *address, const char *method) {
-	if (auto st = pgmlr::check_role_name(role ? role : "")) return *st;
-	auto addr = pgmlr::hba::normalize_address(address ? address : "");
-	if (!addr) return addr.error();
-	auto m = pgmlr::hba::normalize_method(method ? method : "");
-	if (!m) return m.error();
-	return pgmlr::hba::Rule{role, *addr, *m};
-}
-
-pgmlr::Status check_content(const char *content) {
-	if (!content) return pgmlr::make_error(PGMLR_ERR_INTERNAL, "no pg_hba.conf content given");
-	return {};
-}
-
-}  // namespace
-
-extern "C" pgmlr_hba_edit *pgmlr_hba_allow(const char *content, const char *role, const char *address,
-										   const char *method, pgmlr_status *status) {
-	pgmlr_hba_edit *out = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		if (auto st = check_content(content)) return st;
-		auto rule = checked_rule(role, address, method);
-		if (!rule) return rule.error();
-		auto res = pgmlr::hba::allow(content, *rule);
-		if (!res) return res.error();
-		auto edit = std::make_unique<pgmlr_hba_edit>();
-		edit->result = std::move(*res);
-		out = edit.release();
-		return {};
-	});
-	return out;
-}
-
-extern "C" pgmlr_hba_edit *pgmlr_hba_disallow(const char *content, const char *role, const char *address,
-											  pgmlr_status *status) {
-	pgmlr_hba_edit *out = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		if (auto st = check_content(content)) return st;
-		auto rule = checked_rule(role, address, "scram-sha-256");
-		if (!rule) return rule.error();
-		auto res = pgmlr::hba::disallow(content, rule->role, rule->address);
-		if (!res) return res.error();
-		auto edit = std::make_unique<pgmlr_hba_edit>();
-		edit->result = std::move(*res);
-		out = edit.release();
-		return {};
-	});
-	return out;
-}
-
-extern "C" const char *pgmlr_hba_edit_content(const pgmlr_hba_edit *edit) { return edit->result.content.c_str(); }
-
-extern "C" bool pgmlr_hba_edit_changed(const pgmlr_hba_edit *edit) { return edit->result.changed; }
-
-extern "C" const char *pgmlr_hba_edit_rule(const pgmlr_hba_edit *edit) {
-	return edit->result.rule.empty() ? nullptr : edit->result.rule.c_str();
-}
-
-extern "C" int pgmlr_hba_edit_notice_count(const pgmlr_hba_edit *edit) {
-	return static_cast<int>(edit->result.notices.size());
-}
-
-extern "C" const char *pgmlr_hba_edit_notice(const pgmlr_hba_edit *edit, int i) {
-	if (i < 0 || static_cast<size_t>(i) >= edit->result.notices.size()) return nullptr;
-	return edit->result.notices[static_cast<size_t>(i)].c_str();
-}
-
-extern "C" void pgmlr_hba_edit_free(void *edit) { delete static_cast<pgmlr_hba_edit *>(edit); }
-
-extern "C" char *pgmlr_hba_normalize_address(const char *address, pgmlr_status *status) {
-	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
-		return pgmlr::hba::normalize_address(address ? address : "");
-	});
-}
-
-extern "C" char *pgmlr_hba_normalize_method(const char *method, pgmlr_status *status) {
-	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
-		return pgmlr::hba::normalize_method(method ? method : "");
-	});
-}
-
-extern "C" bool pgmlr_hba_address_note(const char *address, pgmlr_status *note) {
-	bool have = false;
-	pgmlr::guarded(note, [&]() -> pgmlr::Status {
-		std::optional<pgmlr::Error> n = pgmlr::hba::address_note(address ? address : "");
-		if (n) {
-			pgmlr::fill_status(note, *n);
-			note->code = PGMLR_OK;  // a note, not an error
-			have = true;
-		}
-		return {};
-	});
-	return have && note->code == PGMLR_OK;
-}

@@ -42,7 +42,7 @@ std::string render(const std::vector<Line> &lines);
 Result<std::string> normalize_address(std::string_view address);
 
 // What normalize_address() did that the user may not have meant, as a note
-// (message, detail, hint; code PGMLR_OK): host bits it cleared
+// (message, detail, hint; code ErrCode::Ok): host bits it cleared
 // ("10.0.12.5/24" is the rule for 10.0.12.0/24), or a bare address that
 // looks like a network taken as one host ("10.0.12.0" -> /32). nullopt when
 // there is nothing to say or the address is invalid.

@@ -21,27 +21,27 @@ constexpr std::string_view kRuleHint =
 
 Status check_role_name(std::string_view name) {
 	if (name.empty())
-		return make_error(PGMLR_ERR_INVALID_NAME, "role name must not be empty", {}, std::string(kRuleHint));
+		return make_error(ErrCode::InvalidName, "role name must not be empty", {}, std::string(kRuleHint));
 	if (name.size() > kMaxRoleNameBytes)
-		return make_error(PGMLR_ERR_INVALID_NAME, "role name is too long",
+		return make_error(ErrCode::InvalidName, "role name is too long",
 						  "The name has " + std::to_string(name.size()) + " bytes; the limit is 63.",
 						  std::string(kRuleHint));
 	bool plain = is_name_start(name[0]);
 	for (char c : name) plain = plain && is_name_char(c);
 	if (!plain)
 		// Never echo the name: it may hold newlines or quotes meant to break out.
-		return make_error(PGMLR_ERR_INVALID_NAME, "role name is not a plain identifier",
+		return make_error(ErrCode::InvalidName, "role name is not a plain identifier",
 						  "Only letters, digits, underscores and dollar signs are accepted, and the name must not "
 						  "start with a digit or dollar sign.",
 						  std::string(kRuleHint));
 	std::string lower = to_lower_ascii(name);
 	if (starts_with(lower, "pg_"))
-		return make_error(PGMLR_ERR_INVALID_NAME, "role name \"" + std::string(name) + "\" is reserved",
+		return make_error(ErrCode::InvalidName, "role name \"" + std::string(name) + "\" is reserved",
 						  "Role names starting with \"pg_\" are reserved for PostgreSQL's predefined roles.",
 						  "Choose another name, for example \"replication_user\".");
 	for (std::string_view reserved : {"public", "none", "current_user", "session_user", "current_role"})
 		if (lower == reserved)
-			return make_error(PGMLR_ERR_INVALID_NAME, "role name \"" + std::string(name) + "\" is reserved",
+			return make_error(ErrCode::InvalidName, "role name \"" + std::string(name) + "\" is reserved",
 							  "\"" + std::string(reserved) + "\" has a special meaning in role specifications.",
 							  "Choose another name, for example \"replication_user\".");
 	return {};
@@ -82,21 +82,3 @@ std::optional<std::string> nearest_name(std::string_view name, const std::vector
 }
 
 }  // namespace pgmlr
-
-extern "C" bool pgmlr_check_role_name(const char *name, pgmlr_status *status) {
-	pgmlr::guarded(status, [&] { return pgmlr::check_role_name(name ? name : ""); });
-	return status->code == PGMLR_OK;
-}
-
-extern "C" char *pgmlr_nearest_name(const char *name, const char *const *candidates, int n_candidates,
-                                    pgmlr_status *status) {
-	char *out = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		std::vector<std::string> names;
-		for (int i = 0; i < n_candidates; ++i)
-			if (candidates[i]) names.emplace_back(candidates[i]);
-		if (auto best = pgmlr::nearest_name(name ? name : "", names)) out = pgmlr::to_c_string(*best);
-		return {};
-	});
-	return out;
-}

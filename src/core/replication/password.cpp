@@ -49,7 +49,7 @@ Result<std::string> generate_password() {
 	unsigned char buf[64];
 	for (int round = 0; round < 16 && out.size() < kGeneratedPasswordLength; ++round) {
 		if (RAND_bytes(buf, sizeof buf) != 1)
-			return make_error(PGMLR_ERR_INTERNAL, "could not generate a random password",
+			return make_error(ErrCode::Internal, "could not generate a random password",
 							  "OpenSSL's random number generator failed.");
 		for (unsigned char b : buf) {
 			if (b >= limit) continue;
@@ -58,7 +58,7 @@ Result<std::string> generate_password() {
 		}
 	}
 	if (out.size() != kGeneratedPasswordLength)
-		return make_error(PGMLR_ERR_INTERNAL, "could not generate a random password");
+		return make_error(ErrCode::Internal, "could not generate a random password");
 	return out;
 }
 
@@ -80,11 +80,11 @@ bool is_scram_verifier(std::string_view s) {
 
 Result<PasswordKind> classify_password(std::string_view password) {
 	if (password.empty())
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "password must not be empty", {},
+		return make_error(ErrCode::InvalidParameter, "password must not be empty", {},
 						  "Pass NULL to have a strong password generated.");
 	if (starts_with(password, kScramPrefix)) {
 		if (!is_scram_verifier(password))
-			return make_error(PGMLR_ERR_INVALID_PARAMETER, "malformed SCRAM-SHA-256 verifier",
+			return make_error(ErrCode::InvalidParameter, "malformed SCRAM-SHA-256 verifier",
 							  "Expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey> with base64 fields "
 							  "and 32-byte keys.",
 							  "Pass the verifier exactly as pg_authid.rolpassword shows it, or pass a plaintext "
@@ -92,27 +92,10 @@ Result<PasswordKind> classify_password(std::string_view password) {
 		return PasswordKind::ScramVerifier;
 	}
 	if (password.size() == 35 && starts_with(password, "md5") && is_hex(password.substr(3)))
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "md5 password hashes are not accepted",
+		return make_error(ErrCode::InvalidParameter, "md5 password hashes are not accepted",
 						  "The replication role's password is always stored as a SCRAM-SHA-256 verifier.",
 						  "Pass the plaintext password, a SCRAM-SHA-256 verifier, or NULL to generate one.");
 	return PasswordKind::Plaintext;
 }
 
 }  // namespace pgmlr
-
-extern "C" char *pgmlr_generate_password(pgmlr_status *status) {
-	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
-		return pgmlr::generate_password();
-	});
-}
-
-extern "C" int pgmlr_classify_password(const char *password, pgmlr_status *status) {
-	int kind = PGMLR_PASSWORD_PLAINTEXT;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		auto k = pgmlr::classify_password(password ? password : "");
-		if (!k) return k.error();
-		kind = *k == pgmlr::PasswordKind::ScramVerifier ? PGMLR_PASSWORD_SCRAM_VERIFIER : PGMLR_PASSWORD_PLAINTEXT;
-		return {};
-	});
-	return kind;
-}

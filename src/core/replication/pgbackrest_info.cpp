@@ -18,7 +18,7 @@ Result<std::string> pgbackrest_info_command(std::string_view stanza, std::string
 	if (!pgbackrest_config.empty())
 		if (Status st = validate_absolute_path("pgbackrest_config", pgbackrest_config)) return *st;
 	if (timeout_seconds < 1)
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "pgml_replication.pgbackrest_timeout must be at least 1 second");
+		return make_error(ErrCode::InvalidParameter, "pgml_replication.pgbackrest_timeout must be at least 1 second");
 	if (Status st = validate_absolute_path("stderr path", stderr_path)) return *st;
 	// coreutils timeout sends TERM at the limit and KILL 5 s later, so a
 	// pgbackrest stuck on an unreachable repository cannot hold the backend.
@@ -57,16 +57,16 @@ Error pgbackrest_exit_error(int exit_code, int timeout_seconds, std::string_view
 	if (output.empty()) output = first_lines(stdout_text, 5, 800);
 	std::string detail = output.empty() ? "pgbackrest wrote no error text." : "pgbackrest said: " + output;
 	if (exit_code == 124 || exit_code == 137)
-		return make_error(PGMLR_ERR_CANCELED,
+		return make_error(ErrCode::Canceled,
 		                  "pgbackrest info did not finish within " + std::to_string(timeout_seconds) + " seconds", detail,
 		                  "Check that the repository is reachable, or raise pgml_replication.pgbackrest_timeout.");
 	if (exit_code == 127 || exit_code == 126)
-		return make_error(PGMLR_ERR_NOT_FOUND, "could not run pgbackrest", detail,
+		return make_error(ErrCode::NotFound, "could not run pgbackrest", detail,
 		                  "Install pgBackRest on the database server (Debian: apt install pgbackrest) and make sure the server's PATH finds it.");
 	if (exit_code < 0)
-		return make_error(PGMLR_ERR_IO, "pgbackrest info was terminated by a signal", detail,
+		return make_error(ErrCode::Io, "pgbackrest info was terminated by a signal", detail,
 		                  "Run the same command as the postgres OS user to see what happens.");
-	return make_error(PGMLR_ERR_IO, "pgbackrest info failed with exit code " + std::to_string(exit_code), detail,
+	return make_error(ErrCode::Io, "pgbackrest info failed with exit code " + std::to_string(exit_code), detail,
 	                  "Check the stanza name and pgbackrest_config, and run \"pgbackrest --stanza=<stanza> info\" as the postgres OS user.");
 }
 
@@ -97,20 +97,20 @@ std::string stanza_status_hint(long code) {
 
 Result<json> parse(std::string_view text) {
 	if (!is_valid_utf8(text))
-		return make_error(PGMLR_ERR_IO, "pgbackrest info output is not valid UTF-8", {},
+		return make_error(ErrCode::Io, "pgbackrest info output is not valid UTF-8", {},
 		                  "Run \"pgbackrest --output=json info\" by hand to inspect it.");
 	json j = json::parse(text.begin(), text.end(), nullptr, false);
 	if (j.is_discarded())
-		return make_error(PGMLR_ERR_IO, "pgbackrest info output is not valid JSON",
+		return make_error(ErrCode::Io, "pgbackrest info output is not valid JSON",
 		                  "It starts with: " + first_lines(text, 2, 200),
 		                  "Run \"pgbackrest --output=json info\" by hand to inspect it.");
 	if (!j.is_array())
-		return make_error(PGMLR_ERR_IO, "pgbackrest info output is not a JSON array of stanzas", {},
+		return make_error(ErrCode::Io, "pgbackrest info output is not a JSON array of stanzas", {},
 		                  "This pgBackRest version may print another format; pgBackRest 2.x is expected.");
 	for (const json &s : j) {
 		if (!s.is_object() || !s.contains("name") || !s["name"].is_string() || !s.contains("status") ||
 		    !s["status"].is_object() || !s["status"].contains("code") || !s["status"]["code"].is_number_integer())
-			return make_error(PGMLR_ERR_IO, "pgbackrest info output lacks a stanza's name or status code", {},
+			return make_error(ErrCode::Io, "pgbackrest info output lacks a stanza's name or status code", {},
 			                  "This pgBackRest version may print another format; pgBackRest 2.x is expected.");
 	}
 	return j;
@@ -119,7 +119,7 @@ Result<json> parse(std::string_view text) {
 Result<json> find_stanza(const json &all, std::string_view stanza) {
 	for (const json &s : all)
 		if (s["name"].get<std::string>() == stanza) return s;
-	return make_error(PGMLR_ERR_NOT_FOUND, "pgBackRest reports no stanza \"" + std::string(stanza) + "\"", {},
+	return make_error(ErrCode::NotFound, "pgBackRest reports no stanza \"" + std::string(stanza) + "\"", {},
 	                  "Check the stanza name and the pgBackRest configuration file.");
 }
 
@@ -157,7 +157,7 @@ Result<std::string> stanza_system_id(std::string_view json_text, std::string_vie
 			if (db.is_object() && db.contains("id") && db["id"].is_number_integer() &&
 			    db["id"].get<long long>() == *id && db.contains("system-id") && db["system-id"].is_number_integer())
 				return db["system-id"].dump();  // the integer's exact digits
-	return make_error(PGMLR_ERR_NOT_FOUND, "pgBackRest reports no database for stanza \"" + std::string(stanza) + "\"",
+	return make_error(ErrCode::NotFound, "pgBackRest reports no database for stanza \"" + std::string(stanza) + "\"",
 	                  "Stanza status: " + stanza_status_text((*s)["status"]["code"].get<long>()) + ".",
 	                  stanza_status_hint((*s)["status"]["code"].get<long>()));
 }
@@ -172,7 +172,7 @@ Result<std::optional<std::string>> archive_max(std::string_view json_text, std::
 		std::string message;
 		if ((*s)["status"].contains("message") && (*s)["status"]["message"].is_string())
 			message = (*s)["status"]["message"].get<std::string>();
-		return make_error(PGMLR_ERR_CONFIG_FILE, "pgBackRest stanza \"" + std::string(stanza) + "\" is not usable",
+		return make_error(ErrCode::ConfigFile, "pgBackRest stanza \"" + std::string(stanza) + "\" is not usable",
 		                  "Status " + std::to_string(code) + ", " + stanza_status_text(code) +
 		                      (message.empty() ? std::string(".") : " (pgBackRest says \"" + message + "\")."),
 		                  stanza_status_hint(code));
@@ -195,40 +195,3 @@ Result<std::optional<std::string>> archive_max(std::string_view json_text, std::
 }
 
 }  // namespace pgmlr
-
-extern "C" char *pgmlr_pgbackrest_info_command(const char *stanza, const char *pgbackrest_config, int timeout_seconds,
-                                               const char *stderr_path, pgmlr_status *status) {
-	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
-		if (!stanza)
-			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "stanza must not be NULL", {},
-			                         "Give the pgBackRest stanza name, for example main.");
-		if (pgbackrest_config && !*pgbackrest_config)
-			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "pgbackrest_config must not be empty", {},
-			                         "Give the configuration file's absolute path, or NULL for pgBackRest's default.");
-		return pgmlr::pgbackrest_info_command(
-		    stanza, pgbackrest_config ? pgbackrest_config : "", timeout_seconds, stderr_path ? stderr_path : "");
-	});
-}
-
-extern "C" void pgmlr_pgbackrest_exit_error(int exit_code, int timeout_seconds, const char *stdout_text,
-                                            const char *stderr_text, pgmlr_status *status) {
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		return pgmlr::pgbackrest_exit_error(exit_code, timeout_seconds, stdout_text ? stdout_text : "",
-		                                    stderr_text ? stderr_text : "");
-	});
-}
-
-extern "C" void pgmlr_pgbackrest_info_validate(const char *json_text, pgmlr_status *status) {
-	pgmlr::guarded(status, [&]() -> pgmlr::Status { return pgmlr::validate_info_json(json_text ? json_text : ""); });
-}
-
-extern "C" char *pgmlr_pgbackrest_archive_max(const char *json_text, const char *stanza, pgmlr_status *status) {
-	char *out = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		auto r = pgmlr::archive_max(json_text ? json_text : "", stanza ? stanza : "");
-		if (!r) return r.error();
-		if (*r) out = pgmlr::to_c_string(**r);
-		return {};
-	});
-	return out;
-}

@@ -20,7 +20,7 @@ Result<int> parse_port(std::string_view entry, std::string_view digits) {
 		else v = v * 10 + (c - '0');
 	}
 	if (!ok || v < 1 || v > 65535)
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "invalid port in server entry \"" + std::string(entry) + "\"",
+		return make_error(ErrCode::InvalidParameter, "invalid port in server entry \"" + std::string(entry) + "\"",
 		                  "A port is a number between 1 and 65535.", "Write entries as host or host:port, IPv6 as [addr]:port.");
 	return static_cast<int>(v);
 }
@@ -34,13 +34,13 @@ Result<PgcatServer> parse_server_entry(std::string_view entry, int default_port,
 	if (!entry.empty() && entry.front() == '[') {
 		size_t close = entry.find(']');
 		if (close == std::string_view::npos)
-			return make_error(PGMLR_ERR_INVALID_PARAMETER, "invalid server entry: missing ']'", {},
+			return make_error(ErrCode::InvalidParameter, "invalid server entry: missing ']'", {},
 			                  "Write IPv6 addresses as [addr] or [addr]:port.");
 		host = entry.substr(1, close - 1);
 		std::string_view rest = entry.substr(close + 1);
 		if (!rest.empty()) {
 			if (rest.front() != ':')
-				return make_error(PGMLR_ERR_INVALID_PARAMETER, "invalid server entry: text after ']'", {},
+				return make_error(ErrCode::InvalidParameter, "invalid server entry: text after ']'", {},
 				                  "Write IPv6 addresses as [addr] or [addr]:port.");
 			Result<int> port = parse_port(entry, rest.substr(1));
 			if (!port) return port.error();
@@ -93,12 +93,12 @@ std::string printable_name(std::string_view name) {
 
 Result<PgcatRendered> render_pgcat_config(const PgcatPool &p) {
 	if (p.pool.empty() || has_control_chars(p.pool) || !is_valid_utf8(p.pool))
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "invalid pool name", "A pool name is non-empty printable UTF-8.",
+		return make_error(ErrCode::InvalidParameter, "invalid pool name", "A pool name is non-empty printable UTF-8.",
 		                  "Use a name such as postgresml.");
 	if (Status st = validate_port("port", p.port)) return *st;
 	for (const std::string *v : {&p.database, &p.user_name})
 		if (v->empty() || !is_valid_utf8(*v) || has_control_chars(*v))
-			return make_error(PGMLR_ERR_INVALID_PARAMETER,
+			return make_error(ErrCode::InvalidParameter,
 			                  v == &p.database ? "invalid database name" : "invalid user_name",
 			                  "Names are non-empty printable UTF-8.", {});
 
@@ -166,45 +166,3 @@ Result<PgcatRendered> render_pgcat_config(const PgcatPool &p) {
 }
 
 }  // namespace pgmlr
-
-extern "C" char *pgmlr_pgcat_config(const pgmlr_pgcat_args *args, char **unknown_ports, pgmlr_status *status) {
-	*unknown_ports = nullptr;
-	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
-		if (!args->pool || !args->primary_host || !args->database || !args->user_name)
-			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "pool must not be NULL", {}, "Use a name such as postgresml.");
-		pgmlr::PgcatPool p;
-		p.pool = args->pool;
-		p.port = args->port;
-		p.primary_host = args->primary_host;
-		p.database = args->database;
-		p.user_name = args->user_name;
-		for (int i = 0; i < args->n_replicas; ++i) {
-			if (!args->replicas[i])
-				return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "replicas must not contain NULL", {},
-				                         "Give each replica as host or host:port.");
-			p.replicas.emplace_back(args->replicas[i]);
-		}
-		for (int i = 0; i < args->n_connected; ++i)
-			p.connected.push_back({args->connected_hosts[i] ? args->connected_hosts[i] : "",
-			                       args->connected_names[i] ? args->connected_names[i] : ""});
-		pgmlr::Result<pgmlr::PgcatRendered> r = pgmlr::render_pgcat_config(p);
-		if (!r) return r.error();
-		if (!r->unknown_ports.empty()) {
-			std::string names;
-			for (const std::string &n : r->unknown_ports) names += (names.empty() ? "\"" : ", \"") + n + "\"";
-			*unknown_ports = pgmlr::to_c_string(names);
-		}
-		return r->toml;
-	});
-}
-
-extern "C" char *pgmlr_pgcat_default_primary_host(const char *server_addr, const char *listen_addresses,
-                                                  pgmlr_status *status) {
-	char *out = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		out = pgmlr::to_c_string(
-		    pgmlr::default_primary_host(server_addr ? server_addr : "", listen_addresses ? listen_addresses : ""));
-		return {};
-	});
-	return out;
-}

@@ -31,7 +31,7 @@ std::string printable(std::string_view s, size_t limit = 80) {
 }
 
 Error invalid(std::string message, std::string detail, std::string hint) {
-	return make_error(PGMLR_ERR_INVALID_PARAMETER, std::move(message), std::move(detail), std::move(hint));
+	return make_error(ErrCode::InvalidParameter, std::move(message), std::move(detail), std::move(hint));
 }
 
 const char *kStanzaHint = "Use the name of the stanza section in pgbackrest.conf, for example 'main'.";
@@ -220,85 +220,3 @@ void observe_setting(PlannedSetting &s, const char *configured, std::string_view
 }
 
 }  // namespace pgmlr
-
-// ---- C boundary -------------------------------------------------------
-
-struct pgmlr_primary_plan {
-	pgmlr::PrimaryPlan plan;
-};
-
-namespace {
-
-const pgmlr::PlannedSetting *setting_at(const pgmlr_primary_plan *plan, int i) {
-	if (!plan || i < 0 || static_cast<size_t>(i) >= plan->plan.settings.size()) return nullptr;
-	return &plan->plan.settings[static_cast<size_t>(i)];
-}
-
-pgmlr::PlannedSetting *setting_at(pgmlr_primary_plan *plan, int i) {
-	return const_cast<pgmlr::PlannedSetting *>(setting_at(static_cast<const pgmlr_primary_plan *>(plan), i));
-}
-
-}  // namespace
-
-extern "C" pgmlr_primary_plan *pgmlr_primary_plan_create(const char *stanza, const char *archive_command,
-														 const int64_t *max_wal_senders,
-														 const char *pgbackrest_config, pgmlr_status *status) {
-	pgmlr_primary_plan *out = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		auto plan = pgmlr::plan_primary(stanza, archive_command, max_wal_senders, pgbackrest_config);
-		if (!plan) return plan.error();
-		out = new pgmlr_primary_plan{std::move(*plan)};
-		return {};
-	});
-	return out;
-}
-
-extern "C" void pgmlr_primary_plan_free(void *plan) { delete static_cast<pgmlr_primary_plan *>(plan); }
-
-extern "C" int pgmlr_primary_plan_count(const pgmlr_primary_plan *plan) {
-	return plan ? static_cast<int>(plan->plan.settings.size()) : 0;
-}
-
-extern "C" bool pgmlr_primary_plan_archive_command_lacks_path(const pgmlr_primary_plan *plan) {
-	return plan && plan->plan.archive_command_lacks_path;
-}
-
-extern "C" const char *pgmlr_primary_plan_name(const pgmlr_primary_plan *plan, int i) {
-	auto s = setting_at(plan, i);
-	return s ? s->name.c_str() : nullptr;
-}
-
-extern "C" const char *pgmlr_primary_plan_desired(const pgmlr_primary_plan *plan, int i) {
-	auto s = setting_at(plan, i);
-	return s ? s->desired.c_str() : nullptr;
-}
-
-extern "C" void pgmlr_primary_plan_observe(pgmlr_primary_plan *plan, int i, const char *configured,
-										   const char *running, pgmlr_status *status) {
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		auto s = setting_at(plan, i);
-		if (!s) return pgmlr::make_error(PGMLR_ERR_INTERNAL, "setting index out of range");
-		pgmlr::observe_setting(*s, configured, running ? running : "");
-		return {};
-	});
-}
-
-extern "C" const char *pgmlr_primary_plan_previous(const pgmlr_primary_plan *plan, int i) {
-	auto s = setting_at(plan, i);
-	return s ? s->previous.c_str() : nullptr;
-}
-
-extern "C" const char *pgmlr_primary_plan_value(const pgmlr_primary_plan *plan, int i) {
-	auto s = setting_at(plan, i);
-	return s ? s->value.c_str() : nullptr;
-}
-
-extern "C" bool pgmlr_primary_plan_changed(const pgmlr_primary_plan *plan, int i) {
-	auto s = setting_at(plan, i);
-	return s && s->changed;
-}
-
-extern "C" bool pgmlr_primary_plan_pending_restart(const pgmlr_primary_plan *plan, int i) {
-	auto s = setting_at(plan, i);
-	return s && s->pending_restart;
-}

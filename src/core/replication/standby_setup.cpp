@@ -16,7 +16,7 @@ bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') 
 
 Error invalid(std::string_view param, std::string message, std::string detail, std::string hint) {
 	(void) param;
-	return make_error(PGMLR_ERR_INVALID_PARAMETER, std::move(message), std::move(detail), std::move(hint));
+	return make_error(ErrCode::InvalidParameter, std::move(message), std::move(detail), std::move(hint));
 }
 
 std::string quoted_for_message(std::string_view s) {
@@ -64,7 +64,7 @@ Status validate_role_name(std::string_view param, std::string_view role) {
 	for (char c : role)
 		if (!(is_alnum(c) || c == '_')) ok = false;
 	if (!ok)
-		return make_error(PGMLR_ERR_INVALID_NAME, "invalid " + std::string(param) + " " + quoted_for_message(role),
+		return make_error(ErrCode::InvalidName, "invalid " + std::string(param) + " " + quoted_for_message(role),
 		                  "The generated steps accept plain role names only: letters, digits and '_', not starting with a digit, up to 63 characters.",
 		                  "Use a plain name such as replication_user.");
 	return {};
@@ -137,7 +137,7 @@ Result<std::string> render_standby_setup(const StandbySetup &s) {
 	if (Status st = validate_stanza("stanza", s.stanza)) return *st;
 	if (Status st = validate_absolute_path("data_directory", s.data_directory)) return *st;
 	if (s.data_directory.find_first_not_of('/') == std::string::npos)
-		return make_error(PGMLR_ERR_INVALID_PARAMETER, "data_directory must not be the root directory",
+		return make_error(ErrCode::InvalidParameter, "data_directory must not be the root directory",
 		                  "The script replaces the data directory with a copy of the primary.",
 		                  "Give the replica's own data directory, for example /var/lib/postgresql/15/main.");
 	if (!s.pgbackrest_config.empty())
@@ -210,39 +210,3 @@ Result<std::string> render_standby_setup(const StandbySetup &s) {
 }
 
 }  // namespace pgmlr
-
-extern "C" char *pgmlr_standby_setup_script(const pgmlr_standby_setup_args *args, pgmlr_status *status) {
-	return pgmlr::guarded_string(status, [&]() -> pgmlr::Result<std::string> {
-		pgmlr::StandbySetup s;
-		if (!args->primary_host)
-			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "primary_host must not be NULL", {},
-			                         "Give the primary's host name or IP address as the replica reaches it.");
-		s.primary_host = args->primary_host;
-		s.primary_port = args->primary_port;
-		if (!args->data_directory)
-			return pgmlr::make_error(
-			    PGMLR_ERR_INVALID_PARAMETER, "data_directory is required",
-			    "The script replaces the cluster in that folder on the replica host; it is never guessed, so "
-			    "it cannot default to the primary's own folder.",
-			    "Give the replica's data directory, for example data_directory => '/var/lib/postgresql/15/main'.");
-		if (!args->role_name || !args->stanza)
-			return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "role_name and stanza must not be NULL");
-		s.role_name = args->role_name;
-		s.stanza = args->stanza;
-		s.data_directory = args->data_directory;
-		if (args->pgbackrest_config) {
-			if (!*args->pgbackrest_config)
-				return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "pgbackrest_config must not be empty", {},
-				                         "Give the configuration file's absolute path, or NULL for pgBackRest's default.");
-			s.pgbackrest_config = args->pgbackrest_config;
-		}
-		if (args->application_name) {
-			if (!*args->application_name)
-				return pgmlr::make_error(PGMLR_ERR_INVALID_PARAMETER, "application_name must not be empty", {},
-				                         "Give a name such as replica_1, or NULL to derive one from the replica's host name.");
-			s.application_name = args->application_name;
-		}
-		s.copy_model_cache = args->copy_model_cache;
-		return pgmlr::render_standby_setup(s);
-	});
-}

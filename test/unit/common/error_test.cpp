@@ -1,3 +1,4 @@
+#include "common/c_boundary.hpp"
 #include "common/error.hpp"
 #include "common/text.hpp"
 
@@ -20,7 +21,7 @@ TEST(Guarded, SuccessClearsStatus) {
 TEST(Guarded, ErrorValueIsCopied) {
 	pgmlr_status st;
 	pgmlr::guarded(&st, [] {
-		return Status{pgmlr::make_error(PGMLR_ERR_INVALID_NAME, "bad name", "the detail", "the hint")};
+		return Status{pgmlr::make_error(pgmlr::ErrCode::InvalidName, "bad name", "the detail", "the hint")};
 	});
 	EXPECT_EQ(st.code, PGMLR_ERR_INVALID_NAME);
 	EXPECT_STREQ(st.message, "bad name");
@@ -43,7 +44,7 @@ TEST(Guarded, LongTextIsCutOnACharacterBoundary) {
 	pgmlr_status st;
 	std::string longmsg(300, 'a');
 	longmsg.replace(254, 2, "\xc3\xa9");  // 'é' straddles the 255-byte limit
-	pgmlr::guarded(&st, [&] { return Status{pgmlr::make_error(PGMLR_ERR_IO, longmsg)}; });
+	pgmlr::guarded(&st, [&] { return Status{pgmlr::make_error(pgmlr::ErrCode::Io, longmsg)}; });
 	std::string got = st.message;
 	EXPECT_EQ(got.size(), 254u);
 	EXPECT_TRUE(pgmlr::is_valid_utf8(got));
@@ -53,7 +54,7 @@ TEST(Result, HoldsValueOrError) {
 	pgmlr::Result<int> good(7);
 	ASSERT_TRUE(good.ok());
 	EXPECT_EQ(*good, 7);
-	pgmlr::Result<int> bad(pgmlr::make_error(PGMLR_ERR_IO, "no"));
+	pgmlr::Result<int> bad(pgmlr::make_error(pgmlr::ErrCode::Io, "no"));
 	ASSERT_FALSE(bad.ok());
 	EXPECT_EQ(bad.error().message, "no");
 }

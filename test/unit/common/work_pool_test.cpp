@@ -61,13 +61,13 @@ TEST(WorkPool, WorkRunsInParallel) {
 TEST(WorkPool, ErrorsAndExceptionsReachTheCompletionAsStatus) {
 	WorkPool pool(2, nullptr);
 	Status a, b;
-	pool.submit([]() -> Status { return pgmlr::make_error(PGMLR_ERR_IO, "disk said no"); }, [&](Status st) { a = st; });
+	pool.submit([]() -> Status { return pgmlr::make_error(pgmlr::ErrCode::Io, "disk said no"); }, [&](Status st) { a = st; });
 	pool.submit([]() -> Status { throw std::runtime_error("boom"); }, [&](Status st) { b = st; });
 	pool.wait_idle();
 	ASSERT_TRUE(a.has_value());
-	EXPECT_EQ(a->code, PGMLR_ERR_IO);
+	EXPECT_EQ(a->code, pgmlr::ErrCode::Io);
 	ASSERT_TRUE(b.has_value());
-	EXPECT_EQ(b->code, PGMLR_ERR_INTERNAL);
+	EXPECT_EQ(b->code, pgmlr::ErrCode::Internal);
 	EXPECT_NE(b->message.find("boom"), std::string::npos);
 }
 

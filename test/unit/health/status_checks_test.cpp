@@ -64,21 +64,21 @@ TEST(ArchiveClassify, DisabledWhenArchiveModeOff) {
 	f.archive_mode = "off";
 	f.ready_count = 500;  // leftovers do not matter while archiving is off
 	auto v = pgmlr::classify_archive(f);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_DISABLED);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Disabled);
 	EXPECT_EQ(v.detail, "archive_mode is off, so this server does not archive WAL.");
 }
 
 TEST(ArchiveClassify, MissingModeCountsAsOff) {
 	pgmlr_archive_facts f = archiving_on();
 	f.archive_mode = nullptr;
-	EXPECT_EQ(pgmlr::classify_archive(f).state, PGMLR_HEALTH_DISABLED);
+	EXPECT_EQ(pgmlr::classify_archive(f).state, pgmlr::HealthState::Disabled);
 }
 
 TEST(ArchiveClassify, StandbyWithModeOnLeavesArchivingToThePrimary) {
 	pgmlr_archive_facts f = archiving_on();
 	f.in_recovery = true;
 	auto v = pgmlr::classify_archive(f);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_DISABLED);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Disabled);
 	EXPECT_TRUE(contains(v.detail, "standby")) << v.detail;
 	EXPECT_TRUE(contains(v.detail, "primary archives")) << v.detail;
 	EXPECT_TRUE(contains(v.detail, "archive_mode = always")) << v.detail;
@@ -89,12 +89,12 @@ TEST(ArchiveClassify, StandbyWithModeAlwaysIsClassified) {
 	f.in_recovery = true;
 	f.archive_mode = "always";
 	f.ready_count = 20;
-	EXPECT_EQ(pgmlr::classify_archive(f).state, PGMLR_HEALTH_WARNING);
+	EXPECT_EQ(pgmlr::classify_archive(f).state, pgmlr::HealthState::Warning);
 }
 
 TEST(ArchiveClassify, OkWithNothingWaitingAndNoHistory) {
 	auto v = pgmlr::classify_archive(archiving_on());
-	EXPECT_EQ(v.state, PGMLR_HEALTH_OK);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Ok);
 	EXPECT_EQ(v.detail,
 			  "Archiving is keeping up: no WAL segment waiting; nothing archived since the statistics were reset.");
 	EXPECT_FALSE(v.has_oldest_ready_age);
@@ -103,18 +103,18 @@ TEST(ArchiveClassify, OkWithNothingWaitingAndNoHistory) {
 TEST(ArchiveClassify, WarningBoundary) {
 	pgmlr_archive_facts f = archiving_on();
 	f.ready_count = 15;
-	EXPECT_EQ(pgmlr::classify_archive(f).state, PGMLR_HEALTH_OK);
+	EXPECT_EQ(pgmlr::classify_archive(f).state, pgmlr::HealthState::Ok);
 	f.ready_count = 16;
-	EXPECT_EQ(pgmlr::classify_archive(f).state, PGMLR_HEALTH_WARNING);
+	EXPECT_EQ(pgmlr::classify_archive(f).state, pgmlr::HealthState::Warning);
 	f.ready_count = 127;
-	EXPECT_EQ(pgmlr::classify_archive(f).state, PGMLR_HEALTH_WARNING);
+	EXPECT_EQ(pgmlr::classify_archive(f).state, pgmlr::HealthState::Warning);
 }
 
 TEST(ArchiveClassify, ErrorBoundary) {
 	pgmlr_archive_facts f = archiving_on();
 	f.ready_count = 128;
 	auto v = pgmlr::classify_archive(f);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_ERROR);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Error);
 	EXPECT_TRUE(contains(v.detail, "error threshold of 128")) << v.detail;
 }
 
@@ -131,7 +131,7 @@ TEST(ArchiveClassify, DetailCarriesMeasuredValues) {
 	f.last_archived_at = f.now - 300 * kSecond;
 	f.last_archived_at_text = "2026-01-01 10:00:00+00";
 	auto v = pgmlr::classify_archive(f);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_WARNING);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Warning);
 	EXPECT_TRUE(v.has_oldest_ready_age);
 	EXPECT_EQ(v.oldest_ready_age, 250 * kSecond);
 	EXPECT_EQ(v.detail,
@@ -153,7 +153,7 @@ TEST(ArchiveClassify, FailureNewerThanSuccessIsError) {
 	f.last_failed_at = 101 * kSecond;
 	f.last_failed_at_text = "T1";
 	auto v = pgmlr::classify_archive(f);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_ERROR);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Error);
 	EXPECT_TRUE(contains(v.detail, "The last archive attempt failed")) << v.detail;
 	EXPECT_TRUE(contains(v.detail, "last failure 000000010000000000000003 at T1 (3 failures in total)")) << v.detail;
 }
@@ -169,7 +169,7 @@ TEST(ArchiveClassify, FailureOlderThanSuccessIsOk) {
 	f.has_last_failed_at = true;
 	f.last_failed_at = 100 * kSecond;
 	auto v = pgmlr::classify_archive(f);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_OK);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Ok);
 	EXPECT_TRUE(contains(v.detail, "(1 failure in total)")) << v.detail;
 }
 
@@ -178,7 +178,7 @@ TEST(ArchiveClassify, FailureAtTheSameTimeAsSuccessIsOk) {
 	f.has_last_archived_at = f.has_last_failed_at = true;
 	f.last_archived_at = f.last_failed_at = 100 * kSecond;
 	f.archived_count = f.failed_count = 1;
-	EXPECT_EQ(pgmlr::classify_archive(f).state, PGMLR_HEALTH_OK);
+	EXPECT_EQ(pgmlr::classify_archive(f).state, pgmlr::HealthState::Ok);
 }
 
 TEST(ArchiveClassify, FailuresWithoutAnySuccessIsError) {
@@ -187,10 +187,10 @@ TEST(ArchiveClassify, FailuresWithoutAnySuccessIsError) {
 	f.last_failed_wal = "000000010000000000000001";
 	f.has_last_failed_at = true;
 	f.last_failed_at = 10 * kSecond;
-	EXPECT_EQ(pgmlr::classify_archive(f).state, PGMLR_HEALTH_ERROR);
+	EXPECT_EQ(pgmlr::classify_archive(f).state, pgmlr::HealthState::Error);
 	// Even with the failure time unknown, failures and no success is an error.
 	f.has_last_failed_at = false;
-	EXPECT_EQ(pgmlr::classify_archive(f).state, PGMLR_HEALTH_ERROR);
+	EXPECT_EQ(pgmlr::classify_archive(f).state, pgmlr::HealthState::Error);
 }
 
 TEST(ArchiveClassify, ErrorThresholdBelowWarningIsRaisedAndExplained) {
@@ -199,12 +199,12 @@ TEST(ArchiveClassify, ErrorThresholdBelowWarningIsRaisedAndExplained) {
 	f.ready_error = 5;
 	f.ready_count = 10;
 	auto v = pgmlr::classify_archive(f);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_OK);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Ok);
 	EXPECT_TRUE(contains(v.detail, "pgml_replication.archive_ready_error (5) is below "
 								   "pgml_replication.archive_ready_warning (20), so 20 is used for both."))
 		<< v.detail;
 	f.ready_count = 20;
-	EXPECT_EQ(pgmlr::classify_archive(f).state, PGMLR_HEALTH_ERROR);
+	EXPECT_EQ(pgmlr::classify_archive(f).state, pgmlr::HealthState::Error);
 }
 
 TEST(ArchiveClassify, AgeNeverNegative) {
@@ -232,7 +232,7 @@ TEST(ArchiveClassify, CApiReturnsMallocDetail) {
 
 TEST(ReplicationClassify, PrimaryCaughtUpIsOk) {
 	auto v = pgmlr::classify_replication(primary_row(0x3000000, 0x3000000));
-	EXPECT_EQ(v.state, PGMLR_HEALTH_OK);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Ok);
 	EXPECT_TRUE(v.has_lag_bytes);
 	EXPECT_EQ(v.lag_bytes, 0);
 	EXPECT_FALSE(v.has_replay_delay);
@@ -242,11 +242,11 @@ TEST(ReplicationClassify, PrimaryCaughtUpIsOk) {
 TEST(ReplicationClassify, PrimaryLagBoundaries) {
 	const uint64_t base = 0x10000000;
 	const int64_t warn = 16 * 1024 * 1024, err = 1024LL * 1024 * 1024;
-	EXPECT_EQ(pgmlr::classify_replication(primary_row(base + warn - 1, base)).state, PGMLR_HEALTH_OK);
-	EXPECT_EQ(pgmlr::classify_replication(primary_row(base + warn, base)).state, PGMLR_HEALTH_WARNING);
-	EXPECT_EQ(pgmlr::classify_replication(primary_row(base + err - 1, base)).state, PGMLR_HEALTH_WARNING);
+	EXPECT_EQ(pgmlr::classify_replication(primary_row(base + warn - 1, base)).state, pgmlr::HealthState::Ok);
+	EXPECT_EQ(pgmlr::classify_replication(primary_row(base + warn, base)).state, pgmlr::HealthState::Warning);
+	EXPECT_EQ(pgmlr::classify_replication(primary_row(base + err - 1, base)).state, pgmlr::HealthState::Warning);
 	auto v = pgmlr::classify_replication(primary_row(base + err, base));
-	EXPECT_EQ(v.state, PGMLR_HEALTH_ERROR);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Error);
 	EXPECT_EQ(v.lag_bytes, err);
 	EXPECT_TRUE(contains(v.detail, "1.0 GB behind the primary (error threshold 1.0 GB)")) << v.detail;
 }
@@ -255,7 +255,7 @@ TEST(ReplicationClassify, PrimaryStandbyNotStreamingYetIsWarning) {
 	pgmlr_replication_facts f = primary_row(100, 100);
 	f.state = "catchup";
 	auto v = pgmlr::classify_replication(f);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_WARNING);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Warning);
 	EXPECT_TRUE(contains(v.detail, "catchup")) << v.detail;
 }
 
@@ -263,7 +263,7 @@ TEST(ReplicationClassify, PrimaryWithoutReplayPositionIsWarning) {
 	pgmlr_replication_facts f = primary_row(100, 0);
 	f.has_replay_lsn = false;
 	auto v = pgmlr::classify_replication(f);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_WARNING);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Warning);
 	EXPECT_FALSE(v.has_lag_bytes);
 }
 
@@ -273,7 +273,7 @@ TEST(ReplicationClassify, PrimaryBaseBackupConnectionIsOk) {
 	f.has_replay_lsn = false;
 	f.peer = "pg_basebackup";
 	auto v = pgmlr::classify_replication(f);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_OK);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Ok);
 	EXPECT_TRUE(contains(v.detail, "base backup")) << v.detail;
 }
 
@@ -282,7 +282,7 @@ TEST(ReplicationClassify, StandbyWithoutReceiverIsError) {
 	f.state = nullptr;
 	f.has_source_lsn = false;
 	auto v = pgmlr::classify_replication(f);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_ERROR);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Error);
 	EXPECT_FALSE(v.has_lag_bytes);
 	EXPECT_FALSE(v.has_replay_delay);
 	EXPECT_TRUE(contains(v.detail, "No WAL receiver")) << v.detail;
@@ -292,7 +292,7 @@ TEST(ReplicationClassify, StandbyReceiverNotStreamingIsError) {
 	pgmlr_replication_facts f = standby_row(100, 100);
 	f.state = "waiting";
 	auto v = pgmlr::classify_replication(f);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_ERROR);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Error);
 	EXPECT_EQ(v.detail, "The WAL receiver is waiting, not streaming from 127.0.0.1.");
 }
 
@@ -301,7 +301,7 @@ TEST(ReplicationClassify, StandbyNothingPendingHasZeroReplayDelay) {
 	f.has_last_replay_at = true;
 	f.last_replay_at = f.now - 3600 * kSecond;  // the primary has been idle for an hour
 	auto v = pgmlr::classify_replication(f);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_OK);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Ok);
 	EXPECT_TRUE(v.has_replay_delay);
 	EXPECT_EQ(v.replay_delay, 0);
 	EXPECT_EQ(v.detail, "The WAL receiver is streaming; replay is 0 bytes behind the received WAL, replay delay 00:00:00.");
@@ -319,7 +319,7 @@ TEST(ReplicationClassify, StandbyReplayAheadOfReceiverCountsAsNothingPending) {
 	auto v = pgmlr::classify_replication(standby_row(0x5000000, 0x5000100));
 	EXPECT_EQ(v.lag_bytes, 0);
 	EXPECT_EQ(v.replay_delay, 0);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_OK);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Ok);
 }
 
 TEST(ReplicationClassify, StandbyPendingWalMeasuresDelayFromLastReplayedTransaction) {
@@ -330,7 +330,7 @@ TEST(ReplicationClassify, StandbyPendingWalMeasuresDelayFromLastReplayedTransact
 	EXPECT_EQ(v.lag_bytes, 0x1000);
 	EXPECT_TRUE(v.has_replay_delay);
 	EXPECT_EQ(v.replay_delay, 7 * kSecond);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_OK);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Ok);
 }
 
 TEST(ReplicationClassify, StandbyPendingWalWithoutReplayTimestampHasUnknownDelay) {
@@ -341,9 +341,9 @@ TEST(ReplicationClassify, StandbyPendingWalWithoutReplayTimestampHasUnknownDelay
 
 TEST(ReplicationClassify, StandbyLagThresholds) {
 	const int64_t warn = 16 * 1024 * 1024, err = 1024LL * 1024 * 1024;
-	EXPECT_EQ(pgmlr::classify_replication(standby_row(warn - 1, 0)).state, PGMLR_HEALTH_OK);
-	EXPECT_EQ(pgmlr::classify_replication(standby_row(warn, 0)).state, PGMLR_HEALTH_WARNING);
-	EXPECT_EQ(pgmlr::classify_replication(standby_row(err, 0)).state, PGMLR_HEALTH_ERROR);
+	EXPECT_EQ(pgmlr::classify_replication(standby_row(warn - 1, 0)).state, pgmlr::HealthState::Ok);
+	EXPECT_EQ(pgmlr::classify_replication(standby_row(warn, 0)).state, pgmlr::HealthState::Warning);
+	EXPECT_EQ(pgmlr::classify_replication(standby_row(err, 0)).state, pgmlr::HealthState::Error);
 }
 
 TEST(ReplicationClassify, LagErrorBelowWarningIsRaisedAndExplained) {
@@ -351,10 +351,10 @@ TEST(ReplicationClassify, LagErrorBelowWarningIsRaisedAndExplained) {
 	f.lag_warning_bytes = 1500;
 	f.lag_error_bytes = 500;
 	auto v = pgmlr::classify_replication(f);
-	EXPECT_EQ(v.state, PGMLR_HEALTH_OK);
+	EXPECT_EQ(v.state, pgmlr::HealthState::Ok);
 	EXPECT_TRUE(contains(v.detail, "pgml_replication.replication_lag_error (500 bytes) is below")) << v.detail;
 	f.source_lsn = 2500;
-	EXPECT_EQ(pgmlr::classify_replication(f).state, PGMLR_HEALTH_ERROR);
+	EXPECT_EQ(pgmlr::classify_replication(f).state, pgmlr::HealthState::Error);
 }
 
 TEST(ReplicationClassify, CApiFillsVerdict) {

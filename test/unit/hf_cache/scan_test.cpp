@@ -537,12 +537,12 @@ TEST(HfScan, BadFolderArgumentsAreErrors) {
 	Cache c;
 	auto rel = scan_cache("relative/hub");
 	ASSERT_FALSE(rel.ok());
-	EXPECT_EQ(rel.error().code, PGMLR_ERR_INVALID_PARAMETER);
+	EXPECT_EQ(rel.error().code, pgmlr::ErrCode::InvalidParameter);
 	EXPECT_FALSE(rel.error().hint.empty());
 	c.write("file", "x");
 	auto file = scan_cache(c.abs("file"));
 	ASSERT_FALSE(file.ok());
-	EXPECT_EQ(file.error().code, PGMLR_ERR_INVALID_PARAMETER);
+	EXPECT_EQ(file.error().code, pgmlr::ErrCode::InvalidParameter);
 }
 
 TEST(HfScan, UnreadableFolderIsAnErrorWithHint) {
@@ -552,7 +552,7 @@ TEST(HfScan, UnreadableFolderIsAnErrorWithHint) {
 	auto r = scan_cache(c.root);
 	chmod(c.root.c_str(), 0755);
 	ASSERT_FALSE(r.ok());
-	EXPECT_EQ(r.error().code, PGMLR_ERR_PERMISSION);
+	EXPECT_EQ(r.error().code, pgmlr::ErrCode::Permission);
 	EXPECT_FALSE(r.error().hint.empty());
 }
 

@@ -295,7 +295,7 @@ TEST(HfFetchFs, ContainmentRefusesLinksLeadingOutside) {
 	fs::create_symlink(outside.path, d.path + "/models--org--m/blobs");
 	auto st = check_contained(d.path, "models--org--m/blobs/abc", false);
 	ASSERT_TRUE(st);
-	EXPECT_EQ(st->code, PGMLR_ERR_PERMISSION);
+	EXPECT_EQ(st->code, pgmlr::ErrCode::Permission);
 	EXPECT_TRUE(make_dirs(d.path, "models--org--m/blobs"));
 	// A link that stays inside the cache is fine.
 	fs::create_directories(d.path + "/store");

@@ -24,7 +24,7 @@ Row good_row() {
 void expect_refused(const pgmlr::Status &st, const std::string &column) {
 	ASSERT_TRUE(st.has_value()) << "accepted, expected a refusal naming " << column;
 	EXPECT_NE(st->message.find(column), std::string::npos) << st->message;
-	EXPECT_EQ(st->code, PGMLR_ERR_INVALID_PARAMETER);
+	EXPECT_EQ(st->code, pgmlr::ErrCode::InvalidParameter);
 }
 
 }  // namespace

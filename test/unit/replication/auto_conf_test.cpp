@@ -156,7 +156,7 @@ TEST(Stanza, RejectsBadNames) {
 	for (const char *s : {"", "-main", "ma in", "main\n", "a'b", "a;b", "a/b", "x$y", "st\xc3\xa9", too_long.c_str()}) {
 		auto st = pgmlr::validate_stanza(s);
 		ASSERT_TRUE(st.has_value()) << s;
-		EXPECT_EQ(st->code, PGMLR_ERR_INVALID_PARAMETER);
+		EXPECT_EQ(st->code, pgmlr::ErrCode::InvalidParameter);
 		EXPECT_FALSE(st->hint.empty());
 	}
 	ASSERT_TRUE(pgmlr::validate_stanza(nullptr).has_value());
@@ -173,7 +173,7 @@ TEST(ArchiveCommand, Validation) {
 	for (const char *bad : {"", "   ", "cp %p /a\n", "cp %p\r/a", "cp \x01 %p"}) {
 		auto st = pgmlr::validate_archive_command(bad);
 		ASSERT_TRUE(st.has_value()) << bad;
-		EXPECT_EQ(st->code, PGMLR_ERR_INVALID_PARAMETER);
+		EXPECT_EQ(st->code, pgmlr::ErrCode::InvalidParameter);
 		EXPECT_FALSE(st->hint.empty());
 	}
 }

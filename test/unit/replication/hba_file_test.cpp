@@ -96,7 +96,7 @@ TEST(HbaAddress, Refuses) {
 						  "10.0.0.1/8/8", " 10.0.0.1", "10.0.0.1\t", "10.0.0.1\\", "@file", "+x", "1.2.3.4\r"}) {
 		auto r = normalize_address(a);
 		ASSERT_FALSE(r) << a;
-		EXPECT_EQ(r.error().code, PGMLR_ERR_INVALID_PARAMETER);
+		EXPECT_EQ(r.error().code, pgmlr::ErrCode::InvalidParameter);
 		EXPECT_FALSE(r.error().hint.empty()) << a;
 		EXPECT_EQ(r.error().message.find('\n'), std::string::npos) << a;
 	}
@@ -105,7 +105,7 @@ TEST(HbaAddress, Refuses) {
 TEST(HbaAddress, NotesWhatTheUserMayNotHaveMeant) {
 	auto n = address_note("10.0.12.5/24");
 	ASSERT_TRUE(n);
-	EXPECT_EQ(n->code, PGMLR_OK);
+	EXPECT_EQ(n->code, pgmlr::ErrCode::Ok);
 	EXPECT_EQ(n->message, "address 10.0.12.5/24 is written as 10.0.12.0/24");
 	EXPECT_NE(n->detail.find("10.0.12.0/24"), std::string::npos);
 	EXPECT_NE(n->hint.find("10.0.12.5"), std::string::npos);

@@ -14,7 +14,7 @@ TEST(RoleName, AcceptsPlainNames) {
 TEST(RoleName, RefusesEmptyAndTooLong) {
 	auto st = check_role_name("");
 	ASSERT_TRUE(st);
-	EXPECT_EQ(st->code, PGMLR_ERR_INVALID_NAME);
+	EXPECT_EQ(st->code, pgmlr::ErrCode::InvalidName);
 	EXPECT_FALSE(st->hint.empty());
 	st = check_role_name(std::string(64, 'a'));
 	ASSERT_TRUE(st);
@@ -26,7 +26,7 @@ TEST(RoleName, RefusesNonPlainNamesWithoutEchoingThem) {
 						  "caf\xc3\xa9", "a\tb", "a;b"}) {
 		auto st = check_role_name(n);
 		ASSERT_TRUE(st) << n;
-		EXPECT_EQ(st->code, PGMLR_ERR_INVALID_NAME);
+		EXPECT_EQ(st->code, pgmlr::ErrCode::InvalidName);
 		EXPECT_EQ(st->message, "role name is not a plain identifier");
 		EXPECT_FALSE(st->hint.empty());
 	}

@@ -74,7 +74,7 @@ TEST(Password, Classify) {
 	ASSERT_TRUE(k);
 	k = classify_password("");
 	ASSERT_FALSE(k);
-	EXPECT_EQ(k.error().code, PGMLR_ERR_INVALID_PARAMETER);
+	EXPECT_EQ(k.error().code, pgmlr::ErrCode::InvalidParameter);
 }
 
 TEST(Password, CBoundary) {

@@ -78,7 +78,7 @@ TEST(Validation, HostPortRoleStanzaPath) {
 	for (const char *bad : {"", "a b", "a'b", "a\nb", "$(id)", "`id`", "-oProxyCommand", "/tmp", "a\"b"}) {
 		Status st = validate_host("primary_host", bad);
 		ASSERT_TRUE(st) << bad;
-		EXPECT_EQ(st->code, PGMLR_ERR_INVALID_PARAMETER);
+		EXPECT_EQ(st->code, pgmlr::ErrCode::InvalidParameter);
 		EXPECT_FALSE(st->hint.empty());
 		EXPECT_EQ(st->message.find('\n'), std::string::npos);
 	}
@@ -90,7 +90,7 @@ TEST(Validation, HostPortRoleStanzaPath) {
 	EXPECT_TRUE(validate_role_name("role_name", "repl user"));
 	EXPECT_TRUE(validate_role_name("role_name", "1abc"));
 	EXPECT_TRUE(validate_role_name("role_name", std::string(64, 'a')));
-	EXPECT_EQ(validate_role_name("role_name", "x'y")->code, PGMLR_ERR_INVALID_NAME);
+	EXPECT_EQ(validate_role_name("role_name", "x'y")->code, pgmlr::ErrCode::InvalidName);
 	EXPECT_FALSE(validate_stanza("stanza", "main"));
 	EXPECT_FALSE(validate_stanza("stanza", "pg15-main.v2"));
 	EXPECT_TRUE(validate_stanza("stanza", "-main"));

@@ -1,5 +1,8 @@
+// The common room's C boundary: pgmlr_status and pgmlr_free from
+// pgml_repl/status.h, and the helpers that fill a pgmlr_status for every
+// other room's api.cpp.
 #include "common/core_only.hpp"
-#include "common/error.hpp"
+#include "common/c_boundary.hpp"
 
 #include <cstdlib>
 #include <cstring>
@@ -32,7 +35,7 @@ extern "C" void pgmlr_free(void *ptr) { std::free(ptr); }
 namespace pgmlr {
 
 void fill_status(pgmlr_status *out, const Error &error) {
-	out->code = error.code == PGMLR_OK ? PGMLR_ERR_INTERNAL : error.code;
+	out->code = error.code == ErrCode::Ok ? PGMLR_ERR_INTERNAL : to_c_errcode(error.code);
 	copy_text(out->message, sizeof out->message, error.message.c_str());
 	copy_text(out->detail, sizeof out->detail, error.detail.c_str());
 	copy_text(out->hint, sizeof out->hint, error.hint.c_str());
