@@ -1,3 +1,4 @@
+// Implements common/shell_quote.hpp; what it is for is said at the top of that header.
 #include "common/core_only.hpp"
 #include "common/shell_quote.hpp"
 

@@ -1,3 +1,4 @@
+// Implements common/work_pool.hpp; what it is for is said at the top of that header.
 #include "common/core_only.hpp"
 #include "common/work_pool.hpp"
 

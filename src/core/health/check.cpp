@@ -1,3 +1,4 @@
+// Implements health/check.hpp; what it is for is said at the top of that header.
 #include "common/core_only.hpp"
 #include "health/check.hpp"
 

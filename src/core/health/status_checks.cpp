@@ -1,3 +1,4 @@
+// Implements health/status_checks.hpp; what it is for is said at the top of that header.
 #include "common/core_only.hpp"
 #include "health/status_checks.hpp"
 

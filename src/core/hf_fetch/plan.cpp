@@ -1,3 +1,4 @@
+// Implements hf_fetch/plan.hpp; what it is for is said at the top of that header.
 #include "common/core_only.hpp"
 #include "hf_fetch/plan.hpp"
 

@@ -1,3 +1,4 @@
+// Implements replication/auto_conf.hpp; what it is for is said at the top of that header.
 #include "common/core_only.hpp"
 #include "replication/auto_conf.hpp"
 #include "common/error.hpp"

@@ -1,3 +1,4 @@
+// Implements replication/password.hpp; what it is for is said at the top of that header.
 #include "common/core_only.hpp"
 #include "replication/password.hpp"
 

@@ -1,3 +1,4 @@
+// Implements replication/pgbackrest_info.hpp; what it is for is said at the top of that header.
 #include "common/core_only.hpp"
 #include "replication/pgbackrest_info.hpp"
 

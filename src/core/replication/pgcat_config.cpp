@@ -1,3 +1,4 @@
+// Implements replication/pgcat_config.hpp; what it is for is said at the top of that header.
 #include "common/core_only.hpp"
 #include "replication/pgcat_config.hpp"
 

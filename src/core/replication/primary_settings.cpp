@@ -1,3 +1,4 @@
+// Implements replication/primary_settings.hpp; what it is for is said at the top of that header.
 #include "common/core_only.hpp"
 #include "replication/primary_settings.hpp"
 #include "common/text.hpp"
