@@ -13,6 +13,7 @@
 #include "hf_fetch/job.hpp"
 #include "common/c_boundary.hpp"
 #include "common/error.hpp"
+#include "hf_cache/hub_env.hpp"
 #include "pgml_repl/hf_fetch.h"
 
 using pgmlr::Result;
@@ -51,9 +52,11 @@ Result<hff::Options> options_from_c(const pgmlr_fetch_options *c) {
 	hff::Options o;
 	if (!c || !c->cache_root || !*c->cache_root)
 		return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "the fetch options need a cache folder");
-	if (!c->endpoint || (std::strncmp(c->endpoint, "http://", 7) != 0 && std::strncmp(c->endpoint, "https://", 8) != 0))
-		return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "the Hub endpoint must be an http:// or https:// URL",
-								 c->endpoint ? std::string("The value is \"") + c->endpoint + "\"." : "The value is empty.");
+	// The one endpoint rule (hub_env); empty is refused here, since a job needs an endpoint.
+	if (!c->endpoint || !*c->endpoint)
+		return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "the fetch options need a Hub endpoint");
+	if (auto problem = pgmlr::hf::endpoint_problem(c->endpoint))
+		return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "invalid Hub endpoint", *problem);
 	o.cache_root = c->cache_root;
 	o.endpoint = c->endpoint;
 	while (!o.endpoint.empty() && o.endpoint.back() == '/') o.endpoint.pop_back();
