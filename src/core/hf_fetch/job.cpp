@@ -2,9 +2,10 @@
 // backoff, blob locks, free disk), what happens when one ends (verify,
 // retry, fail, publish), and the bounded step(max_ms) loop that drives the
 // Source, the rate limiter and the publishing threads. The bytes come from
-// a Source (source.hpp), the partial file is partial_file.cpp, the retry
-// rules retry_policy.cpp, the rate limit rate_limiter.cpp and publishing
-// publisher.cpp.
+// a Source (source.hpp), the per-blob set-up ahead of a transfer (lock,
+// partial file, free space) is blob_setup.cpp, the partial file
+// partial_file.cpp, the retry rules retry_policy.cpp, the rate limit
+// rate_limiter.cpp and publishing publisher.cpp.
 #include "common/core_only.hpp"
 #include "hf_fetch/job.hpp"
 
@@ -12,12 +13,9 @@
 #include <chrono>
 #include <set>
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "common/work_pool.hpp"
+#include "hf_fetch/blob_setup.hpp"
 #include "hf_fetch/fs.hpp"
-#include "hf_cache/checksum.hpp"
 #include "hf_fetch/hub_source.hpp"
 #include "hf_fetch/partial_file.hpp"
 #include "hf_fetch/publisher.hpp"
@@ -37,6 +35,10 @@ using Ms = std::chrono::milliseconds;
 constexpr int kPublishThreads = 8;
 constexpr int kMaxPublishing = 64;  // verified files waiting for the disk; beyond it no new transfer starts
 constexpr int kLockRetryMs = 100;
+// Blob set-ups (lock, partial file) run on their own threads, so they never
+// queue behind fsync calls, this many blobs ahead of the free connections.
+constexpr int kSetupThreads = 2;
+constexpr int kMinSetupAhead = 4;
 
 }  // namespace
 
@@ -57,6 +59,9 @@ struct Transfer final : BlobReceiver {
 	PartialFile file;
 	bool paused = false;      // by the rate limit, until tokens come back
 	bool publishing = false;  // verified, handed to the publishing threads
+	// On a set-up thread: lock and file belong to it until its completion.
+	bool preparing = false;
+	bool prepared = false;  // lock held, partial file open: ready to start
 
 	Take take(const char *data, size_t n) override;
 	bool restart() override { return file.restart(); }
@@ -82,16 +87,22 @@ struct Job::Impl {
 	size_t resume_cursor = 0;  // round robin, so every paused transfer moves
 	std::unique_ptr<Source> source;
 	std::unique_ptr<WorkPool> pool;
+	std::unique_ptr<WorkPool> setup_pool;
 	std::unique_ptr<Publisher> publisher;
+	FreeSpaceGate free_space;
+	int publishing = 0;          // transfers handed to the publishing threads
+	size_t settled_prefix = 0;   // transfers before it are all done or failed
 
 	Impl(Options o, std::string real_root, std::unique_ptr<Source> src)
 		: opts(std::move(o)),
 		  root(std::move(real_root)),
 		  retry(opts.max_retries, opts.backoff_base_ms, opts.backoff_max_ms),
 		  limiter(opts.max_bytes_per_second),
-		  source(std::move(src)) {
+		  source(std::move(src)),
+		  free_space(opts.min_free_disk) {
 		Source *s = source.get();
 		pool = std::make_unique<WorkPool>(kPublishThreads, [s] { s->wake(); });
+		setup_pool = std::make_unique<WorkPool>(kSetupThreads, [s] { s->wake(); });
 		publisher = std::make_unique<Publisher>(root, plan, *pool);
 	}
 
@@ -99,6 +110,7 @@ struct Job::Impl {
 		abandon_all();
 		publisher.reset();
 		pool.reset();  // its threads may wake the source until they stop
+		setup_pool.reset();
 		transfers.clear();
 		source.reset();
 	}
@@ -120,7 +132,9 @@ struct Job::Impl {
 		// Files already verified finish publishing (a bounded wait on the
 		// disk); their completions may hand refs over, which are waited for too.
 		for (int round = 0; pool && pool->in_flight() > 0 && round < 1000; ++round) pool->wait_idle();
+		if (setup_pool) setup_pool->wait_idle();  // a set-up's completion touches only its transfer
 		for (auto &t : transfers) {
+			t->prepared = false;
 			detach(*t);
 			t->file.keep();
 			t->lock.release();
@@ -160,52 +174,62 @@ struct Job::Impl {
 		t.next_try = Clock::now() + Ms(retry.next_delay_ms(t.failures_without_progress, retry_after_s));
 	}
 
-	// true when a transfer started (it takes a parallel slot).
-	bool start(Transfer &t) {
+	// On the job's thread: the folders (made once per job), then the rest of
+	// the set-up on a set-up thread (blob_setup.hpp).
+	void prepare(Transfer &t) {
 		const BlobTask &b = task(t);
-		if (Status st = publisher->ensure_dir(b.folder + "/blobs")) return fail(t, st->message + " " + st->detail), false;
-		if (Status st = publisher->ensure_dir(".locks/" + b.folder)) return fail(t, st->message + " " + st->detail), false;
-		bool busy = false;
-		if (Status st = t.lock.try_acquire(root + "/.locks/" + b.folder + "/" + b.blob + ".lock", &busy))
-			return fail(t, st->message + " " + st->detail), false;
-		if (busy) {
+		if (Status st = publisher->ensure_dir(b.folder + "/blobs")) return fail(t, st->message + " " + st->detail);
+		if (Status st = publisher->ensure_dir(".locks/" + b.folder)) return fail(t, st->message + " " + st->detail);
+		BlobSetupArgs args{root + "/.locks/" + b.folder + "/" + b.blob + ".lock", blobs_dir(t) + "/" + b.blob,
+						   partial_path(t), b.blob, b.size, opts.verify_present};
+		auto outcome = std::make_shared<BlobSetupOutcome>();
+		Transfer *tp = &t;
+		t.preparing = true;
+		setup_pool->submit(
+			[args = std::move(args), tp, outcome]() -> Status {
+				*outcome = setup_blob(args, tp->lock, tp->file);
+				return {};
+			},
+			[this, tp, outcome](Status st) {
+				tp->preparing = false;
+				if (st) return fail(*tp, st->message);
+				set_up(*tp, *outcome);
+			});
+	}
+
+	void set_up(Transfer &t, const BlobSetupOutcome &o) {
+		switch (o.kind) {
+		case BlobSetupOutcome::Kind::failed:
+			return fail(t, o.why);
+		case BlobSetupOutcome::Kind::present:
+			t.lock_waiting = false;
+			t.state = BlobState::done;
+			publisher->publish_links(t.blob);
+			return;
+		case BlobSetupOutcome::Kind::busy:
 			if (!t.lock_waiting) {
 				t.lock_waiting = true;
 				t.lock_wait_since = Clock::now();
 			} else if (Clock::now() - t.lock_wait_since > Ms(opts.lock_wait_ms)) {
-				fail(t, "another process holds the blob lock");
-				return false;
+				return fail(t, "another process holds the blob lock");
 			}
 			t.state = BlobState::backoff;
 			t.next_try = Clock::now() + Ms(kLockRetryMs);
-			return false;
+			return;
+		case BlobSetupOutcome::Kind::ready:
+			t.lock_waiting = false;
+			t.prepared = true;
+			return;
 		}
-		t.lock_waiting = false;
-		// Another writer may have finished the blob while we waited.
-		// Same test as planning (size; checksum only with verify_present), so
-		// a step never hashes a large foreign file unasked.
-		struct stat sb;
-		std::string existing = blobs_dir(t) + "/" + b.blob;
-		if (stat(existing.c_str(), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == b.size) {
-			Result<bool> ok = opts.verify_present ? hf::file_matches_blob(existing, b.blob, b.size) : Result<bool>(true);
-			if (ok && *ok) {
-				t.file.drop();
-				unlink(partial_path(t).c_str());  // a leftover of ours, now useless
-				t.lock.release();
-				t.state = BlobState::done;
-				publisher->publish_links(t.blob);
-				return false;
-			}
-		}
-		if (std::string why = t.file.prepare(partial_path(t), b.blob, b.size); !why.empty()) return fail(t, why), false;
-		Result<int64_t> avail = free_bytes(blobs_dir(t));
-		if (!avail) return fail(t, avail.error().message), false;
-		int64_t needed = b.size - t.file.on_disk();
-		if (*avail - needed < opts.min_free_disk)
-			return fail(t, "not enough free disk space: " + std::to_string(needed) + " bytes needed, " +
-							   std::to_string(*avail) + " available, " + std::to_string(opts.min_free_disk) +
-							   " must stay free"),
-				   false;
+	}
+
+	// A set-up blob: free space, then the source. true when a transfer
+	// started (it takes a parallel slot).
+	bool launch(Transfer &t) {
+		t.prepared = false;
+		const BlobTask &b = task(t);
+		if (std::string why = free_space.reserve(blobs_dir(t), b.size - t.file.on_disk()); !why.empty())
+			return fail(t, why), false;
 		if (t.file.on_disk() == b.size && b.size > 0) {
 			finish(t);
 			return false;
@@ -239,8 +263,10 @@ struct Job::Impl {
 		std::string temp;
 		int fd = t.file.hand_over(&temp);
 		t.publishing = true;
+		publishing++;
 		publisher->publish_verified(t.blob, fd, std::move(temp), [this, &t](Status st) {
 			t.publishing = false;
+			publishing--;
 			t.lock.release();
 			if (st) return fail(t, st->message);
 			t.state = BlobState::done;
@@ -297,14 +323,35 @@ struct Job::Impl {
 	}
 
 	// ---- the step loop ---------------------------------------------------
+	// Starts set-up blobs on free connections, then sets up the next ones,
+	// so a connection that frees finds its next blob ready.
 	void start_ready() {
-		int active = 0;
-		for (auto &t : transfers) active += t->state == BlobState::active && !t->publishing;
+		while (settled_prefix < transfers.size() && (transfers[settled_prefix]->state == BlobState::done ||
+													 transfers[settled_prefix]->state == BlobState::failed))
+			settled_prefix++;
+		int active = 0, staged = 0;
+		for (size_t i = settled_prefix; i < transfers.size(); ++i) {
+			const Transfer &t = *transfers[i];
+			active += t.state == BlobState::active && !t.publishing;
+			staged += t.preparing || t.prepared;
+		}
+		for (size_t i = settled_prefix; i < transfers.size() && staged > 0; ++i) {
+			Transfer &t = *transfers[i];
+			if (active >= opts.max_parallel || publishing >= kMaxPublishing) break;
+			if (!t.prepared) continue;
+			staged--;
+			active += launch(t) ? 1 : 0;
+		}
+		int ahead = std::max(opts.max_parallel, kMinSetupAhead);
 		Clock::time_point now = Clock::now();
-		for (auto &t : transfers) {
-			if (active >= opts.max_parallel || pool->in_flight() >= kMaxPublishing) break;
-			if (t->state == BlobState::pending || (t->state == BlobState::backoff && now >= t->next_try))
-				active += start(*t) ? 1 : 0;
+		for (size_t i = settled_prefix; i < transfers.size(); ++i) {
+			if (active + staged >= opts.max_parallel + ahead || publishing >= kMaxPublishing) break;
+			Transfer &t = *transfers[i];
+			if (t.preparing || t.prepared) continue;
+			if (t.state == BlobState::pending || (t.state == BlobState::backoff && now >= t.next_try)) {
+				staged++;
+				prepare(t);
+			}
 		}
 	}
 
@@ -315,9 +362,9 @@ struct Job::Impl {
 	}
 
 	bool all_settled() const {
-		if (pool->in_flight() > 0) return false;
-		for (auto &t : transfers)
-			if (t->state != BlobState::done && t->state != BlobState::failed) return false;
+		if (pool->in_flight() > 0 || setup_pool->in_flight() > 0) return false;
+		for (size_t i = settled_prefix; i < transfers.size(); ++i)
+			if (transfers[i]->state != BlobState::done && transfers[i]->state != BlobState::failed) return false;
 		return true;
 	}
 
@@ -461,7 +508,7 @@ Result<bool> Job::step(int max_ms, Progress *out) {
 		j.start_ready();
 		int token_wait = j.refill_and_resume();
 		j.source->run();
-		int ended = j.collect_done() + j.pool->collect();
+		int ended = j.collect_done() + j.pool->collect() + j.setup_pool->collect();
 		if (j.all_settled()) {
 			j.publisher->write_ready_refs();
 			j.finished = true;
@@ -507,7 +554,7 @@ bool Job::queue_item(int index, QueueEntry *out) const {
 		out->path = b.source.path;
 		out->blob = b.blob;
 		out->size = b.size;
-		out->bytes_done = t->file.accepted();
+		out->bytes_done = t->preparing ? 0 : t->file.accepted();  // a set-up thread owns the file
 		out->attempts = t->attempts;
 		out->state = t->state;
 		out->last_error = t->last_error;
