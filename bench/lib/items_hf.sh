@@ -41,7 +41,9 @@ hf_side() {
 side_hf_0271() { hf_side 0.27.1; }
 side_hf_1280() { hf_side 1.28.0; }
 
-# hf_case ID WHAT GEN_OUT: ours and each client version on one cache.
+# hf_case ID WHAT GEN_OUT: ours and each client version on one cache, K_HF
+# runs each (2, --quick 1: a Python client on the many-small cache takes
+# minutes per run at the full sizes).
 hf_case() {
 	local id="$1" what="$2" src="$3" v bytes sides=() hf=() vs=()
 	if ! hub_start "$src/cache"; then
@@ -64,10 +66,10 @@ hf_case() {
 	done
 	if ((${#sides[@]} == 0)); then
 		skipped 11 "$what" "fetch core (hf_fetch_cli) and prefetch worker not available"
-	elif measure "$id" "$K_LARGE" "${sides[@]}" "${hf[@]}"; then
+	elif measure "$id" "$K_HF" "${sides[@]}" "${hf[@]}"; then
 		for v in "${vs[@]}"; do
 			prefetch_rows 11 "$what, test Hub" "$bytes" "side_hf_${v//./}" "huggingface_hub $v snapshot_download" "" \
-				"$(manifest_files "$PREFETCH_MANIFEST") files in $(sort -u -t$'\t' -k2,2 "$PREFETCH_MANIFEST" | wc -l) repos; snapshot_download per repo, max_workers 8, import excluded"
+				"$(manifest_files "$PREFETCH_MANIFEST") files, repos: $(sort -u -t$'\t' -k2,2 "$PREFETCH_MANIFEST" | wc -l); snapshot_download per repo, max_workers 8, import excluded"
 		done
 	fi
 	worker_env_stop
