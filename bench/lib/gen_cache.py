@@ -9,7 +9,9 @@ symlinks. Besides the cache it writes, next to it:
                 web server serves the Hub's resolve URLs
 Same parameters, same bytes: a stamp file lets bench/run reuse the output.
 
-Usage: gen_cache.py small OUT REPOS FILES   |   gen_cache.py large OUT SIZE_MB,...
+Usage: gen_cache.py small OUT REPOS FILES   |   gen_cache.py large OUT SIZE_MB,... [NAME]
+(large: one repo bench-org/NAME, default large-model; another NAME gives other
+URLs and content, so several large caches can share one web root)
 """
 import hashlib
 import os
@@ -117,10 +119,10 @@ def stream(name, size):
     p.wait()
 
 
-def gen_large(out, sizes_mb):
+def gen_large(out, sizes_mb, name="large-model"):
     cache = os.path.join(out, "cache")
     rows = []
-    repo_id = "bench-org/large-model"
+    repo_id = "bench-org/" + name
     folder = "models--" + repo_id.replace("/", "--")
     commit = commit_of(repo_id + ",".join(map(str, sizes_mb)))
     entries = []
@@ -143,7 +145,7 @@ def main():
     if kind == "small":
         rows = gen_small(out, int(sys.argv[3]), int(sys.argv[4]))
     elif kind == "large":
-        rows = gen_large(out, [int(x) for x in sys.argv[3].split(",")])
+        rows = gen_large(out, [int(x) for x in sys.argv[3].split(",")], *sys.argv[4:5])
     else:
         raise SystemExit(__doc__)
     with open(os.path.join(out, "manifest.tsv"), "w") as f:

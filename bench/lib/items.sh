@@ -98,7 +98,7 @@ item2() {
 # prefetch_now() to the end of the cycle (side_worker_transfer: start-up is
 # item 8), and, for reference, the fetch core alone through
 # test/tools/hf_fetch_cli (no PostgreSQL around it). PREFETCH_MANIFEST says
-# what to fetch.
+# what to fetch, PREFETCH_URL from where (default: the uncapped nginx).
 prefetch_mode() {
 	if have_worker; then echo worker; elif have_cli; then echo cli; else echo none; fi
 }
@@ -106,7 +106,7 @@ prefetch_mode() {
 side_ours_cli() {
 	fresh_dest
 	local s
-	s="$(elapsed cli_fetch "$PREFETCH_MANIFEST" "$DEST" "$NGX_URL" "${BENCH_PARALLEL:-8}")" || return 1
+	s="$(elapsed cli_fetch "$PREFETCH_MANIFEST" "$DEST" "${PREFETCH_URL:-$NGX_URL}" "${BENCH_PARALLEL:-8}")" || return 1
 	check_fetched "$PREFETCH_MANIFEST" "$DEST" >&2 || return 1
 	echo "$s"
 }
@@ -123,7 +123,7 @@ check_fetched() {
 
 side_curl_o() {
 	fresh_dest
-	curl_config "$PREFETCH_MANIFEST" "$DEST" >"$WORK/curl.cfg"
+	curl_config "$PREFETCH_MANIFEST" "$DEST" "${PREFETCH_URL:-$NGX_URL}" >"$WORK/curl.cfg"
 	elapsed curl -s --fail --create-dirs -K "$WORK/curl.cfg"
 }
 
@@ -179,8 +179,8 @@ prefetch_rows() {
 item3() {
 	local bytes sides=()
 	bytes="$(manifest_bytes "$LARGE/manifest.tsv")"
-	title "3. Prefetch, large files ($((bytes >> 20)) MiB): ours vs curl -o and rsync -a"
-	PREFETCH_MANIFEST="$LARGE/manifest.tsv" PREFETCH_SRC="$LARGE/cache"
+	title "3. Prefetch, large files ($((bytes >> 20)) MiB), uncapped loopback: ours vs curl -o and rsync -a"
+	PREFETCH_MANIFEST="$LARGE/manifest.tsv" PREFETCH_SRC="$LARGE/cache" PREFETCH_URL="$NGX_URL" WORKER_ENDPOINT=""
 	warm_large
 	MED[side_worker_transfer]="" MED[side_ours_cli]=""
 	have_worker && worker_ready "$LARGE/cache" && sides+=(side_worker_transfer)
@@ -192,8 +192,8 @@ item3() {
 	measure 3 "$K_LARGE" "${sides[@]}" side_curl_o side_rsync
 	# The same worker pulled the whole cache K times: its peak RSS is item 7's.
 	[ -n "${MED[side_worker_transfer]}" ] && ITEM7_KB="$(awk '/^VmHWM:/ { print $2 }' "/proc/$(worker_pid)/status" 2>/dev/null)"
-	prefetch_rows 3 "prefetch, large" "$bytes" side_curl_o "curl -o (sequential, no hash)" "ratio>=1.5" "ours hashed + fsynced"
-	prefetch_rows 3 "prefetch, large" "$bytes" side_rsync "rsync -a (local copy)" "ratio>=1.8" ""
+	prefetch_rows 3 "prefetch, large, uncapped loopback" "$bytes" side_curl_o "curl -o (sequential, no hash)" "ratio>=1.5" "ours hashed + fsynced"
+	prefetch_rows 3 "prefetch, large, uncapped loopback" "$bytes" side_rsync "rsync -a (local copy)" "ratio>=1.8" ""
 	worker_env_stop
 }
 
@@ -201,7 +201,7 @@ item4() {
 	local n sides=()
 	n="$(manifest_files "$SMALL/manifest.tsv")"
 	title "4. Prefetch, many small files ($n files): ours vs curl loop and curl --parallel"
-	PREFETCH_MANIFEST="$SMALL/manifest.tsv" PREFETCH_SRC="$SMALL/cache"
+	PREFETCH_MANIFEST="$SMALL/manifest.tsv" PREFETCH_SRC="$SMALL/cache" PREFETCH_URL="$NGX_URL" WORKER_ENDPOINT=""
 	MED[side_worker_transfer]="" MED[side_ours_cli]=""
 	have_worker && worker_ready "$SMALL/cache" && sides+=(side_worker_transfer)
 	have_cli && sides+=(side_ours_cli)

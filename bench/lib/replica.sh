@@ -2,7 +2,8 @@
 # it from the local nginx. Used by items 3, 4, 6, 7, 8 once the worker
 # downloads. Source, don't run.
 
-# worker_env_start PRIMARY_CACHE: sets PDIR PPORT RDIR RPORT RCACHE.
+# worker_env_start PRIMARY_CACHE: sets PDIR PPORT RDIR RPORT RCACHE. The
+# replica downloads from WORKER_ENDPOINT, default the uncapped nginx.
 worker_env_start() {
 	local cache="$1"
 	PDIR="$(make_pg_dir bench-primary)" && track pg "$PDIR"
@@ -20,7 +21,7 @@ worker_env_start() {
 	{
 		echo "port = $RPORT"
 		echo "unix_socket_directories = '$RDIR'"
-		echo "pgml_replication.hf_endpoint = 'http://127.0.0.1:$NGX_PORT'"
+		echo "pgml_replication.hf_endpoint = '${WORKER_ENDPOINT:-http://127.0.0.1:$NGX_PORT}'"
 		echo "pgml_replication.max_parallel_downloads = ${BENCH_PARALLEL:-8}"
 		echo "pgml_replication.min_free_disk = 0"
 	} | as_pg tee -a "$RDIR/data/postgresql.conf" >/dev/null

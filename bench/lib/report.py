@@ -100,6 +100,8 @@ def write_plot(res, rows):
             if part.strip().startswith("ratio>="):
                 bar = part.split(">=")[1].replace("(aim)", "").strip()
         label = "%s. %s vs %s" % (r["item"], r["what"], r["baseline"])
+        if r["ours"].startswith("hf_fetch_cli"):  # the reference row beside the worker's
+            label += " [core alone]"
         data.append((label.replace('"', "'"), r["ratio"], bar or "NaN"))
     if not data:
         return False
@@ -120,8 +122,10 @@ set key top right
 set grid ytics
 set yrange [0:*]
 set bmargin 12
-plot "%s" using 2:xtic(1) title "measured" lc rgb "#3366cc", '' using 3 title "bar" lc rgb "#dd8833"
-""" % (560, os.path.join(res, "plot.png"), dat)
+plot "%s" using 2:xtic(1) title "measured" lc rgb "#3366cc"%s
+""" % (560, os.path.join(res, "plot.png"), dat,
+       # gnuplot fails on a series with no defined point: rows without bars only
+       ", '' using 3 title \"bar\" lc rgb \"#dd8833\"" if any(b != "NaN" for _l, _r, b in data) else "")
     try:
         subprocess.run(["gnuplot"], input=script.encode(), check=True, stderr=subprocess.PIPE)
     except (OSError, subprocess.CalledProcessError) as e:
