@@ -22,7 +22,9 @@
 // its file descriptor was opened (Linux >= 5.8 for syncfs). A file's bytes
 // are covered by the SyncEpoch taken before its first byte was written;
 // an epoch that reported an error stays failed, so an error is never
-// consumed by one batch and missed by another.
+// consumed by one batch and missed by another. syncfs cannot tell whose
+// write failed: an error of any file on the file system fails the batch
+// (its files fail and a later cycle fetches them again), never the reverse.
 #pragma once
 #include "common/core_only.hpp"
 
