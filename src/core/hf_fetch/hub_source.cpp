@@ -183,7 +183,9 @@ SourceTransfer *HubSource::start(const BlobTask &task, int64_t from, BlobReceive
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(opts_.low_speed_limit));
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(opts_.low_speed_time_s));
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "pgml_replication/0.1");
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 512L * 1024L);
+	// Large bodies get a large receive buffer; a small file's would be
+	// fresh pages (a fault each) allocated for every transfer.
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, static_cast<long>(std::clamp<int64_t>(task.size - from, 16 * 1024, 512 * 1024)));
 	// A custom Authorization header: libcurl drops it when a redirect leaves
 	// the original host (we never set CURLOPT_UNRESTRICTED_AUTH).
 	if (!opts_.token.empty()) t.headers = curl_slist_append(t.headers, ("Authorization: Bearer " + opts_.token).c_str());

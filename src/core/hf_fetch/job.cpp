@@ -30,10 +30,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Ms = std::chrono::milliseconds;
 
-// Publishing (fsync, rename, links) runs on this many threads: side-by-side
-// fsyncs share journal commits, and more threads than this gain little.
-constexpr int kPublishThreads = 8;
-constexpr int kMaxPublishing = 64;  // verified files waiting for the disk; beyond it no new transfer starts
+// Publishing (batches of blobs and links, refs) runs on this many threads:
+// at most Publisher::kMaxBatches batches at a time, the refs beside them.
+constexpr int kPublishThreads = 4;
+// Verified files waiting for the disk (each holds its lock and temp file
+// open); beyond it no new transfer starts.
+constexpr int kMaxPublishing = 128;
 constexpr int kLockRetryMs = 100;
 // Blob set-ups (lock, partial file) run on their own threads, so they never
 // queue behind fsync calls, this many blobs ahead of the free connections.
@@ -62,6 +64,7 @@ struct Transfer final : BlobReceiver {
 	// On a set-up thread: lock and file belong to it until its completion.
 	bool preparing = false;
 	bool prepared = false;  // lock held, partial file open: ready to start
+	std::shared_ptr<SyncEpoch> epoch;  // taken before the first byte is written (durable_batch.hpp)
 
 	Take take(const char *data, size_t n) override;
 	bool restart() override { return file.restart(); }
@@ -131,7 +134,10 @@ struct Job::Impl {
 	void abandon_all() {
 		// Files already verified finish publishing (a bounded wait on the
 		// disk); their completions may hand refs over, which are waited for too.
-		for (int round = 0; pool && pool->in_flight() > 0 && round < 1000; ++round) pool->wait_idle();
+		for (int round = 0; pool && (pool->in_flight() > 0 || !publisher->idle()) && round < 1000; ++round) {
+			publisher->flush();
+			pool->wait_idle();
+		}
 		if (setup_pool) setup_pool->wait_idle();  // a set-up's completion touches only its transfer
 		for (auto &t : transfers) {
 			t->prepared = false;
@@ -234,7 +240,8 @@ struct Job::Impl {
 			finish(t);
 			return false;
 		}
-		t.file.begin_attempt();
+		if (!t.epoch) t.epoch = publisher->epoch();
+		t.file.begin_attempt(b.size - t.file.on_disk());
 		t.attempts++;
 		std::string why;
 		t.running = source->start(b, t.file.on_disk(), t, &why);
@@ -264,7 +271,7 @@ struct Job::Impl {
 		int fd = t.file.hand_over(&temp);
 		t.publishing = true;
 		publishing++;
-		publisher->publish_verified(t.blob, fd, std::move(temp), [this, &t](Status st) {
+		publisher->publish_verified(t.blob, fd, std::move(temp), t.epoch, [this, &t](Status st) {
 			t.publishing = false;
 			publishing--;
 			t.lock.release();
@@ -362,7 +369,7 @@ struct Job::Impl {
 	}
 
 	bool all_settled() const {
-		if (pool->in_flight() > 0 || setup_pool->in_flight() > 0) return false;
+		if (pool->in_flight() > 0 || setup_pool->in_flight() > 0 || !publisher->idle()) return false;
 		for (size_t i = settled_prefix; i < transfers.size(); ++i)
 			if (transfers[i]->state != BlobState::done && transfers[i]->state != BlobState::failed) return false;
 		return true;
@@ -509,6 +516,7 @@ Result<bool> Job::step(int max_ms, Progress *out) {
 		int token_wait = j.refill_and_resume();
 		j.source->run();
 		int ended = j.collect_done() + j.pool->collect() + j.setup_pool->collect();
+		j.publisher->flush();  // the blobs verified since the last batch, if a batch slot is free
 		if (j.all_settled()) {
 			j.publisher->write_ready_refs();
 			j.finished = true;

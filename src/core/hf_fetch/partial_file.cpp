@@ -64,13 +64,15 @@ std::string PartialFile::open_kept(const std::string &path, int64_t size) {
 	fd_ = fd;
 	on_disk_ = 0;
 	hasher_->reset();
-	int64_t kept = fstat(fd, &sb) == 0 ? static_cast<int64_t>(sb.st_size) : 0;
-	if (kept > size) kept = 0;  // not a prefix of this blob
+	// sb is the fstat above: the file was not written since.
+	int64_t found = static_cast<int64_t>(sb.st_size);
+	int64_t kept = found > size ? 0 : found;  // longer: not a prefix of this blob
 	if (kept > 0 && hf::hash_fd_prefix(fd, kept, *hasher_)) {
 		hasher_->reset();
 		kept = 0;  // unreadable: start over
 	}
-	if (ftruncate(fd, kept) != 0 || lseek(fd, kept, SEEK_SET) != kept) {
+	// A new, empty file (the usual case) needs neither call.
+	if ((found != kept && ftruncate(fd, kept) != 0) || (kept > 0 && lseek(fd, kept, SEEK_SET) != kept)) {
 		std::string why = std::string("could not prepare the download: ") + std::strerror(errno);
 		drop();
 		return why;
@@ -79,8 +81,8 @@ std::string PartialFile::open_kept(const std::string &path, int64_t size) {
 	return {};
 }
 
-void PartialFile::begin_attempt() {
-	sink_ = std::make_unique<BlockSink>(fd_, hasher_.get(), kWriteBlock, kQueuedBlocks);
+void PartialFile::begin_attempt(int64_t expected) {
+	sink_ = std::make_unique<BlockSink>(fd_, hasher_.get(), kWriteBlock, kQueuedBlocks, expected);
 	accepted_ = on_disk_;
 	write_error_.clear();
 	attempt_start_ = on_disk_;

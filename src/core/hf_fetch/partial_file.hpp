@@ -30,8 +30,9 @@ public:
 	// open from an earlier attempt of this job, checks that file and hash
 	// agree. Returns an error text, empty on success.
 	std::string prepare(const std::string &path, const std::string &blob, int64_t size);
-	// Starts taking bytes after on_disk().
-	void begin_attempt();
+	// Starts taking bytes after on_disk(); expected: how many are still to
+	// come (sizes the first buffer, so a small file is copied once).
+	void begin_attempt(int64_t expected = 0);
 	// The other side sends from byte 0 after all: truncate and hash anew.
 	bool restart();
 	// false (with write_error() set) when the bytes do not fit in size or

@@ -1,4 +1,5 @@
-// Blob rename, snapshot links, refs last (see publisher.hpp).
+// Blob rename, snapshot links, refs last (see publisher.hpp); the batch's
+// own steps and their durability argument are in durable_batch.cpp.
 #include "common/core_only.hpp"
 #include "hf_fetch/publisher.hpp"
 
@@ -12,24 +13,18 @@
 #include "hf_fetch/fs.hpp"
 
 namespace pgmlr::hf_fetch {
-namespace {
-
-struct LinkWork {
-	size_t index;
-	std::string dir;  // absolute
-	std::string rel_dir;
-	std::string name, target;
-	Status result;
-	bool created = false;
-};
-
-}  // namespace
 
 Status Publisher::ensure_dir(const std::string &rel) {
 	if (dirs_made_.count(rel)) return {};
 	if (Status st = make_dirs(root_, rel)) return st;
 	dirs_made_.insert(rel);
 	return {};
+}
+
+std::shared_ptr<SyncEpoch> Publisher::epoch() {
+	if (!use_syncfs_) return nullptr;
+	if (!epoch_) epoch_ = std::make_shared<SyncEpoch>(root_);
+	return epoch_;
 }
 
 // A snapshot link or ref that could not be written: its revision's refs
@@ -40,67 +35,92 @@ void Publisher::failed(size_t group, const Error &e) {
 	last_error_ = e.message + " " + e.detail;
 }
 
-// fsync, rename into place, fsync the folder. The blob's lock stays held by
-// the job until then() runs.
-void Publisher::publish_verified(size_t bi, int fd, std::string temp, std::function<void(Status)> then) {
-	const BlobTask &b = plan_.blobs[bi];
-	std::string dir = root_ + "/" + b.folder + "/blobs", rel = b.folder + "/blobs/" + b.blob, root_dir = root_;
-	publish(bi, [fd, temp, dir, rel, root_dir]() -> Status {
-		auto give_up = [&](const char *what, int err) {
-			unlink(temp.c_str());
-			return make_error(ErrCode::Io, what + std::string(std::strerror(err)));
-		};
-		int synced = fsync(fd);
-		int err = errno;
-		close(fd);  // exactly once: the number may belong to another file right after
-		if (synced != 0) return give_up("could not sync the download: ", err);
-		if (Status st = check_contained(root_dir, rel, false)) {
-			unlink(temp.c_str());
-			return make_error(st->code, st->message + " " + st->detail);
-		}
-		if (rename(temp.c_str(), (root_dir + "/" + rel).c_str()) != 0) return give_up("could not publish the blob: ", errno);
-		return fsync_dir(dir);
-	}, std::move(then));
+void Publisher::publish_verified(size_t bi, int fd, std::string temp, std::shared_ptr<SyncEpoch> epoch,
+								 std::function<void(Status)> then) {
+	publish(bi, fd, std::move(temp), std::move(epoch), std::move(then));
 }
 
-// On a publishing thread: blob_step (the blob's own fsync and rename, if
-// any), then the snapshot links to it; on the job's thread afterwards: the
-// bookkeeping, then() and the refs that became ready.
-void Publisher::publish(size_t bi, std::function<Status()> blob_step, std::function<void(Status)> then) {
-	auto links = std::make_shared<std::vector<LinkWork>>();
-	for (size_t li : plan_.blobs[bi].links) {
+// Gathers the blob (fd >= 0: its verified temp file; -1: already in place)
+// and its snapshot links not made yet for the next batch. The blob's lock
+// stays held by the job until then() runs.
+void Publisher::publish(size_t bi, int fd, std::string temp, std::shared_ptr<SyncEpoch> epoch,
+						std::function<void(Status)> then) {
+	const BlobTask &b = plan_.blobs[bi];
+	Pending p;
+	p.blob.index = bi;
+	p.blob.fd = fd;
+	p.blob.temp = std::move(temp);
+	p.blob.rel = b.folder + "/blobs/" + b.blob;
+	p.blob.epoch = std::move(epoch);
+	p.then = std::move(then);
+	for (size_t li : b.links) {
 		LinkTask &l = plan_.links[li];
 		if (l.done) continue;
 		if (Status st = ensure_dir(l.dir)) {
-			failed(plan_.links[li].group, *st);
+			failed(l.group, *st);
 			continue;
 		}
-		links->push_back(LinkWork{li, root_ + "/" + l.dir, l.dir, l.name, l.target, {}, false});
+		BatchLink w;
+		w.index = li;
+		w.dir = root_ + "/" + l.dir;
+		w.rel_dir = l.dir;
+		w.name = l.name;
+		w.target = l.target;
+		p.blob.links.push_back(std::move(w));
 	}
-	if (!blob_step && links->empty()) return write_ready_refs();
-	std::string root_dir = root_;
-	pool_.submit(
-		[blob_step = std::move(blob_step), links, root_dir]() -> Status {
-			if (blob_step)
-				if (Status st = blob_step()) return st;
-			for (LinkWork &w : *links) {
-				w.result = check_contained(root_dir, w.rel_dir, true);
-				if (!w.result) w.result = create_symlink_atomic(w.dir, w.name, w.target, &w.created);
+	if (fd < 0 && p.blob.links.empty()) {
+		if (p.then) p.then({});
+		return write_ready_refs();
+	}
+	pending_.push_back(std::move(p));
+}
+
+// On the job's thread, once the blob's batch is durable: the bookkeeping,
+// then().
+void Publisher::finished(BatchBlob &blob, std::function<void(Status)> &then) {
+	if (!blob.result)
+		for (BatchLink &w : blob.links) {
+			if (w.result) {
+				failed(plan_.links[w.index].group, *w.result);
+				continue;
 			}
+			plan_.links[w.index].done = true;
+			if (w.created) links_created_++;
+			plan_.groups[plan_.links[w.index].group].links_pending--;
+		}
+	if (then) then(blob.result);
+}
+
+void Publisher::flush() {
+	if (pending_.empty() || batches_running_ >= kMaxBatches) return;
+	auto batch = std::make_shared<DurableBatch>();
+	auto thens = std::make_shared<std::vector<std::function<void(Status)>>>();
+	batch->root = root_;
+	batch->use_syncfs = use_syncfs_;
+	batch->trace = trace_;
+	for (Pending &p : pending_) {
+		batch->blobs.push_back(std::move(p.blob));
+		thens->push_back(std::move(p.then));
+	}
+	pending_.clear();
+	epoch_.reset();  // transfers starting from now on take a new one
+	batches_running_++;
+	pool_.submit(
+		[batch]() -> Status {
+			batch->run();
 			return {};
 		},
-		[this, links, then = std::move(then)](Status st) {
-			if (!st)
-				for (LinkWork &w : *links) {
-					if (w.result) {
-						failed(plan_.links[w.index].group, *w.result);
-						continue;
-					}
-					plan_.links[w.index].done = true;
-					if (w.created) links_created_++;
-					plan_.groups[plan_.links[w.index].group].links_pending--;
+		[this, batch, thens](Status st) {
+			batches_running_--;
+			for (size_t i = 0; i < batch->blobs.size(); ++i) {
+				BatchBlob &b = batch->blobs[i];
+				if (st && !b.result) b.result = st;  // the batch itself failed (an exception)
+				if (b.fd >= 0) {
+					close(b.fd);
+					unlink(b.temp.c_str());
 				}
-			if (then) then(st);
+				finished(b, (*thens)[i]);
+			}
 			write_ready_refs();
 		});
 }
@@ -115,11 +135,14 @@ void Publisher::write_ready_refs() {
 		std::string root_dir = root_, revision = r.revision;
 		r.writing = true;
 		Status made = ensure_dir(dir);
+		auto trace = trace_;
 		pool_.submit(
-			[made, root_dir, dir, name, revision]() -> Status {
+			[made, root_dir, dir, name, revision, trace]() -> Status {
 				if (made) return made;
 				if (Status st = check_contained(root_dir, dir + "/" + name, false)) return st;
-				return write_file_atomic(root_dir + "/" + dir, name, revision);
+				Status st = write_file_atomic(root_dir + "/" + dir, name, revision);
+				if (!st && trace) trace("ref " + dir + "/" + name);
+				return st;
 			},
 			[this, &r](Status st) {
 				r.writing = false;
@@ -132,7 +155,7 @@ void Publisher::write_ready_refs() {
 
 void Publisher::publish_present() {
 	for (size_t bi = 0; bi < plan_.blobs.size(); ++bi)
-		if (plan_.blobs[bi].present) publish(bi, nullptr, nullptr);
+		if (plan_.blobs[bi].present) publish(bi, -1, {}, nullptr, nullptr);
 	write_ready_refs();
 }
 

@@ -13,12 +13,15 @@
 
 namespace pgmlr::hf_fetch {
 
-BlockSink::BlockSink(int fd, hf::BlobHasher *hasher, size_t block_size, size_t max_queued)
-	: fd_(fd), hasher_(hasher), block_size_(block_size), max_queued_(max_queued) {}
+BlockSink::BlockSink(int fd, hf::BlobHasher *hasher, size_t block_size, size_t max_queued, int64_t expected)
+	: fd_(fd),
+	  hasher_(hasher),
+	  block_size_(block_size),
+	  max_queued_(max_queued),
+	  direct_(expected > 0 && static_cast<uint64_t>(expected) <= block_size) {}
 
-// The thread starts with the first full block: a file smaller than one
-// block is written and hashed by drain() on the caller's thread, which for
-// thousands of small files saves a thread per file.
+// The thread starts with the first full block, so a body that turns out
+// smaller than one block is written by drain() without a thread.
 void BlockSink::start_thread() { thread_ = start_quiet_thread([this] { run(); }); }
 
 BlockSink::~BlockSink() {
@@ -47,6 +50,11 @@ void BlockSink::push_current(std::unique_lock<std::mutex> &lk) {
 }
 
 bool BlockSink::append(const char *data, size_t n) {
+	if (direct_) {
+		// No thread ever runs in this mode, so nothing else touches the state.
+		if (!failed_) write_block(data, n);
+		return !failed_;
+	}
 	std::unique_lock<std::mutex> lk(m_, std::defer_lock);
 	// current_ is only touched by the caller's thread; the lock guards the queue.
 	if (current_.capacity() == 0) current_.reserve(std::min(block_size_, std::max<size_t>(n, 64 * 1024)));
@@ -63,7 +71,7 @@ bool BlockSink::append(const char *data, size_t n) {
 bool BlockSink::drain() {
 	if (!thread_.joinable()) {
 		// No thread was ever started, so nothing else touches the state.
-		if (!current_.empty() && !failed_) write_block(current_);
+		if (!current_.empty() && !failed_) write_block(current_.data(), current_.size());
 		current_.clear();
 		return !failed_;
 	}
@@ -87,14 +95,15 @@ std::string BlockSink::error() {
 	return error_;
 }
 
-// Writes and hashes one block; records a failure. Called by the thread
-// without the lock, or by drain() when no thread runs.
-void BlockSink::write_block(const std::vector<char> &block) {
+// Writes and hashes one block (or, direct, one piece); records a failure.
+// Called by the thread without the lock, or by drain() and a direct
+// append() when no thread runs.
+void BlockSink::write_block(const char *data, size_t n) {
 	std::string err;
-	off_t start = lseek(fd_, 0, SEEK_CUR);
+	off_t start = n >= block_size_ ? lseek(fd_, 0, SEEK_CUR) : -1;  // for the writeback below
 	size_t off = 0;
-	while (off < block.size()) {
-		ssize_t w = write(fd_, block.data() + off, block.size() - off);
+	while (off < n) {
+		ssize_t w = write(fd_, data + off, n - off);
 		if (w < 0 && errno == EINTR) continue;
 		if (w < 0) {
 			err = std::string("could not write the download: ") + std::strerror(errno);
@@ -106,13 +115,12 @@ void BlockSink::write_block(const std::vector<char> &block) {
 	// Start writeback now, so the final fsync finds little left to do and a
 	// large download never piles up gigabytes of dirty pages (PostgreSQL's
 	// own writeback flushing does the same).
-	if (err.empty() && start >= 0 && block.size() >= block_size_)
-		sync_file_range(fd_, start, static_cast<off_t>(block.size()), SYNC_FILE_RANGE_WRITE);
+	if (err.empty() && start >= 0 && n >= block_size_) sync_file_range(fd_, start, static_cast<off_t>(n), SYNC_FILE_RANGE_WRITE);
 #endif
-	if (err.empty()) hasher_->update(block.data(), block.size());
+	if (err.empty()) hasher_->update(data, n);
 	std::lock_guard<std::mutex> lk(m_);
 	if (err.empty()) {
-		written_ += static_cast<int64_t>(block.size());
+		written_ += static_cast<int64_t>(n);
 	} else {
 		failed_ = true;
 		error_ = err;
@@ -130,7 +138,7 @@ void BlockSink::run() {
 		busy_ = true;
 		lk.unlock();
 		space_cv_.notify_all();
-		write_block(block);
+		write_block(block.data(), block.size());
 		lk.lock();
 		busy_ = false;
 		block.clear();

@@ -1,9 +1,10 @@
 // Takes a download's bytes off libcurl's thread: the caller appends small
 // pieces; full blocks (a few MiB) go through a bounded queue to a thread that
-// writes them and feeds the hasher (a file smaller than a block is written
-// by drain() instead, without a thread). Memory stays at most (max_queued + 1)
-// blocks whatever the file size, and a slow disk slows the transfer down
-// instead of growing a buffer.
+// writes them and feeds the hasher. A body known to fit in one block is
+// written and hashed by append() itself, piece by piece, on the caller's
+// thread: for thousands of small files no thread, no buffer and no copy
+// per file. Memory stays at most (max_queued + 1) blocks whatever the file
+// size, and a slow disk slows the transfer down instead of growing a buffer.
 #pragma once
 #include "common/core_only.hpp"
 
@@ -23,7 +24,9 @@ class BlockSink {
 public:
 	// Writes at the current offset of fd; hasher must already cover the
 	// bytes before it. The thread starts with every signal blocked.
-	BlockSink(int fd, hf::BlobHasher *hasher, size_t block_size, size_t max_queued);
+	// expected: the bytes still to come, if known (0: unknown); a body
+	// smaller than a block then fills one buffer of its size.
+	BlockSink(int fd, hf::BlobHasher *hasher, size_t block_size, size_t max_queued, int64_t expected = 0);
 	~BlockSink();  // stops the thread; blocks still queued are dropped
 	BlockSink(const BlockSink &) = delete;
 	BlockSink &operator=(const BlockSink &) = delete;
@@ -37,7 +40,7 @@ public:
 
 private:
 	void start_thread();
-	void write_block(const std::vector<char> &block);
+	void write_block(const char *data, size_t n);
 	void run();
 	void push_current(std::unique_lock<std::mutex> &lk);
 
@@ -45,6 +48,7 @@ private:
 	hf::BlobHasher *hasher_;
 	size_t block_size_;
 	size_t max_queued_;
+	bool direct_;  // the body fits in a block: append() writes it at once
 	std::mutex m_;
 	std::condition_variable work_cv_, space_cv_;
 	std::deque<std::vector<char>> queue_;

@@ -1,6 +1,7 @@
 // The fetch job's parts that stand alone: retry decisions, the rate
 // limiter's arithmetic, the Hub's mapping of results, and the Source seam
 // (a fake source in memory drives a whole job: no network, no libcurl).
+#include "hf_cache/checksum.hpp"
 #include "hf_fetch/hub_source.hpp"
 #include "hf_fetch/job.hpp"
 #include "hf_fetch/rate_limiter.hpp"
@@ -372,4 +373,55 @@ TEST(FakeSource, RateLimitPausesAndResumesThroughTheSource) {
 	QueueEntry e;
 	ASSERT_TRUE((*job)->queue_item(0, &e));
 	EXPECT_NE(e.last_error.find("checksum mismatch"), std::string::npos) << e.last_error;
+}
+
+// Watched between steps while blobs are still being published: a snapshot
+// link never points at a blob not yet in place, and the ref appears only
+// once every link of its revision does.
+TEST(FakeSource, LinksAndRefsNeverPrecedeTheirBlobs) {
+	TempDir d;
+	auto src = std::make_unique<FakeSource>();
+	std::vector<std::pair<std::string, std::string>> files;  // path, content
+	for (int i = 0; i < 60; ++i) {
+		std::string content = "content of file " + std::to_string(i) + std::string(static_cast<size_t>(i) * 37, 'x');
+		pgmlr::hf::BlobHasher h(std::string(64, '0'), static_cast<int64_t>(content.size()));
+		h.update(content.data(), content.size());
+		src->content[h.hex_digest()] = content;
+		files.emplace_back("f" + std::to_string(i), content);
+	}
+	auto job = Job::create(fast_options(d.path), std::move(src));
+	ASSERT_TRUE(job);
+	for (auto &[path, content] : files) {
+		pgmlr::hf::BlobHasher h(std::string(64, '0'), static_cast<int64_t>(content.size()));
+		h.update(content.data(), content.size());
+		ASSERT_FALSE((*job)->add_row(row(path, h.hex_digest(), static_cast<int64_t>(content.size()))));
+	}
+	ASSERT_FALSE((*job)->plan());
+	std::string repo = d.path + "/models--org--m", snap = repo + "/snapshots/" + kRev;
+	Progress p;
+	bool finished = false;
+	int checks = 0;
+	for (int i = 0; i < 5000 && !finished; ++i) {
+		Result<bool> r = (*job)->step(1, &p);
+		ASSERT_TRUE(r);
+		finished = *r;
+		bool ref = fs::exists(repo + "/refs/main");
+		size_t links = 0;
+		for (auto &[path, content] : files) {
+			std::error_code ec;
+			if (!fs::is_symlink(snap + "/" + path, ec)) continue;
+			links++;
+			EXPECT_EQ(read_file(snap + "/" + path), content) << path << ": a link before its blob";
+		}
+		if (ref) {
+			EXPECT_EQ(links, files.size()) << "the ref before every link of its revision";
+		}
+		checks++;
+	}
+	ASSERT_TRUE(finished);
+	EXPECT_GT(checks, 1);
+	EXPECT_EQ(p.files_done, 60);
+	EXPECT_EQ(p.links_created, 60);
+	EXPECT_EQ(p.refs_written, 1);
+	EXPECT_EQ(read_file(repo + "/refs/main"), kRev);
 }
