@@ -145,8 +145,7 @@ class Links:
         with self.lock:
             return any(m in target for m in self.settings["wrong_bytes"])
 
-    def count(self, path, peer):
-        t = self.now()
+    def count(self, path, peer, t):
         with self.lock:
             s = self.stats
             s["requests"] += 1
@@ -164,13 +163,14 @@ class Links:
             k = str(code)
             self.stats["by_status"][k] = self.stats["by_status"].get(k, 0) + 1
 
-    def resolve_limit(self):
-        """The RateLimit headers when this resolve request is over the limit, else None."""
+    def resolve_limit(self, now):
+        """The RateLimit headers when this resolve request, counted at now (count()'s time), is over the
+        limit, else None. The window starts at the logged time of its first request, so a client's
+        log and the window compare exactly."""
         with self.lock:
             st, s = self.settings, self.stats
             s["resolve_requests"] += 1
             self.resolves += 1
-            now = time.monotonic()
             if self.window_start is None:
                 self.window_start = now
             left = self.window_start + st["resolve_429_window"] - now
@@ -188,7 +188,7 @@ class Links:
         with self.lock:
             out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.stats.items()}
             w = self.settings["resolve_429_window"]
-            start = None if self.window_start is None else round(self.window_start - self.epoch, 3)
+            start = self.window_start
             out["window"] = {"start": start, "end": None if start is None or w <= 0 else round(start + w, 3)}
             out["now"] = round(time.monotonic() - self.epoch, 3)
             out["settings"] = dict(self.settings)

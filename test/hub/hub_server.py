@@ -183,10 +183,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _record(self):
         self._log_entry = None
+        self._arrival = self.state.links.now()
         if self.path.startswith("/_control/") or self.path.split("?", 1)[0] == "/_stats":
             return
         peer = self.client_address
-        t = self.state.links.count(self.path, peer)
+        t = self.state.links.count(self.path, peer, self._arrival)
         self._log_entry = {
             "listener": self.listener,
             "method": self.command,
@@ -381,7 +382,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._api(m.group(1), m.group(2), "revision", "main", None)
         m = re.match(r"^/(?:(datasets|spaces)/)?(.+?)/resolve/([^/]+)/(.+)$", raw)
         if m and self.command in ("GET", "HEAD"):
-            limited = self.state.links.resolve_limit()
+            limited = self.state.links.resolve_limit(self._arrival)
             if limited:  # the Hub's 429: the draft headers, no Retry-After
                 return self._send(429, json.dumps({"error": "rate limit of resolvers reached"}).encode(), limited)
             return self._resolve(m, target)
