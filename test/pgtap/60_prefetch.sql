@@ -21,15 +21,15 @@ SELECT has_function('pgml_repl', 'prefetch_queue', '{}'::name[], 'prefetch_queue
 SELECT has_function('pgml_repl', 'prefetch_now', '{}'::name[], 'prefetch_now() exists');
 -- The rate-limit pause and the quarantine's next try (issue 13).
 SELECT is((SELECT a.attname || ' ' || format_type(a.atttypid, -1)
-             FROM pg_proc p, unnest(p.proallargnames, p.proallargtypes, p.proargmodes) AS a(attname, atttypid, mode)
+             FROM pg_proc p, unnest(p.proargnames, p.proallargtypes, p.proargmodes) AS a(attname, atttypid, mode)
             WHERE p.oid = 'pgml_repl.prefetch_status()'::regprocedure AND a.attname = 'paused_until' AND a.mode = 'o'),
           'paused_until timestamp with time zone', 'prefetch_status() has paused_until timestamptz');
 SELECT is((SELECT a.attname || ' ' || format_type(a.atttypid, -1)
-             FROM pg_proc p, unnest(p.proallargnames, p.proallargtypes, p.proargmodes) AS a(attname, atttypid, mode)
+             FROM pg_proc p, unnest(p.proargnames, p.proallargtypes, p.proargmodes) AS a(attname, atttypid, mode)
             WHERE p.oid = 'pgml_repl.prefetch_queue()'::regprocedure AND a.attname = 'next_try_at' AND a.mode = 'o'),
           'next_try_at timestamp with time zone', 'prefetch_queue() has next_try_at timestamptz');
 SELECT is((SELECT array_agg(a.attname::text ORDER BY a.n)
-             FROM pg_proc p, unnest(p.proallargnames, p.proargmodes) WITH ORDINALITY AS a(attname, mode, n)
+             FROM pg_proc p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY AS a(attname, mode, n)
             WHERE p.oid = 'pgml_repl.prefetch_queue()'::regprocedure),
           ARRAY['repo', 'path', 'blob', 'size', 'attempts', 'last_error', 'status', 'revision', 'next_try_at']::text[],
           'prefetch_queue() columns in order');
