@@ -40,6 +40,10 @@ CORE_SRCS = \
 	src/core/hf_fetch/rate_limiter.cpp \
 	src/core/hf_fetch/durable_batch.cpp \
 	src/core/hf_fetch/publisher.cpp \
+	src/core/hf_fetch/rate_limit_headers.cpp \
+	src/core/hf_fetch/fetch_memory.cpp \
+	src/core/hf_fetch/hub_answer.cpp \
+	src/core/hf_fetch/job_memory.cpp \
 	src/core/hf_fetch/hub_source.cpp \
 	src/core/hf_fetch/job.cpp \
 	src/core/hf_fetch/api.cpp
@@ -87,6 +91,9 @@ UNIT_TEST_SRCS = \
 	test/unit/hf_fetch/job_parts_test.cpp \
 	test/unit/hf_fetch/blob_setup_test.cpp \
 	test/unit/hf_fetch/durable_batch_test.cpp \
+	test/unit/hf_fetch/rate_limit_headers_test.cpp \
+	test/unit/hf_fetch/fetch_memory_test.cpp \
+	test/unit/hf_fetch/job_memory_test.cpp \
 	test/unit/common/work_pool_test.cpp \
 	test/unit/hf_fetch/hub_test.cpp \
 	test/unit/hf_cache/hub_env_test.cpp

@@ -168,8 +168,9 @@ COMMENT ON FUNCTION pgml_repl.publish_hf_manifest(text) IS
   'replaces pgml_repl.hf_manifest with the healthy files of the HuggingFace cache, writing only changed rows; entries whose names break the Hub''s rules are refused and named in a WARNING';
 REVOKE EXECUTE ON FUNCTION pgml_repl.publish_hf_manifest(text) FROM PUBLIC;
 
--- prefetch_status() gains refused_rows; prefetch_queue() gains status and
--- revision and lists refused manifest rows.
+-- prefetch_status() gains refused_rows and paused_until (the Hub's rate
+-- limit); prefetch_queue() gains status, revision and next_try_at and lists
+-- refused manifest rows and held files.
 DROP FUNCTION pgml_repl.prefetch_status();
 DROP FUNCTION pgml_repl.prefetch_queue();
 CREATE FUNCTION pgml_repl.prefetch_status(
@@ -182,17 +183,19 @@ CREATE FUNCTION pgml_repl.prefetch_status(
     OUT last_error text, OUT last_error_at timestamptz,
     OUT last_cycle_started_at timestamptz, OUT last_cycle_finished_at timestamptz,
     OUT next_cycle_at timestamptz, OUT cycles bigint, OUT queued_files integer,
-    OUT refused_rows bigint)
+    OUT refused_rows bigint, OUT paused_until timestamptz)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgmlr_prefetch_status'
 LANGUAGE C STRICT VOLATILE;
 
--- Files not yet in the cache (status pending, downloading, retrying or
--- failed) and manifest rows the worker refused (status refused, with the
--- reason in last_error).
+-- Files not yet in the cache (status pending, downloading, retrying,
+-- failed, or held back by the quarantine with the reason in last_error and
+-- the next try at next_try_at) and manifest rows the worker refused (status
+-- refused, with the reason in last_error).
 CREATE FUNCTION pgml_repl.prefetch_queue(
     OUT repo text, OUT path text, OUT blob text, OUT size bigint,
-    OUT attempts integer, OUT last_error text, OUT status text, OUT revision text)
+    OUT attempts integer, OUT last_error text, OUT status text, OUT revision text,
+    OUT next_try_at timestamptz)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgmlr_prefetch_queue'
 LANGUAGE C STRICT VOLATILE;

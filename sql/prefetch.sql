@@ -6,7 +6,7 @@ SELECT role, state, detail, worker_pid, files_wanted, files_done, files_failed,
        bytes_wanted, bytes_done, bytes_failed, current_repo, current_path,
        current_bytes, current_total, throughput_bytes_per_sec, last_error,
        last_error_at, last_cycle_started_at, last_cycle_finished_at,
-       next_cycle_at, cycles, queued_files
+       next_cycle_at, cycles, queued_files, paused_until
   FROM pgml_repl.prefetch_status();
 SELECT * FROM pgml_repl.prefetch_queue();
 SELECT pgml_repl.prefetch_now();

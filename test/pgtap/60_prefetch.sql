@@ -14,11 +14,27 @@ SELECT $$SELECT pg_sleep(0.1) FROM pg_settings WHERE name = 'pgml_replication.hf
 \o
 
 BEGIN;
-SELECT plan(24);
+SELECT plan(28);
 
 SELECT has_function('pgml_repl', 'prefetch_status', '{}'::name[], 'prefetch_status() exists');
 SELECT has_function('pgml_repl', 'prefetch_queue', '{}'::name[], 'prefetch_queue() exists');
 SELECT has_function('pgml_repl', 'prefetch_now', '{}'::name[], 'prefetch_now() exists');
+-- The rate-limit pause and the quarantine's next try (issue 13).
+SELECT is((SELECT a.attname || ' ' || format_type(a.atttypid, -1)
+             FROM pg_proc p, unnest(p.proargnames, p.proallargtypes, p.proargmodes) AS a(attname, atttypid, mode)
+            WHERE p.oid = 'pgml_repl.prefetch_status()'::regprocedure AND a.attname = 'paused_until' AND a.mode = 'o'),
+          'paused_until timestamp with time zone', 'prefetch_status() has paused_until timestamptz');
+SELECT is((SELECT a.attname || ' ' || format_type(a.atttypid, -1)
+             FROM pg_proc p, unnest(p.proargnames, p.proallargtypes, p.proargmodes) AS a(attname, atttypid, mode)
+            WHERE p.oid = 'pgml_repl.prefetch_queue()'::regprocedure AND a.attname = 'next_try_at' AND a.mode = 'o'),
+          'next_try_at timestamp with time zone', 'prefetch_queue() has next_try_at timestamptz');
+SELECT is((SELECT array_agg(a.attname::text ORDER BY a.n)
+             FROM pg_proc p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY AS a(attname, mode, n)
+            WHERE p.oid = 'pgml_repl.prefetch_queue()'::regprocedure),
+          ARRAY['repo', 'path', 'blob', 'size', 'attempts', 'last_error', 'status', 'revision', 'next_try_at']::text[],
+          'prefetch_queue() columns in order');
+SELECT is((SELECT paused_until FROM pgml_repl.prefetch_status()), NULL::timestamptz,
+          'paused_until is NULL when no pause is on');
 
 CREATE ROLE pf_tap_plain;
 CREATE ROLE pf_tap_monitor IN ROLE pg_monitor;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "hf_fetch/fetch_memory.hpp"
 #include "hf_fetch/job.hpp"
 #include "common/c_boundary.hpp"
 #include "common/error.hpp"
@@ -22,6 +23,10 @@ using pgmlr::hf_fetch::Job;
 
 struct pgmlr_fetch_job {
 	std::unique_ptr<Job> job;
+};
+
+struct pgmlr_fetch_memory {
+	pgmlr::hf_fetch::FetchMemory memory;
 };
 
 namespace {
@@ -44,6 +49,7 @@ pgmlr_fetch_state to_c(hff::BlobState s) {
 	case hff::BlobState::backoff: return PGMLR_FETCH_BACKOFF;
 	case hff::BlobState::failed: return PGMLR_FETCH_FAILED;
 	case hff::BlobState::done: return PGMLR_FETCH_DONE;
+	case hff::BlobState::held: return PGMLR_FETCH_HELD;
 	}
 	return PGMLR_FETCH_PENDING;
 }
@@ -84,6 +90,7 @@ Result<hff::Options> options_from_c(const pgmlr_fetch_options *c) {
 	o.verify_present = c->verify_present;
 	o.max_bytes_per_second = c->max_bytes_per_second;
 	o.abort_flag = c->abort_flag;
+	o.memory = c->memory ? &c->memory->memory : nullptr;
 	return o;
 }
 
@@ -101,6 +108,8 @@ void progress_to_c(const hff::Progress &p, pgmlr_fetch_progress *out) {
 	out->refs_written = p.refs_written;
 	out->links_failed = p.links_failed;
 	out->partials_removed = p.partials_removed;
+	out->files_held = p.files_held;
+	out->paused_ms = p.paused_ms;
 	copy_field(out->last_publish_error, sizeof out->last_publish_error, p.last_publish_error);
 	out->throughput_bps = p.throughput_bps;
 	copy_field(out->current_repo, sizeof out->current_repo, p.current_repo);
@@ -136,6 +145,7 @@ void queue_entry_to_c(const hff::QueueEntry &e, pgmlr_fetch_queue_entry *out) {
 	out->attempts = e.attempts;
 	out->state = to_c(e.state);
 	copy_field(out->last_error, sizeof out->last_error, e.last_error);
+	out->next_try_ms = e.next_try_ms;
 }
 
 Status need_job(const pgmlr_fetch_job *job) {
@@ -151,6 +161,22 @@ extern "C" void pgmlr_fetch_global_init(pgmlr_status *status) {
 			return pgmlr::make_error(pgmlr::ErrCode::Internal, "could not initialize libcurl");
 		return {};
 	});
+}
+
+extern "C" pgmlr_fetch_memory *pgmlr_fetch_memory_new(pgmlr_status *status) {
+	pgmlr_fetch_memory *out = nullptr;
+	pgmlr::guarded(status, [&]() -> Status {
+		out = new pgmlr_fetch_memory{};
+		return {};
+	});
+	return out;
+}
+
+extern "C" void pgmlr_fetch_memory_free(pgmlr_fetch_memory *memory) {
+	try {
+		delete memory;
+	} catch (...) {
+	}
 }
 
 extern "C" void pgmlr_fetch_options_init(pgmlr_fetch_options *opts) {

@@ -9,9 +9,12 @@
 #include <cstring>
 #include <string_view>
 
+#include <ctime>
+
 #include <curl/curl.h>
 #include <strings.h>
 
+#include "hf_fetch/hub_answer.hpp"
 #include "hf_fetch/rows.hpp"
 
 namespace pgmlr::hf_fetch {
@@ -27,6 +30,8 @@ struct HubSource::Transfer final : SourceTransfer {
 	bool discard_body = false;
 	int64_t content_range_start = -1;
 	std::string error;  // our own reason to abort (a protocol error or a failure in a callback)
+	bool probe = false;  // a HEAD for the quarantine (hub_answer.hpp)
+	HubAnswer answer;
 };
 
 namespace {
@@ -47,6 +52,7 @@ size_t on_header(char *data, size_t size, size_t n, void *ud) noexcept {
 	size_t len = size * n;
 	try {
 		std::string_view line(data, len);
+		t->answer.header_line(line);
 		if (line.compare(0, 5, "HTTP/") == 0) {  // a new response (after a redirect)
 			t->body_checked = false;
 			t->discard_body = false;
@@ -192,6 +198,11 @@ SourceTransfer *HubSource::start(const BlobTask &task, int64_t from, BlobReceive
 	t.headers = curl_slist_append(t.headers, "Accept-Encoding: identity");
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
 	if (from > 0) curl_easy_setopt(e, CURLOPT_RANGE, (std::to_string(from) + "-").c_str());
+	if (probing_) {  // the resolve host's own answer: its headers say what the file is
+		t.probe = true;
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	}
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
@@ -218,6 +229,13 @@ void HubSource::release(Transfer *t) {
 	t->headers = nullptr;
 	auto it = std::find_if(transfers_.begin(), transfers_.end(), [t](const auto &p) { return p.get() == t; });
 	if (it != transfers_.end()) transfers_.erase(it);
+}
+
+SourceTransfer *HubSource::probe(const BlobTask &task, BlobReceiver &rx, std::string *why) {
+	probing_ = true;
+	SourceTransfer *t = start(task, 0, rx, why);
+	probing_ = false;
+	return t;
 }
 
 void HubSource::resume(SourceTransfer *t) {
@@ -254,8 +272,9 @@ int HubSource::collect(const std::function<void(BlobReceiver &, const TransferEn
 			end.why = t->error;
 			end.keep_bytes = false;  // the bytes of this attempt cannot be trusted: restart from zero
 		} else {
-			end = hub_transfer_end(rc, code, retry_after, t->url);
+			end = t->probe ? hub_probe_end(rc, code, retry_after, t->url) : hub_transfer_end(rc, code, retry_after, t->url);
 		}
+		t->answer.fill(end, code, static_cast<int64_t>(std::time(nullptr)));
 		BlobReceiver &rx = *t->rx;
 		release(t);
 		ended(rx, end);

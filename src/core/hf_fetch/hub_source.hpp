@@ -35,6 +35,7 @@ public:
 	HubSource &operator=(const HubSource &) = delete;
 
 	SourceTransfer *start(const BlobTask &task, int64_t from, BlobReceiver &rx, std::string *why) override;
+	SourceTransfer *probe(const BlobTask &task, BlobReceiver &rx, std::string *why) override;  // HEAD, no redirect
 	void resume(SourceTransfer *t) override;
 	void stop(SourceTransfer *t) override;
 	void run() override;
@@ -50,6 +51,7 @@ private:
 	void release(Transfer *t);
 
 	HubOptions opts_;
+	bool probing_ = false;  // start() makes a HEAD (probe())
 	void *multi_ = nullptr;  // CURLM; kept out of this header so callers need no curl.h
 	std::vector<std::unique_ptr<Transfer>> transfers_;
 };

@@ -5,7 +5,8 @@
 // a Source (source.hpp), the per-blob set-up ahead of a transfer (lock,
 // partial file, free space) is blob_setup.cpp, the partial file
 // partial_file.cpp, the retry rules retry_policy.cpp, the rate limit
-// rate_limiter.cpp and publishing publisher.cpp.
+// rate_limiter.cpp, publishing publisher.cpp, and host pauses and the
+// quarantine job_memory.cpp.
 #include "common/core_only.hpp"
 #include "hf_fetch/job.hpp"
 
@@ -17,6 +18,7 @@
 #include "hf_fetch/blob_setup.hpp"
 #include "hf_fetch/fs.hpp"
 #include "hf_fetch/hub_source.hpp"
+#include "hf_fetch/job_quarantine.hpp"
 #include "hf_fetch/partial_file.hpp"
 #include "hf_fetch/publisher.hpp"
 #include "hf_fetch/rate_limiter.hpp"
@@ -65,12 +67,13 @@ struct Transfer final : BlobReceiver {
 	bool preparing = false;
 	bool prepared = false;  // lock held, partial file open: ready to start
 	std::shared_ptr<SyncEpoch> epoch;  // taken before the first byte is written (durable_batch.hpp)
+	bool probing = false;   // the source is asked whether a held file changed
 
 	Take take(const char *data, size_t n) override;
 	bool restart() override { return file.restart(); }
 };
 
-struct Job::Impl {
+struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 	Options opts;
 	std::string root;  // realpath of the cache root
 	std::vector<Row> rows;
@@ -87,6 +90,7 @@ struct Job::Impl {
 	int64_t bytes_received = 0;
 	RetryPolicy retry;
 	RateLimiter limiter;
+	JobMemory memory;  // host pauses and the quarantine, across jobs
 	size_t resume_cursor = 0;  // round robin, so every paused transfer moves
 	std::unique_ptr<Source> source;
 	std::unique_ptr<WorkPool> pool;
@@ -101,6 +105,7 @@ struct Job::Impl {
 		  root(std::move(real_root)),
 		  retry(opts.max_retries, opts.backoff_base_ms, opts.backoff_max_ms),
 		  limiter(opts.max_bytes_per_second),
+		  memory(opts.memory, opts.endpoint, opts.token),
 		  source(std::move(src)),
 		  free_space(opts.min_free_disk) {
 		Source *s = source.get();
@@ -251,7 +256,8 @@ struct Job::Impl {
 	}
 
 	// Size and checksum, then the publishing threads (fsync, rename, links).
-	void finish(Transfer &t) {
+	// end: the transfer that brought the last bytes (nullptr: a kept file).
+	void finish(Transfer &t, const TransferEnd *end = nullptr) {
 		const BlobTask &b = task(t);
 		if (t.file.on_disk() != b.size) {
 			std::string why =
@@ -262,10 +268,13 @@ struct Job::Impl {
 		}
 		std::string digest = t.file.hex_digest();
 		if (digest != b.blob) {
+			bool whole = end && t.file.attempt_start() == 0;  // not a kept prefix's fault
 			t.file.drop();
-			retry_later(t, "checksum mismatch: content hashes to " + digest, 0);
-			return;
+			std::string why = "checksum mismatch: content hashes to " + digest;
+			if (whole) return hold(t, FetchMemory::HoldKind::checksum, why + " (the whole file)", end, false);
+			return retry_later(t, why, 0);
 		}
+		memory.release(b);
 		// Verified. The lock stays held until the blob is in place.
 		std::string temp;
 		int fd = t.file.hand_over(&temp);
@@ -284,6 +293,8 @@ struct Job::Impl {
 	void ended(Transfer &t, const TransferEnd &end) {
 		t.running = nullptr;  // the source has freed it
 		t.paused = false;
+		bool host_paused = memory.note(end, Clock::now());
+		if (t.probing) return probe_ended(t, end);
 		t.file.settle();
 		if (!t.file.write_error().empty()) {
 			// Our own refusal (disk error, oversized body): restart from zero.
@@ -294,11 +305,14 @@ struct Job::Impl {
 		}
 		switch (end.kind) {
 		case TransferEnd::Kind::complete:
-			return finish(t);
+			return finish(t, &end);
 		case TransferEnd::Kind::retry:
 			if (!end.keep_bytes) t.file.drop();
+			if (host_paused) return wait_for_host(t, end.why);
 			return retry_later(t, end.why, end.retry_after_s);
 		case TransferEnd::Kind::fail:
+			if (JobMemory::permanent_answer(end.http_status))
+				return hold(t, FetchMemory::HoldKind::answer, end.why, &end, end.keep_bytes);
 			return fail(t, end.why, end.keep_bytes);
 		}
 	}
@@ -342,7 +356,9 @@ struct Job::Impl {
 			active += t.state == BlobState::active && !t.publishing;
 			staged += t.preparing || t.prepared;
 		}
-		for (size_t i = settled_prefix; i < transfers.size() && staged > 0; ++i) {
+		Clock::time_point now = Clock::now();
+		bool host_paused = memory.paused(now);  // no request to a host in its rate-limit window
+		for (size_t i = settled_prefix; i < transfers.size() && staged > 0 && !host_paused; ++i) {
 			Transfer &t = *transfers[i];
 			if (active >= opts.max_parallel || publishing >= kMaxPublishing) break;
 			if (!t.prepared) continue;
@@ -350,11 +366,13 @@ struct Job::Impl {
 			active += launch(t) ? 1 : 0;
 		}
 		int ahead = std::max(opts.max_parallel, kMinSetupAhead);
-		Clock::time_point now = Clock::now();
 		for (size_t i = settled_prefix; i < transfers.size(); ++i) {
 			if (active + staged >= opts.max_parallel + ahead || publishing >= kMaxPublishing) break;
 			Transfer &t = *transfers[i];
 			if (t.preparing || t.prepared) continue;
+			if (t.state == BlobState::held && now >= t.next_try && !host_paused && active < opts.max_parallel &&
+				probe_held(t))
+				active++;
 			if (t.state == BlobState::pending || (t.state == BlobState::backoff && now >= t.next_try)) {
 				staged++;
 				prepare(t);
@@ -371,7 +389,9 @@ struct Job::Impl {
 	bool all_settled() const {
 		if (pool->in_flight() > 0 || setup_pool->in_flight() > 0 || !publisher->idle()) return false;
 		for (size_t i = settled_prefix; i < transfers.size(); ++i)
-			if (transfers[i]->state != BlobState::done && transfers[i]->state != BlobState::failed) return false;
+			if (transfers[i]->state != BlobState::done && transfers[i]->state != BlobState::failed &&
+				transfers[i]->state != BlobState::held)
+				return false;
 		return true;
 	}
 
@@ -385,8 +405,9 @@ struct Job::Impl {
 			if (t->state == BlobState::done) {
 				out->files_done++;
 				out->bytes_done += b.size;
-			} else if (t->state == BlobState::failed) {
+			} else if (t->state == BlobState::failed || t->state == BlobState::held) {
 				out->files_failed++;
+				out->files_held += t->state == BlobState::held;
 				out->bytes_failed += b.size;
 			} else if (t->state == BlobState::active) {
 				out->files_active++;
@@ -398,6 +419,8 @@ struct Job::Impl {
 		out->refs_written = publisher->refs_written();
 		out->links_failed = publisher->links_failed();
 		out->partials_removed = partials_removed;
+		Clock::time_point now = Clock::now(), paused_until = memory.paused_until(now);
+		if (paused_until > now) out->paused_ms = std::chrono::duration_cast<Ms>(paused_until - now).count() + 1;
 		out->last_publish_error = publisher->last_error();
 		if (started_set) {
 			double s = std::chrono::duration<double>(Clock::now() - started).count();
@@ -488,6 +511,7 @@ Status Job::plan() {
 		impl_->transfers.push_back(std::move(t));
 		wanted.emplace(impl_->plan.blobs[i].folder, impl_->plan.blobs[i].blob);
 	}
+	impl_->apply_holds();
 	impl_->partials_removed = remove_stale_partials(impl_->root, wanted, kPartialSuffix);
 	impl_->planned = true;
 	return {};
@@ -566,6 +590,8 @@ bool Job::queue_item(int index, QueueEntry *out) const {
 		out->attempts = t->attempts;
 		out->state = t->state;
 		out->last_error = t->last_error;
+		if (t->state == BlobState::held || t->state == BlobState::backoff)
+			out->next_try_ms = std::max<int64_t>(0, std::chrono::duration_cast<Ms>(t->next_try - Clock::now()).count());
 		return true;
 	}
 	return false;

@@ -16,6 +16,7 @@
 
 namespace pgmlr::hf_fetch {
 
+class FetchMemory;
 class Source;
 
 struct Options {
@@ -35,10 +36,12 @@ struct Options {
 	bool verify_present = false;
 	int64_t max_bytes_per_second = 0;
 	volatile sig_atomic_t *abort_flag = nullptr;
+	FetchMemory *memory = nullptr;  // host pauses and holds across jobs (the worker's); nullptr: the job's own
 };
 
 // The same values as pgmlr_fetch_state (api.cpp maps them).
-enum class BlobState { pending, active, backoff, failed, done };
+// held: the quarantine (fetch_memory.hpp) holds it back until next_try.
+enum class BlobState { pending, active, backoff, failed, done, held };
 
 struct Progress {
 	int64_t files_wanted = 0;
@@ -53,6 +56,8 @@ struct Progress {
 	int64_t refs_written = 0;
 	int64_t links_failed = 0;
 	int64_t partials_removed = 0;
+	int64_t files_held = 0;  // held back by the quarantine (also counted in files_failed)
+	int64_t paused_ms = 0;   // the source's host asked every request to wait this long yet (0: no pause)
 	std::string last_publish_error;
 	double throughput_bps = 0;
 	std::string current_repo;
@@ -69,6 +74,7 @@ struct QueueEntry {
 	int attempts = 0;
 	BlobState state = BlobState::pending;
 	std::string last_error;
+	int64_t next_try_ms = -1;  // held or backing off: milliseconds until the next try; -1: none
 };
 
 class Job {

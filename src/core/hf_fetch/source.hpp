@@ -16,6 +16,8 @@
 //     once per turn of its step loop; step(max_ms) stays bounded).
 //   - collect(): report each transfer that ended since the last call, exactly
 //     once, as a TransferEnd; the source frees the transfer before reporting.
+//   - probe() (optional): ask what the source holds for a blob without its
+//     bytes (a HEAD), ending like a transfer with remote_etag/remote_size.
 //   - resume(): deliver again after take() answered pause (may deliver at once).
 //   - stop(): end a transfer without a report (cancel, give up).
 //   - wait(ms): block at most ms until run() has something to do or wake()
@@ -67,6 +69,14 @@ struct TransferEnd {
 	bool keep_bytes = true;
 	std::string why;         // for the queue entry; empty when complete
 	long retry_after_s = 0;  // the other side asked to wait this long (0: no wish)
+	// For the fetch memory (fetch_memory.hpp): the status of the answer (0:
+	// none), how long every request to the source's host must wait (a 429
+	// or RateLimit r=0, rate_limit_headers.hpp; 0: no pause), and what the
+	// source says the file is ("" / -1: unknown).
+	int http_status = 0;
+	long host_pause_s = 0;
+	std::string remote_etag{};
+	int64_t remote_size = -1;
 };
 
 // A running transfer, owned by its source.
@@ -80,6 +90,15 @@ public:
 	virtual ~Source() = default;
 	// nullptr with *why set when the transfer cannot start (it is not retried).
 	virtual SourceTransfer *start(const BlobTask &task, int64_t from, BlobReceiver &rx, std::string *why) = 0;
+	// The quarantine's cheap question: what the source holds for task now,
+	// without the bytes. Ends like a transfer (collect), complete with
+	// TransferEnd::remote_etag / remote_size. nullptr with *why when this
+	// source cannot ask; the job then downloads.
+	virtual SourceTransfer *probe(const BlobTask &task, BlobReceiver &rx, std::string *why) {
+		(void)task, (void)rx;
+		*why = "this source cannot ask about a file without downloading it";
+		return nullptr;
+	}
 	virtual void resume(SourceTransfer *t) = 0;
 	virtual void stop(SourceTransfer *t) = 0;
 	virtual void run() = 0;

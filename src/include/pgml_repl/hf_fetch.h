@@ -28,6 +28,16 @@ extern "C" {
  */
 typedef struct pgmlr_fetch_job pgmlr_fetch_job;
 
+/*
+ * What the caller keeps from one job to the next (hf_fetch/fetch_memory.hpp):
+ * host pauses after a 429 or a RateLimit r=0, and the quarantine of files
+ * whose bytes never match their name or that the Hub answers 401, 403, 404
+ * or 410 (held back 1 min, doubling up to 1 h). The worker makes one at
+ * start and hands it to every job through pgmlr_fetch_options.memory; one
+ * job at a time uses it. Bounded in size.
+ */
+typedef struct pgmlr_fetch_memory pgmlr_fetch_memory;
+
 typedef struct pgmlr_fetch_options
 {
 	const char *cache_root;		/* huggingface_hub cache ("hub" folder) */
@@ -46,6 +56,7 @@ typedef struct pgmlr_fetch_options
 	bool		verify_present;	/* hash blobs already present (slow) */
 	int64_t		max_bytes_per_second;	/* all transfers together; 0 = no limit */
 	volatile sig_atomic_t *abort_flag;	/* checked by curl's progress callback */
+	pgmlr_fetch_memory *memory;	/* outlives the job; NULL: the job keeps its own */
 } pgmlr_fetch_options;
 
 typedef struct pgmlr_fetch_progress
@@ -62,6 +73,8 @@ typedef struct pgmlr_fetch_progress
 	int64_t		refs_written;
 	int64_t		links_failed;	/* snapshot links or refs that could not be written */
 	int64_t		partials_removed;	/* stale partial downloads removed while planning */
+	int64_t		files_held;		/* held back by the quarantine (also in files_failed) */
+	int64_t		paused_ms;		/* the Hub's rate limit pauses every request this long yet; 0: none */
 	char		last_publish_error[512];	/* the latest of those, "" if none */
 	double		throughput_bps;	/* bytes_received / seconds since first step */
 	char		current_repo[256];
@@ -77,7 +90,8 @@ typedef enum pgmlr_fetch_state
 	PGMLR_FETCH_ACTIVE,
 	PGMLR_FETCH_BACKOFF,		/* waiting before a retry */
 	PGMLR_FETCH_FAILED,
-	PGMLR_FETCH_DONE
+	PGMLR_FETCH_DONE,
+	PGMLR_FETCH_HELD			/* held back by the quarantine until next_try_ms */
 } pgmlr_fetch_state;
 
 typedef struct pgmlr_fetch_queue_entry
@@ -92,6 +106,7 @@ typedef struct pgmlr_fetch_queue_entry
 	int			attempts;
 	pgmlr_fetch_state state;
 	char		last_error[512];
+	int64_t		next_try_ms;	/* held or retrying: milliseconds until the next try; -1: none */
 } pgmlr_fetch_queue_entry;
 
 /* A manifest row the job will not act on (validation or a conflict). */
@@ -107,6 +122,11 @@ typedef struct pgmlr_fetch_refusal
 
 /* curl_global_init; call once in the worker process, never the postmaster. */
 void		pgmlr_fetch_global_init(pgmlr_status *status);
+
+/* NULL with *status set when out of memory. Free with pgmlr_fetch_memory_free
+ * once no job uses it. */
+pgmlr_fetch_memory *pgmlr_fetch_memory_new(pgmlr_status *status);
+void		pgmlr_fetch_memory_free(pgmlr_fetch_memory *memory);
 
 /* Fills *opts with defaults (every pointer NULL). */
 void		pgmlr_fetch_options_init(pgmlr_fetch_options *opts);
@@ -138,7 +158,7 @@ bool		pgmlr_fetch_refused_item(const pgmlr_fetch_job *job, int index, pgmlr_fetc
  * status. out may be NULL. */
 bool		pgmlr_fetch_step(pgmlr_fetch_job *job, int max_ms, pgmlr_fetch_progress *out, pgmlr_status *status);
 
-/* Blobs not yet present (pending, active, backing off or failed). */
+/* Blobs not yet present (pending, active, backing off, failed or held). */
 int			pgmlr_fetch_queue_count(const pgmlr_fetch_job *job);
 bool		pgmlr_fetch_queue_item(const pgmlr_fetch_job *job, int index, pgmlr_fetch_queue_entry *out);
 

@@ -35,6 +35,9 @@
  */
 static pgmlr_fetch_job *current_job = NULL;
 
+/* Host pauses and held files, from one cycle's job to the next (pgml_repl/hf_fetch.h). */
+static pgmlr_fetch_memory *fetch_memory = NULL;
+
 static void
 release_current_job(void)
 {
@@ -61,6 +64,8 @@ pgmlr_prefetch_cycle_init(void)
 
 	before_shmem_exit(release_current_job_at_exit, (Datum) 0);
 	pgmlr_fetch_global_init(&st);
+	pgmlr_report_status(&st);
+	fetch_memory = pgmlr_fetch_memory_new(&st);
 	pgmlr_report_status(&st);
 }
 
@@ -139,6 +144,8 @@ queue_status(pgmlr_fetch_state state)
 			return "retrying";
 		case PGMLR_FETCH_FAILED:
 			return "failed";
+		case PGMLR_FETCH_HELD:
+			return "held";
 		case PGMLR_FETCH_DONE:
 			break;
 	}
@@ -211,6 +218,7 @@ publish_progress(const pgmlr_fetch_progress *p, const char *state, const char *d
 	int			shown = Min(queued, PREFETCH_QUEUE_SLOTS);
 	PrefetchQueueSlot *slots = palloc0(sizeof(PrefetchQueueSlot) * PREFETCH_QUEUE_SLOTS);
 	char		failure[PREFETCH_ERROR_LEN] = "";
+	TimestampTz now = GetCurrentTimestamp();
 
 	for (int k = 0; k < shown; k++)
 	{
@@ -226,6 +234,7 @@ publish_progress(const pgmlr_fetch_progress *p, const char *state, const char *d
 		slots[k].size = e.size;
 		slots[k].attempts = e.attempts;
 		strlcpy(slots[k].last_error, e.last_error, sizeof(slots[k].last_error));
+		slots[k].next_try_at = e.next_try_ms >= 0 ? TimestampTzPlusMilliseconds(now, e.next_try_ms) : 0;
 		if (failure[0] == '\0' && e.last_error[0] != '\0')
 			snprintf(failure, sizeof(failure), "%s:%s %s: %s", e.repo_type, e.repo_id, e.path, e.last_error);
 	}
@@ -233,6 +242,7 @@ publish_progress(const pgmlr_fetch_progress *p, const char *state, const char *d
 		strlcpy(failure, p->last_publish_error, sizeof(failure));
 
 	pgmlr_prefetch_record_progress(p, state, detail, failure, queued, shown, slots);
+	pgmlr_prefetch_record_pause(p->paused_ms > 0 ? TimestampTzPlusMilliseconds(now, p->paused_ms) : 0);
 	pfree(slots);
 }
 
@@ -263,6 +273,7 @@ start_job(const char *cache_root)
 	opts.min_free_disk = (int64) pgmlr_min_free_disk_mb * 1024 * 1024;
 	opts.max_bytes_per_second = (int64) pgmlr_max_download_rate_kb * 1024;
 	opts.abort_flag = &ShutdownRequestPending;
+	opts.memory = fetch_memory;
 
 	current_job = pgmlr_fetch_new(&opts, &st);
 	if (token)
@@ -345,10 +356,12 @@ pgmlr_prefetch_standby_cycle(void)
 	while (!done)
 	{
 		done = pgmlr_fetch_step(current_job, FETCH_STEP_MS, &progress, &st);
-		snprintf(detail, sizeof(detail), "%lld of %lld files, %lld of %lld bytes",
+		snprintf(detail, sizeof(detail), "%s%lld of %lld files, %lld of %lld bytes",
+				 progress.paused_ms > 0 ? "paused by the Hub's rate limit (no request until its window ends); " : "",
 				 (long long) progress.files_done, (long long) progress.files_wanted,
 				 (long long) progress.bytes_done, (long long) progress.bytes_wanted);
-		publish_progress(&progress, done ? "idle" : "downloading", detail);
+		publish_progress(&progress, done ? "idle" : (progress.paused_ms > 0 && progress.files_active == 0) ? "paused" : "downloading",
+						 detail);
 		if (!partials_logged && progress.partials_removed > 0)
 			ereport(LOG,
 					(errmsg("pgml_replication prefetch: removed %lld partial downloads of blobs no longer in the manifest",
@@ -374,8 +387,10 @@ pgmlr_prefetch_standby_cycle(void)
 		{
 			snprintf(detail, sizeof(detail),
 					 "cache incomplete: %lld manifest rows refused (prefetch_queue() lists them with status refused), "
-					 "%lld files failed, %lld links or refs failed; failures are retried next cycle",
-					 (long long) refused, (long long) progress.files_failed, (long long) progress.links_failed);
+					 "%lld files failed (%lld of them held back until next_try_at), %lld links or refs failed; "
+					 "failures are retried next cycle",
+					 (long long) refused, (long long) progress.files_failed, (long long) progress.files_held,
+					 (long long) progress.links_failed);
 			publish_progress(&progress, "error", detail);
 		}
 		else

@@ -223,6 +223,14 @@ pgmlr_prefetch_record_progress(const pgmlr_fetch_progress *p, const char *state,
 }
 
 void
+pgmlr_prefetch_record_pause(TimestampTz until)
+{
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	prefetch_shared->paused_until = until;
+	LWLockRelease(prefetch_shared->lock);
+}
+
+void
 pgmlr_prefetch_clear_current(void)
 {
 	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
@@ -290,8 +298,8 @@ pgmlr_prefetch_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PrefetchShared snap;
-	Datum		values[23];
-	bool		nulls[23];
+	Datum		values[24];
+	bool		nulls[24];
 	int			i = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -334,6 +342,8 @@ pgmlr_prefetch_status(PG_FUNCTION_ARGS)
 	values[i++] = Int64GetDatum(snap.cycles);
 	values[i++] = Int32GetDatum(snap.queue_total);
 	values[i++] = Int64GetDatum(snap.refused_total);
+	/* A pause that has ended is no pause. */
+	values[i] = timestamp_or_null(snap.paused_until > GetCurrentTimestamp() ? snap.paused_until : 0, &nulls[i]), i++;
 	Assert(i == lengthof(values));
 
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -364,8 +374,8 @@ pgmlr_prefetch_queue(PG_FUNCTION_ARGS)
 
 	for (int k = 0; k < n; k++)
 	{
-		Datum		values[8];
-		bool		nulls[8] = {0};
+		Datum		values[9];
+		bool		nulls[9] = {0};
 
 		values[0] = CStringGetTextDatum(slots[k].repo);
 		values[1] = CStringGetTextDatum(slots[k].path);
@@ -375,6 +385,7 @@ pgmlr_prefetch_queue(PG_FUNCTION_ARGS)
 		values[5] = text_or_null(slots[k].last_error, &nulls[5]);
 		values[6] = CStringGetTextDatum(slots[k].status);
 		values[7] = text_or_null(slots[k].revision, &nulls[7]);
+		values[8] = timestamp_or_null(slots[k].next_try_at, &nulls[8]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -31,8 +31,9 @@ typedef struct PrefetchQueueSlot
 	char		blob[72];
 	int64		size;
 	int32		attempts;
-	char		status[16];		/* pending, downloading, retrying, failed, refused */
-	char		last_error[PREFETCH_ERROR_LEN];	/* for refused: the reason */
+	char		status[16];		/* pending, downloading, retrying, failed, held, refused */
+	char		last_error[PREFETCH_ERROR_LEN];	/* for refused and held: the reason */
+	TimestampTz next_try_at;	/* held or retrying: the next try; 0: none */
 } PrefetchQueueSlot;
 
 /*
@@ -69,6 +70,7 @@ typedef struct PrefetchShared
 	TimestampTz last_cycle_started_at;
 	TimestampTz last_cycle_finished_at;
 	TimestampTz next_cycle_at;
+	TimestampTz paused_until;	/* the Hub's rate limit: no request before; 0: none */
 	int64		cycles;
 
 	int64		published_added;
@@ -118,6 +120,8 @@ extern void pgmlr_prefetch_record_refusals(int64 total, int shown, const Prefetc
 extern void pgmlr_prefetch_record_progress(const pgmlr_fetch_progress *p, const char *state,
 										   const char *detail, const char *failure,
 										   int queued, int shown, const PrefetchQueueSlot *slots);
+/* Standby: the Hub's rate limit pauses every request until then (0: no pause). */
+extern void pgmlr_prefetch_record_pause(TimestampTz until);
 /* Standby: no file is being downloaded any more. */
 extern void pgmlr_prefetch_clear_current(void);
 

@@ -63,7 +63,28 @@ sub reset
 	return;
 }
 
-# The request log: [ { listener, method, path, range, auth, host }, ... ]
+# Changes the link settings at run time (test/hub/hub_links.py SETTINGS,
+# e.g. { resolve_429_window => 10 }); the counts and the 429 window start over.
+sub settings
+{
+	my ($self, $changes) = @_;
+	my $r = $self->{http}->post($self->url . '/_control/settings',
+		{ content => encode_json($changes), headers => { 'Content-Type' => 'application/json' } });
+	die "setting hub link settings failed: $r->{status} $r->{content}" unless $r->{success};
+	return decode_json($r->{content});
+}
+
+# The request counts (GET /_stats): requests, resolve_requests, limited,
+# by_path, by_status, window { start, end }, now.
+sub stats
+{
+	my ($self) = @_;
+	my $r = $self->{http}->get($self->url . '/_stats');
+	die "reading the hub stats failed: $r->{status}" unless $r->{success};
+	return decode_json($r->{content});
+}
+
+# The request log: [ { listener, method, path, range, auth, host, time, status }, ... ]
 sub log
 {
 	my ($self) = @_;

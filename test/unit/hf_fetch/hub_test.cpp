@@ -3,6 +3,7 @@
 // test Hub that does not start (or a certificate that cannot be made) is a
 // failure of every test that needs it.
 #include "hf_cache/checksum.hpp"
+#include "hf_fetch/hub_source.hpp"
 #include "pgml_repl/hf_fetch.h"
 
 #include <gtest/gtest.h>
@@ -438,7 +439,8 @@ TEST_F(HubTest, GatedRepoWithoutTokenFailsWithoutRetrying) {
 	ASSERT_TRUE(out.finished);
 	EXPECT_EQ(out.progress.files_failed, 2);
 	ASSERT_EQ(out.queue.size(), 2u);
-	EXPECT_EQ(out.queue[0].state, PGMLR_FETCH_FAILED);
+	EXPECT_EQ(out.queue[0].state, PGMLR_FETCH_HELD);  // a permanent answer: held back, not asked every cycle
+	EXPECT_GT(out.queue[0].next_try_ms, 0);
 	EXPECT_EQ(out.queue[0].attempts, 1);
 	EXPECT_NE(std::string(out.queue[0].last_error).find("HTTP 401"), std::string::npos) << out.queue[0].last_error;
 	EXPECT_FALSE(fs::exists(dest_ + "/models--org--gated/refs/main"));
@@ -479,7 +481,8 @@ TEST_F(HubTest, WrongBytesAreNeverPublished) {
 	EXPECT_EQ(out.progress.files_failed, 1);
 	ASSERT_EQ(out.queue.size(), 1u);
 	EXPECT_NE(std::string(out.queue[0].last_error).find("checksum mismatch"), std::string::npos) << out.queue[0].last_error;
-	EXPECT_EQ(out.queue[0].attempts, 4);  // max_retries 3
+	EXPECT_EQ(out.queue[0].attempts, 1);  // the whole file was wrong: downloaded once, then held back
+	EXPECT_EQ(out.queue[0].state, PGMLR_FETCH_HELD);
 	EXPECT_FALSE(fs::exists(blob_path(0, 0)));
 	EXPECT_EQ(count_matching(dest_, ".incomplete"), 0u);
 	// the other files of the revision arrive, but the ref is not written
@@ -736,6 +739,66 @@ TEST_F(HubTest, MissingEntryIsRecordedWithoutRetrying) {
 	ASSERT_EQ(out.queue.size(), 1u);
 	EXPECT_EQ(out.queue[0].attempts, 1);
 	EXPECT_NE(std::string(out.queue[0].last_error).find("HTTP 404"), std::string::npos) << out.queue[0].last_error;
+}
+
+// The Hub's 429 with only the RateLimit draft headers: no request until
+// the window (t=2) ends, then the file arrives; the pause is in the memory.
+TEST_F(HubTest, RateLimitHeadersPauseTheHostUntilTheWindowEnds) {
+	SETUP_ENDPOINT();
+	std::string settings = R"({"resolve_429_first": 1, "resolve_429_reset": 2})";
+	http(base() + "/_control/settings", &settings);
+	pgmlr_status st;
+	pgmlr_fetch_memory *memory = pgmlr_fetch_memory_new(&st);
+	pgmlr_fetch_options o = options();
+	o.memory = memory;
+	auto out = fetch(rows_for({2}), o);
+	pgmlr_fetch_memory_free(memory);
+	ASSERT_TRUE(out.finished);
+	EXPECT_EQ(out.progress.files_done, 1);
+	EXPECT_GE(out.seconds, 1.9);  // no retry inside the window
+	std::string l = log();
+	EXPECT_TRUE(std::regex_search(l, std::regex("\"status\": 429"))) << l;
+	EXPECT_EQ(std::count(l.begin(), l.end(), '{'), 3) << l;  // 429, then resolve and CDN
+}
+
+// The quarantine's cheap question: a HEAD on the resolve URL, no redirect
+// followed, answered by X-Linked-Etag and X-Linked-Size.
+TEST_F(HubTest, ProbeAsksTheResolveHostWithoutTheBytes) {
+	SETUP_ENDPOINT();
+	struct Rx final : pgmlr::hf_fetch::BlobReceiver {
+		Take take(const char *, size_t) override { return Take::refuse; }
+		bool restart() override { return false; }
+	} rx;
+	const Repo &r = repos_[0];
+	pgmlr::hf_fetch::BlobTask task;
+	task.folder = folder_of(r);
+	task.blob = digest(r.files[0].content, true);
+	task.size = static_cast<int64_t>(r.files[0].content.size());
+	task.source.repo_type = "model";
+	task.source.repo_id = r.id;
+	task.source.revision = r.commit;
+	task.source.path = r.files[0].path;
+	pgmlr::hf_fetch::HubOptions ho;
+	ho.endpoint = base();
+	auto source = pgmlr::hf_fetch::HubSource::create(ho);
+	ASSERT_TRUE(source);
+	std::string why;
+	ASSERT_NE((*source)->probe(task, rx, &why), nullptr) << why;
+	pgmlr::hf_fetch::TransferEnd end;
+	int ended = 0;
+	for (int i = 0; i < 200 && ended == 0; ++i) {
+		(*source)->run();
+		ended = (*source)->collect([&](pgmlr::hf_fetch::BlobReceiver &, const pgmlr::hf_fetch::TransferEnd &e) { end = e; });
+		if (ended == 0) (*source)->wait(50);
+	}
+	ASSERT_EQ(ended, 1);
+	EXPECT_EQ(end.kind, pgmlr::hf_fetch::TransferEnd::Kind::complete);
+	EXPECT_EQ(end.http_status, 302);
+	EXPECT_EQ(end.remote_etag, task.blob);
+	EXPECT_EQ(end.remote_size, task.size);
+	std::string l = log();
+	EXPECT_TRUE(std::regex_search(l, std::regex("\"method\": \"HEAD\""))) << l;
+	EXPECT_EQ(l.find("\"listener\": \"cdn\""), std::string::npos) << l;
 }
 
 // The Hub over HTTPS with a self-signed certificate: refused unless the
