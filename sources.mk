@@ -35,6 +35,9 @@ CORE_SRCS = \
 	src/core/hf_fetch/sweep.cpp \
 	src/core/hf_fetch/plan.cpp \
 	src/core/hf_fetch/partial_file.cpp \
+	src/core/hf_fetch/range_set.cpp \
+	src/core/hf_fetch/ranged_writer.cpp \
+	src/core/hf_fetch/ranged_download.cpp \
 	src/core/hf_fetch/retry_policy.cpp \
 	src/core/hf_fetch/rate_limiter.cpp \
 	src/core/hf_fetch/publisher.cpp \
