@@ -2,8 +2,9 @@
 // backoff, blob locks, free disk), what happens when one ends (verify,
 // retry, fail, publish), and the bounded step(max_ms) loop that drives the
 // Source, the rate limiter and the publishing threads. The bytes come from
-// a Source (source.hpp), the partial file is partial_file.cpp, the retry
-// rules retry_policy.cpp, the rate limit rate_limiter.cpp and publishing
+// a Source (source.hpp), the partial file is partial_file.cpp, a large
+// file's parallel ranges ranged_download.cpp, the retry rules
+// retry_policy.cpp, the rate limit rate_limiter.cpp and publishing
 // publisher.cpp.
 #include "common/core_only.hpp"
 #include "hf_fetch/job.hpp"
@@ -21,6 +22,7 @@
 #include "hf_fetch/hub_source.hpp"
 #include "hf_fetch/partial_file.hpp"
 #include "hf_fetch/publisher.hpp"
+#include "hf_fetch/ranged_download.hpp"
 #include "hf_fetch/rate_limiter.hpp"
 #include "hf_fetch/retry_policy.hpp"
 #include "hf_fetch/source.hpp"
@@ -53,6 +55,8 @@ struct Transfer final : BlobReceiver {
 	std::string last_error;
 
 	SourceTransfer *running = nullptr;  // the source's transfer, while one runs
+	std::unique_ptr<RangedDownload> ranged;  // a large file's ranges, instead of running and file
+	bool no_ranges = false;  // the server ignored Range: one stream
 	BlobLock lock;
 	PartialFile file;
 	bool paused = false;      // by the rate limit, until tokens come back
@@ -62,7 +66,7 @@ struct Transfer final : BlobReceiver {
 	bool restart() override { return file.restart(); }
 };
 
-struct Job::Impl {
+struct Job::Impl final : RangedHost {
 	Options opts;
 	std::string root;  // realpath of the cache root
 	std::vector<Row> rows;
@@ -83,6 +87,8 @@ struct Job::Impl {
 	std::unique_ptr<Source> source;
 	std::unique_ptr<WorkPool> pool;
 	std::unique_ptr<Publisher> publisher;
+	RangedSettings ranged_settings;
+	ConnectionBudget budget;
 
 	Impl(Options o, std::string real_root, std::unique_ptr<Source> src)
 		: opts(std::move(o)),
@@ -93,7 +99,14 @@ struct Job::Impl {
 		Source *s = source.get();
 		pool = std::make_unique<WorkPool>(kPublishThreads, [s] { s->wake(); });
 		publisher = std::make_unique<Publisher>(root, plan, *pool);
+		ranged_settings.range_size = opts.range_size;
+		ranged_settings.max_streams = source->serves_ranges() ? opts.max_streams_per_file : 1;
+		budget.cap = connection_cap(opts.max_parallel, opts.max_streams_per_file);
 	}
+
+	bool admit(size_t n) override { return !limiter.enabled() || limiter.take(n); }
+	void received(size_t n) override { bytes_received += static_cast<int64_t>(n); }
+	int64_t kept_bytes(const Transfer &t) const { return t.ranged ? t.ranged->accepted() : t.file.accepted(); }
 
 	~Impl() {
 		abandon_all();
@@ -112,6 +125,7 @@ struct Job::Impl {
 
 	void detach(Transfer &t) {
 		if (t.running) source->stop(t.running);
+		if (t.ranged) t.ranged->stop_streams(*source);
 		t.running = nullptr;
 		t.paused = false;
 	}
@@ -123,6 +137,8 @@ struct Job::Impl {
 		for (auto &t : transfers) {
 			detach(*t);
 			t->file.keep();
+			if (t->ranged) t->ranged->keep(*source);
+			t->ranged.reset();
 			t->lock.release();
 			if (t->state == BlobState::active || t->state == BlobState::backoff) t->state = BlobState::pending;
 		}
@@ -138,6 +154,8 @@ struct Job::Impl {
 			t.file.keep();
 		else
 			t.file.drop();
+		if (t.ranged) keep ? t.ranged->keep(*source) : t.ranged->drop(*source);
+		t.ranged.reset();
 		t.lock.release();
 		t.state = BlobState::failed;
 		t.last_error = why;
@@ -148,10 +166,11 @@ struct Job::Impl {
 	// may touch it until this job either resumes it or gives up.
 	void retry_later(Transfer &t, const std::string &why, long retry_after_s) {
 		detach(t);
-		if (!t.file.is_open()) t.lock.release();
+		if (!t.file.is_open() && !t.ranged) t.lock.release();
 		t.last_error = why;
 		t.failures_without_progress =
-			RetryPolicy::failures_after(t.failures_without_progress, t.file.attempt_start(), t.file.on_disk());
+			t.ranged ? RetryPolicy::failures_after(t.failures_without_progress, t.ranged->attempt_start(), t.ranged->accepted())
+					 : RetryPolicy::failures_after(t.failures_without_progress, t.file.attempt_start(), t.file.on_disk());
 		if (retry.gives_up(t.failures_without_progress, t.attempts)) {
 			fail(t, why + " (gave up after " + std::to_string(t.attempts) + " attempts)", true);
 			return;
@@ -190,22 +209,37 @@ struct Job::Impl {
 			Result<bool> ok = opts.verify_present ? hf::file_matches_blob(existing, b.blob, b.size) : Result<bool>(true);
 			if (ok && *ok) {
 				t.file.drop();
+				if (t.ranged) t.ranged->drop(*source);
+				t.ranged.reset();
 				unlink(partial_path(t).c_str());  // a leftover of ours, now useless
+				unlink(sidecar_path_for(partial_path(t)).c_str());
 				t.lock.release();
 				t.state = BlobState::done;
 				publisher->publish_links(t.blob);
 				return false;
 			}
 		}
-		if (std::string why = t.file.prepare(partial_path(t), b.blob, b.size); !why.empty()) return fail(t, why), false;
+		bool ranged = t.ranged || (!t.file.is_open() && !t.no_ranges && ranged_settings.eligible(b.size));
+		if (ranged && !t.ranged) {
+			t.ranged = std::make_unique<RangedDownload>(ranged_settings, *this, &t);
+			if (std::string why = t.ranged->open(partial_path(t), b.blob, b.size); !why.empty()) return fail(t, why), false;
+		}
+		if (!ranged)
+			if (std::string why = t.file.prepare(partial_path(t), b.blob, b.size); !why.empty()) return fail(t, why), false;
 		Result<int64_t> avail = free_bytes(blobs_dir(t));
 		if (!avail) return fail(t, avail.error().message), false;
-		int64_t needed = b.size - t.file.on_disk();
+		int64_t needed = b.size - (ranged ? t.ranged->accepted() : t.file.on_disk());
 		if (*avail - needed < opts.min_free_disk)
 			return fail(t, "not enough free disk space: " + std::to_string(needed) + " bytes needed, " +
 							   std::to_string(*avail) + " available, " + std::to_string(opts.min_free_disk) +
 							   " must stay free"),
 				   false;
+		if (ranged) {
+			if (std::string why = t.ranged->begin_attempt(); !why.empty()) return fail(t, why), false;
+			t.attempts++;
+			t.state = BlobState::active;  // pump_ranged() starts its streams
+			return true;
+		}
 		if (t.file.on_disk() == b.size && b.size > 0) {
 			finish(t);
 			return false;
@@ -270,18 +304,54 @@ struct Job::Impl {
 		}
 	}
 
+	// A ranged file ended as a whole: complete files are verified as one
+	// stream's would be; a server that ignored Range leaves a plain prefix.
+	void ended_ranged(Transfer &t, const TransferEnd &end) {
+		if (end.kind == TransferEnd::Kind::complete) {
+			t.ranged->hand_over(t.file);
+			t.ranged.reset();
+			return finish(t);
+		}
+		if (t.ranged->ranges_ignored()) {
+			t.no_ranges = true;
+			t.ranged->flatten(*source);
+			t.ranged.reset();
+		} else if (!end.keep_bytes) {
+			t.ranged->drop(*source);
+			t.ranged.reset();
+		}
+		if (end.kind == TransferEnd::Kind::fail) return fail(t, end.why, end.keep_bytes);
+		retry_later(t, end.why, end.retry_after_s);
+	}
+
+	void pump_ranged() {
+		budget.used = 0;
+		for (auto &t : transfers) budget.used += t->running ? 1 : t->ranged ? t->ranged->streams() : 0;
+		TransferEnd end;
+		for (auto &t : transfers)
+			if (t->ranged && t->state == BlobState::active) {
+				t->ranged->pump(*source, task(*t), budget);
+				if (t->ranged->take_outcome(&end)) ended_ranged(*t, end);
+			}
+	}
+
 	// ---- the rate limit --------------------------------------------------
 	// Returns how long to wait for tokens when transfers are paused, else -1.
 	int refill_and_resume() {
 		if (!limiter.enabled()) return -1;
 		limiter.refill(Clock::now());
 		bool any_paused = false;
-		for (auto &t : transfers) any_paused = any_paused || (t->paused && t->running);
+		for (auto &t : transfers) any_paused = any_paused || (t->paused && t->running) || (t->ranged && t->ranged->any_paused());
 		if (!any_paused) return -1;
 		if (!limiter.may_resume()) return limiter.ms_until_resume();
 		bool still_paused = false;
 		for (size_t k = 0, n = transfers.size(); k < n; ++k) {
 			Transfer &t = *transfers[(resume_cursor + k) % n];
+			if (t.ranged) {
+				t.ranged->resume_paused(*source, limiter);
+				still_paused = still_paused || t.ranged->any_paused();
+				continue;
+			}
 			if (!t.paused || !t.running) continue;
 			if (!limiter.has_tokens()) {
 				still_paused = true;
@@ -311,7 +381,14 @@ struct Job::Impl {
 	// Returns how many transfers ended, so the loop can refill their slots
 	// at once instead of waiting with idle connections.
 	int collect_done() {
-		return source->collect([this](BlobReceiver &rx, const TransferEnd &end) { ended(static_cast<Transfer &>(rx), end); });
+		return source->collect([this](BlobReceiver &rx, const TransferEnd &end) {
+			auto *stream = dynamic_cast<RangedStream *>(&rx);
+			if (!stream) return ended(static_cast<Transfer &>(rx), end);
+			RangedDownload *r = stream->owner;
+			r->stream_ended(*stream, end);
+			TransferEnd whole;
+			if (r->take_outcome(&whole)) ended_ranged(*static_cast<Transfer *>(r->tag()), whole);
+		});
 	}
 
 	bool all_settled() const {
@@ -352,7 +429,7 @@ struct Job::Impl {
 		if (cur) {
 			out->current_repo = task(*cur).source.repo_id;
 			out->current_path = task(*cur).source.path;
-			out->current_bytes = cur->file.accepted();
+			out->current_bytes = kept_bytes(*cur);
 			out->current_total = task(*cur).size;
 		}
 		out->canceled = canceled;
@@ -377,7 +454,7 @@ Result<std::unique_ptr<Job>> Job::create(Options opts) {
 	hub.endpoint = opts.endpoint;
 	hub.token = opts.token;
 	hub.ca_file = opts.ca_file;
-	hub.max_connections = opts.max_parallel;
+	hub.max_connections = connection_cap(opts.max_parallel, opts.max_streams_per_file);
 	hub.connect_timeout_ms = opts.connect_timeout_ms;
 	hub.low_speed_limit = opts.low_speed_limit;
 	hub.low_speed_time_s = opts.low_speed_time_s;
@@ -459,6 +536,7 @@ Result<bool> Job::step(int max_ms, Progress *out) {
 			j.published_present = true;
 		}
 		j.start_ready();
+		j.pump_ranged();
 		int token_wait = j.refill_and_resume();
 		j.source->run();
 		int ended = j.collect_done() + j.pool->collect();
@@ -507,7 +585,7 @@ bool Job::queue_item(int index, QueueEntry *out) const {
 		out->path = b.source.path;
 		out->blob = b.blob;
 		out->size = b.size;
-		out->bytes_done = t->file.accepted();
+		out->bytes_done = impl_->kept_bytes(*t);
 		out->attempts = t->attempts;
 		out->state = t->state;
 		out->last_error = t->last_error;
