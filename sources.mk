@@ -38,6 +38,7 @@ CORE_SRCS = \
 	src/core/hf_fetch/range_set.cpp \
 	src/core/hf_fetch/ranged_writer.cpp \
 	src/core/hf_fetch/ranged_download.cpp \
+	src/core/hf_fetch/blob_setup.cpp \
 	src/core/hf_fetch/retry_policy.cpp \
 	src/core/hf_fetch/rate_limiter.cpp \
 	src/core/hf_fetch/publisher.cpp \
@@ -86,6 +87,7 @@ UNIT_TEST_SRCS = \
 	test/unit/hf_fetch/rows_test.cpp \
 	test/unit/hf_fetch/plan_test.cpp \
 	test/unit/hf_fetch/job_parts_test.cpp \
+	test/unit/hf_fetch/blob_setup_test.cpp \
 	test/unit/common/work_pool_test.cpp \
 	test/unit/hf_fetch/hub_test.cpp \
 	test/unit/hf_cache/hub_env_test.cpp

@@ -2,10 +2,10 @@
 // backoff, blob locks, free disk), what happens when one ends (verify,
 // retry, fail, publish), and the bounded step(max_ms) loop that drives the
 // Source, the rate limiter and the publishing threads. The bytes come from
-// a Source (source.hpp), the partial file is partial_file.cpp, a large
-// file's parallel ranges ranged_download.cpp, the retry rules
-// retry_policy.cpp, the rate limit rate_limiter.cpp and publishing
-// publisher.cpp.
+// a Source (source.hpp), the per-blob set-up ahead of a transfer (lock,
+// partial file, free space) is blob_setup.cpp, the partial file
+// partial_file.cpp (a large file's ranges ranged_download.cpp), the retry
+// rules retry_policy.cpp, the rate limit rate_limiter.cpp, publishing publisher.cpp.
 #include "common/core_only.hpp"
 #include "hf_fetch/job.hpp"
 
@@ -13,12 +13,9 @@
 #include <chrono>
 #include <set>
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "common/work_pool.hpp"
+#include "hf_fetch/blob_setup.hpp"
 #include "hf_fetch/fs.hpp"
-#include "hf_cache/checksum.hpp"
 #include "hf_fetch/hub_source.hpp"
 #include "hf_fetch/partial_file.hpp"
 #include "hf_fetch/publisher.hpp"
@@ -39,6 +36,10 @@ using Ms = std::chrono::milliseconds;
 constexpr int kPublishThreads = 8;
 constexpr int kMaxPublishing = 64;  // verified files waiting for the disk; beyond it no new transfer starts
 constexpr int kLockRetryMs = 100;
+// Blob set-ups (lock, partial file) run on their own threads, so they never
+// queue behind fsync calls, this many blobs ahead of the free connections.
+constexpr int kSetupThreads = 2;
+constexpr int kMinSetupAhead = 4;
 
 }  // namespace
 
@@ -61,12 +62,15 @@ struct Transfer final : BlobReceiver {
 	PartialFile file;
 	bool paused = false;      // by the rate limit, until tokens come back
 	bool publishing = false;  // verified, handed to the publishing threads
+	// On a set-up thread: lock and file belong to it until its completion.
+	bool preparing = false;
+	bool prepared = false;  // lock held, partial file open: ready to start
 
 	Take take(const char *data, size_t n) override;
 	bool restart() override { return file.restart(); }
 };
 
-struct Job::Impl final : RangedHost {
+struct Job::Impl {
 	Options opts;
 	std::string root;  // realpath of the cache root
 	std::vector<Row> rows;
@@ -86,32 +90,33 @@ struct Job::Impl final : RangedHost {
 	size_t resume_cursor = 0;  // round robin, so every paused transfer moves
 	std::unique_ptr<Source> source;
 	std::unique_ptr<WorkPool> pool;
+	std::unique_ptr<WorkPool> setup_pool;
 	std::unique_ptr<Publisher> publisher;
-	RangedSettings ranged_settings;
-	ConnectionBudget budget;
+	FreeSpaceGate free_space;
+	int publishing = 0;          // transfers handed to the publishing threads
+	size_t settled_prefix = 0;   // transfers before it are all done or failed
+	RangedFiles ranged;  // settings of ranged downloads, the job's connection budget
 
 	Impl(Options o, std::string real_root, std::unique_ptr<Source> src)
 		: opts(std::move(o)),
 		  root(std::move(real_root)),
 		  retry(opts.max_retries, opts.backoff_base_ms, opts.backoff_max_ms),
 		  limiter(opts.max_bytes_per_second),
-		  source(std::move(src)) {
+		  source(std::move(src)),
+		  free_space(opts.min_free_disk),
+		  ranged(opts, source->serves_ranges(), &limiter, &bytes_received) {
 		Source *s = source.get();
 		pool = std::make_unique<WorkPool>(kPublishThreads, [s] { s->wake(); });
+		setup_pool = std::make_unique<WorkPool>(kSetupThreads, [s] { s->wake(); });
 		publisher = std::make_unique<Publisher>(root, plan, *pool);
-		ranged_settings.range_size = opts.range_size;
-		ranged_settings.max_streams = source->serves_ranges() ? opts.max_streams_per_file : 1;
-		budget.cap = connection_cap(opts.max_parallel, opts.max_streams_per_file);
 	}
 
-	bool admit(size_t n) override { return !limiter.enabled() || limiter.take(n); }
-	void received(size_t n) override { bytes_received += static_cast<int64_t>(n); }
 	int64_t kept_bytes(const Transfer &t) const { return t.ranged ? t.ranged->accepted() : t.file.accepted(); }
-
 	~Impl() {
 		abandon_all();
 		publisher.reset();
 		pool.reset();  // its threads may wake the source until they stop
+		setup_pool.reset();
 		transfers.clear();
 		source.reset();
 	}
@@ -125,7 +130,7 @@ struct Job::Impl final : RangedHost {
 
 	void detach(Transfer &t) {
 		if (t.running) source->stop(t.running);
-		if (t.ranged) t.ranged->stop_streams(*source);
+		if (t.ranged) t.ranged->stop_streams();
 		t.running = nullptr;
 		t.paused = false;
 	}
@@ -134,11 +139,12 @@ struct Job::Impl final : RangedHost {
 		// Files already verified finish publishing (a bounded wait on the
 		// disk); their completions may hand refs over, which are waited for too.
 		for (int round = 0; pool && pool->in_flight() > 0 && round < 1000; ++round) pool->wait_idle();
+		if (setup_pool) setup_pool->wait_idle();  // a set-up's completion touches only its transfer
 		for (auto &t : transfers) {
+			t->prepared = false;
 			detach(*t);
 			t->file.keep();
-			if (t->ranged) t->ranged->keep(*source);
-			t->ranged.reset();
+			t->ranged.reset();  // keeps its bytes and sidecar
 			t->lock.release();
 			if (t->state == BlobState::active || t->state == BlobState::backoff) t->state = BlobState::pending;
 		}
@@ -154,8 +160,8 @@ struct Job::Impl final : RangedHost {
 			t.file.keep();
 		else
 			t.file.drop();
-		if (t.ranged) keep ? t.ranged->keep(*source) : t.ranged->drop(*source);
-		t.ranged.reset();
+		if (t.ranged && !keep) t.ranged->drop();
+		t.ranged.reset();  // keeps its bytes and sidecar unless dropped
 		t.lock.release();
 		t.state = BlobState::failed;
 		t.last_error = why;
@@ -168,9 +174,8 @@ struct Job::Impl final : RangedHost {
 		detach(t);
 		if (!t.file.is_open() && !t.ranged) t.lock.release();
 		t.last_error = why;
-		t.failures_without_progress =
-			t.ranged ? RetryPolicy::failures_after(t.failures_without_progress, t.ranged->attempt_start(), t.ranged->accepted())
-					 : RetryPolicy::failures_after(t.failures_without_progress, t.file.attempt_start(), t.file.on_disk());
+		int64_t attempt_start = t.ranged ? t.ranged->attempt_start() : t.file.attempt_start();
+		t.failures_without_progress = RetryPolicy::failures_after(t.failures_without_progress, attempt_start, kept_bytes(t));
 		if (retry.gives_up(t.failures_without_progress, t.attempts)) {
 			fail(t, why + " (gave up after " + std::to_string(t.attempts) + " attempts)", true);
 			return;
@@ -179,66 +184,68 @@ struct Job::Impl final : RangedHost {
 		t.next_try = Clock::now() + Ms(retry.next_delay_ms(t.failures_without_progress, retry_after_s));
 	}
 
-	// true when a transfer started (it takes a parallel slot).
-	bool start(Transfer &t) {
+	// On the job's thread: the folders (made once per job), then the rest of
+	// the set-up on a set-up thread (blob_setup.hpp).
+	void prepare(Transfer &t) {
 		const BlobTask &b = task(t);
-		if (Status st = publisher->ensure_dir(b.folder + "/blobs")) return fail(t, st->message + " " + st->detail), false;
-		if (Status st = publisher->ensure_dir(".locks/" + b.folder)) return fail(t, st->message + " " + st->detail), false;
-		bool busy = false;
-		if (Status st = t.lock.try_acquire(root + "/.locks/" + b.folder + "/" + b.blob + ".lock", &busy))
-			return fail(t, st->message + " " + st->detail), false;
-		if (busy) {
+		if (Status st = publisher->ensure_dir(b.folder + "/blobs")) return fail(t, st->message + " " + st->detail);
+		if (Status st = publisher->ensure_dir(".locks/" + b.folder)) return fail(t, st->message + " " + st->detail);
+		if (!t.ranged && !t.file.is_open() && !t.no_ranges) t.ranged = ranged.make(b.size, *source, &t);
+		BlobSetupArgs args{root + "/.locks/" + b.folder + "/" + b.blob + ".lock", blobs_dir(t) + "/" + b.blob,
+						   partial_path(t), b.blob, b.size, opts.verify_present, t.ranged.get()};
+		auto outcome = std::make_shared<BlobSetupOutcome>();
+		Transfer *tp = &t;
+		t.preparing = true;
+		setup_pool->submit(
+			[args = std::move(args), tp, outcome]() -> Status {
+				*outcome = setup_blob(args, tp->lock, tp->file);
+				return {};
+			},
+			[this, tp, outcome](Status st) {
+				tp->preparing = false;
+				if (st) return fail(*tp, st->message);
+				set_up(*tp, *outcome);
+			});
+	}
+
+	void set_up(Transfer &t, const BlobSetupOutcome &o) {
+		switch (o.kind) {
+		case BlobSetupOutcome::Kind::failed:
+			return fail(t, o.why);
+		case BlobSetupOutcome::Kind::present:
+			t.ranged.reset();
+			t.lock_waiting = false;
+			t.state = BlobState::done;
+			publisher->publish_links(t.blob);
+			return;
+		case BlobSetupOutcome::Kind::busy:
 			if (!t.lock_waiting) {
 				t.lock_waiting = true;
 				t.lock_wait_since = Clock::now();
 			} else if (Clock::now() - t.lock_wait_since > Ms(opts.lock_wait_ms)) {
-				fail(t, "another process holds the blob lock");
-				return false;
+				return fail(t, "another process holds the blob lock");
 			}
 			t.state = BlobState::backoff;
 			t.next_try = Clock::now() + Ms(kLockRetryMs);
-			return false;
+			return;
+		case BlobSetupOutcome::Kind::ready:
+			t.lock_waiting = false;
+			t.prepared = true;
+			return;
 		}
-		t.lock_waiting = false;
-		// Another writer may have finished the blob while we waited.
-		// Same test as planning (size; checksum only with verify_present), so
-		// a step never hashes a large foreign file unasked.
-		struct stat sb;
-		std::string existing = blobs_dir(t) + "/" + b.blob;
-		if (stat(existing.c_str(), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == b.size) {
-			Result<bool> ok = opts.verify_present ? hf::file_matches_blob(existing, b.blob, b.size) : Result<bool>(true);
-			if (ok && *ok) {
-				t.file.drop();
-				if (t.ranged) t.ranged->drop(*source);
-				t.ranged.reset();
-				unlink(partial_path(t).c_str());  // a leftover of ours, now useless
-				unlink(sidecar_path_for(partial_path(t)).c_str());
-				t.lock.release();
-				t.state = BlobState::done;
-				publisher->publish_links(t.blob);
-				return false;
-			}
-		}
-		bool ranged = t.ranged || (!t.file.is_open() && !t.no_ranges && ranged_settings.eligible(b.size));
-		if (ranged && !t.ranged) {
-			t.ranged = std::make_unique<RangedDownload>(ranged_settings, *this, &t);
-			if (std::string why = t.ranged->open(partial_path(t), b.blob, b.size); !why.empty()) return fail(t, why), false;
-		}
-		if (!ranged)
-			if (std::string why = t.file.prepare(partial_path(t), b.blob, b.size); !why.empty()) return fail(t, why), false;
-		Result<int64_t> avail = free_bytes(blobs_dir(t));
-		if (!avail) return fail(t, avail.error().message), false;
-		int64_t needed = b.size - (ranged ? t.ranged->accepted() : t.file.on_disk());
-		if (*avail - needed < opts.min_free_disk)
-			return fail(t, "not enough free disk space: " + std::to_string(needed) + " bytes needed, " +
-							   std::to_string(*avail) + " available, " + std::to_string(opts.min_free_disk) +
-							   " must stay free"),
-				   false;
-		if (ranged) {
+	}
+
+	// A set-up blob: free space, then the source. true when a transfer
+	// started (it takes a parallel slot).
+	bool launch(Transfer &t) {
+		t.prepared = false;
+		const BlobTask &b = task(t);
+		if (std::string why = free_space.reserve(blobs_dir(t), b.size - kept_bytes(t)); !why.empty())
+			return fail(t, why), false;
+		if (t.ranged) {  // its streams start in pump_ranged()
 			if (std::string why = t.ranged->begin_attempt(); !why.empty()) return fail(t, why), false;
 			t.attempts++;
-			t.state = BlobState::active;  // pump_ranged() starts its streams
-			return true;
+			return t.state = BlobState::active, true;
 		}
 		if (t.file.on_disk() == b.size && b.size > 0) {
 			finish(t);
@@ -273,8 +280,10 @@ struct Job::Impl final : RangedHost {
 		std::string temp;
 		int fd = t.file.hand_over(&temp);
 		t.publishing = true;
+		publishing++;
 		publisher->publish_verified(t.blob, fd, std::move(temp), [this, &t](Status st) {
 			t.publishing = false;
+			publishing--;
 			t.lock.release();
 			if (st) return fail(t, st->message);
 			t.state = BlobState::done;
@@ -283,6 +292,9 @@ struct Job::Impl final : RangedHost {
 	}
 
 	void ended(Transfer &t, const TransferEnd &end) {
+		if (t.ranged && end.kind == TransferEnd::Kind::complete) t.ranged->hand_over(t.file);
+		t.no_ranges = t.no_ranges || (t.ranged && t.ranged->ranges_ignored());
+		if (t.ranged && !t.ranged->is_open()) t.ranged.reset();
 		t.running = nullptr;  // the source has freed it
 		t.paused = false;
 		t.file.settle();
@@ -304,35 +316,12 @@ struct Job::Impl final : RangedHost {
 		}
 	}
 
-	// A ranged file ended as a whole: complete files are verified as one
-	// stream's would be; a server that ignored Range leaves a plain prefix.
-	void ended_ranged(Transfer &t, const TransferEnd &end) {
-		if (end.kind == TransferEnd::Kind::complete) {
-			t.ranged->hand_over(t.file);
-			t.ranged.reset();
-			return finish(t);
-		}
-		if (t.ranged->ranges_ignored()) {
-			t.no_ranges = true;
-			t.ranged->flatten(*source);
-			t.ranged.reset();
-		} else if (!end.keep_bytes) {
-			t.ranged->drop(*source);
-			t.ranged.reset();
-		}
-		if (end.kind == TransferEnd::Kind::fail) return fail(t, end.why, end.keep_bytes);
-		retry_later(t, end.why, end.retry_after_s);
-	}
-
 	void pump_ranged() {
-		budget.used = 0;
-		for (auto &t : transfers) budget.used += t->running ? 1 : t->ranged ? t->ranged->streams() : 0;
-		TransferEnd end;
+		ranged.budget.used = 0;
+		for (auto &t : transfers) ranged.budget.used += t->running ? 1 : t->ranged ? t->ranged->streams() : 0;
+		TransferEnd end;  // a ranged file that ended as a whole ends as a single stream would (ended())
 		for (auto &t : transfers)
-			if (t->ranged && t->state == BlobState::active) {
-				t->ranged->pump(*source, task(*t), budget);
-				if (t->ranged->take_outcome(&end)) ended_ranged(*t, end);
-			}
+			if (t->ranged && t->state == BlobState::active && t->ranged->pump(task(*t), ranged.budget, &end)) ended(*t, end);
 	}
 
 	// ---- the rate limit --------------------------------------------------
@@ -347,11 +336,7 @@ struct Job::Impl final : RangedHost {
 		bool still_paused = false;
 		for (size_t k = 0, n = transfers.size(); k < n; ++k) {
 			Transfer &t = *transfers[(resume_cursor + k) % n];
-			if (t.ranged) {
-				t.ranged->resume_paused(*source, limiter);
-				still_paused = still_paused || t.ranged->any_paused();
-				continue;
-			}
+			still_paused = (t.ranged && t.ranged->resume_paused(limiter)) || still_paused;
 			if (!t.paused || !t.running) continue;
 			if (!limiter.has_tokens()) {
 				still_paused = true;
@@ -367,14 +352,35 @@ struct Job::Impl final : RangedHost {
 	}
 
 	// ---- the step loop ---------------------------------------------------
+	// Starts set-up blobs on free connections, then sets up the next ones,
+	// so a connection that frees finds its next blob ready.
 	void start_ready() {
-		int active = 0;
-		for (auto &t : transfers) active += t->state == BlobState::active && !t->publishing;
+		while (settled_prefix < transfers.size() && (transfers[settled_prefix]->state == BlobState::done ||
+													 transfers[settled_prefix]->state == BlobState::failed))
+			settled_prefix++;
+		int active = 0, staged = 0;
+		for (size_t i = settled_prefix; i < transfers.size(); ++i) {
+			const Transfer &t = *transfers[i];
+			active += t.state == BlobState::active && !t.publishing;
+			staged += t.preparing || t.prepared;
+		}
+		for (size_t i = settled_prefix; i < transfers.size() && staged > 0; ++i) {
+			Transfer &t = *transfers[i];
+			if (active >= opts.max_parallel || publishing >= kMaxPublishing) break;
+			if (!t.prepared) continue;
+			staged--;
+			active += launch(t) ? 1 : 0;
+		}
+		int ahead = std::max(opts.max_parallel, kMinSetupAhead);
 		Clock::time_point now = Clock::now();
-		for (auto &t : transfers) {
-			if (active >= opts.max_parallel || pool->in_flight() >= kMaxPublishing) break;
-			if (t->state == BlobState::pending || (t->state == BlobState::backoff && now >= t->next_try))
-				active += start(*t) ? 1 : 0;
+		for (size_t i = settled_prefix; i < transfers.size(); ++i) {
+			if (active + staged >= opts.max_parallel + ahead || publishing >= kMaxPublishing) break;
+			Transfer &t = *transfers[i];
+			if (t.preparing || t.prepared) continue;
+			if (t.state == BlobState::pending || (t.state == BlobState::backoff && now >= t.next_try)) {
+				staged++;
+				prepare(t);
+			}
 		}
 	}
 
@@ -382,19 +388,16 @@ struct Job::Impl final : RangedHost {
 	// at once instead of waiting with idle connections.
 	int collect_done() {
 		return source->collect([this](BlobReceiver &rx, const TransferEnd &end) {
-			auto *stream = dynamic_cast<RangedStream *>(&rx);
-			if (!stream) return ended(static_cast<Transfer &>(rx), end);
-			RangedDownload *r = stream->owner;
-			r->stream_ended(*stream, end);
-			TransferEnd whole;
-			if (r->take_outcome(&whole)) ended_ranged(*static_cast<Transfer *>(r->tag()), whole);
+			TransferEnd whole;  // a ranged file's stream: the file may end with it
+			if (auto *s = dynamic_cast<RangedStream *>(&rx); !s) ended(static_cast<Transfer &>(rx), end);
+			else if (s->owner->stream_ended(*s, end, &whole)) ended(*static_cast<Transfer *>(s->owner->tag()), whole);
 		});
 	}
 
 	bool all_settled() const {
-		if (pool->in_flight() > 0) return false;
-		for (auto &t : transfers)
-			if (t->state != BlobState::done && t->state != BlobState::failed) return false;
+		if (pool->in_flight() > 0 || setup_pool->in_flight() > 0) return false;
+		for (size_t i = settled_prefix; i < transfers.size(); ++i)
+			if (transfers[i]->state != BlobState::done && transfers[i]->state != BlobState::failed) return false;
 		return true;
 	}
 
@@ -454,7 +457,7 @@ Result<std::unique_ptr<Job>> Job::create(Options opts) {
 	hub.endpoint = opts.endpoint;
 	hub.token = opts.token;
 	hub.ca_file = opts.ca_file;
-	hub.max_connections = connection_cap(opts.max_parallel, opts.max_streams_per_file);
+	hub.max_connections = RangedFiles::connection_cap(opts.max_parallel, opts.max_streams_per_file);
 	hub.connect_timeout_ms = opts.connect_timeout_ms;
 	hub.low_speed_limit = opts.low_speed_limit;
 	hub.low_speed_time_s = opts.low_speed_time_s;
@@ -539,7 +542,7 @@ Result<bool> Job::step(int max_ms, Progress *out) {
 		j.pump_ranged();
 		int token_wait = j.refill_and_resume();
 		j.source->run();
-		int ended = j.collect_done() + j.pool->collect();
+		int ended = j.collect_done() + j.pool->collect() + j.setup_pool->collect();
 		if (j.all_settled()) {
 			j.publisher->write_ready_refs();
 			j.finished = true;
@@ -585,7 +588,7 @@ bool Job::queue_item(int index, QueueEntry *out) const {
 		out->path = b.source.path;
 		out->blob = b.blob;
 		out->size = b.size;
-		out->bytes_done = impl_->kept_bytes(*t);
+		out->bytes_done = t->preparing ? 0 : impl_->kept_bytes(*t);  // a set-up thread owns the file
 		out->attempts = t->attempts;
 		out->state = t->state;
 		out->last_error = t->last_error;

@@ -29,9 +29,22 @@ double seconds(RangedDownload::Clock::duration d) { return std::chrono::duration
 
 }  // namespace
 
-int connection_cap(int max_parallel, int max_streams_per_file) {
+int RangedFiles::connection_cap(int max_parallel, int max_streams_per_file) {
 	int per_file = std::max(max_streams_per_file, 1);
 	return std::max({std::min(64, max_parallel * per_file), per_file, max_parallel});
+}
+
+RangedFiles::RangedFiles(const Options &opts, bool source_serves_ranges, RateLimiter *limiter, int64_t *bytes_received) {
+	settings.range_size = opts.range_size;
+	settings.max_streams = source_serves_ranges ? opts.max_streams_per_file : 1;
+	settings.limiter = limiter;
+	settings.bytes_received = bytes_received;
+	budget.cap = connection_cap(opts.max_parallel, opts.max_streams_per_file);
+}
+
+std::unique_ptr<RangedDownload> RangedFiles::make(int64_t size, Source &src, void *tag) const {
+	if (!settings.eligible(size)) return nullptr;
+	return std::make_unique<RangedDownload>(settings, src, tag);
 }
 
 // ---- one stream ----------------------------------------------------------
@@ -39,7 +52,8 @@ int connection_cap(int max_parallel, int max_streams_per_file) {
 BlobReceiver::Take RangedStream::take(const char *data, size_t n) {
 	if (pos >= end) return Take::refuse;  // its tail went to another stream: done
 	size_t mine = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(n), end - pos));
-	if (!owner->host_.admit(mine)) {
+	RateLimiter *limiter = owner->settings_.limiter;
+	if (limiter && limiter->enabled() && !limiter->take(mine)) {
 		paused = true;
 		return Take::pause;
 	}
@@ -48,7 +62,7 @@ BlobReceiver::Take RangedStream::take(const char *data, size_t n) {
 	pos += static_cast<int64_t>(mine);
 	window_bytes += static_cast<int64_t>(mine);
 	owner->received_ += static_cast<int64_t>(mine);
-	owner->host_.received(mine);
+	if (owner->settings_.bytes_received) *owner->settings_.bytes_received += static_cast<int64_t>(mine);
 	if (block.size() >= kBlock && !owner->flush(*this)) return Take::refuse;
 	return mine < n ? Take::refuse : Take::ok;  // bytes past end belong to another stream
 }
@@ -60,15 +74,13 @@ bool RangedStream::restart() {
 
 // ---- the download --------------------------------------------------------
 
-RangedDownload::RangedDownload(RangedSettings settings, RangedHost &host, void *tag)
-	: settings_(settings), host_(host), tag_(tag) {}
+RangedDownload::RangedDownload(RangedSettings settings, Source &src, void *tag)
+	: settings_(settings), src_(src), tag_(tag) {}
 
-RangedDownload::~RangedDownload() {
-	writer_.reset();
-	if (fd_ >= 0) close(fd_);
-}
+RangedDownload::~RangedDownload() { keep(); }
 
 std::string RangedDownload::open(const std::string &partial_path, const std::string &blob, int64_t size) {
+	if (fd_ >= 0) return {};
 	path_ = partial_path;
 	sidecar_ = sidecar_path_for(partial_path);
 	blob_ = blob;
@@ -172,7 +184,7 @@ bool RangedDownload::next_piece(Interval *out) {
 	return true;
 }
 
-RangedStream *RangedDownload::open_stream(Source &src, const BlobTask &task, Interval iv, ConnectionBudget &budget) {
+RangedStream *RangedDownload::open_stream(const BlobTask &task, Interval iv, ConnectionBudget &budget) {
 	auto s = std::make_unique<RangedStream>();
 	s->owner = this;
 	s->from = s->pos = s->block_at = iv.from;
@@ -180,9 +192,9 @@ RangedStream *RangedDownload::open_stream(Source &src, const BlobTask &task, Int
 	s->started = Clock::now();
 	s->block = writer_->spare_block(kBlock);
 	std::string why;
-	s->running = src.start(task, ByteRange(iv.from, iv.to), *s, &why);
+	s->running = src_.start(task, ByteRange(iv.from, iv.to), *s, &why);
 	if (!s->running) {
-		finish_with(&src, TransferEnd{TransferEnd::Kind::fail, true, why, 0});
+		finish_with(TransferEnd{TransferEnd::Kind::fail, true, why, 0});
 		return nullptr;
 	}
 	budget.used++;
@@ -190,21 +202,25 @@ RangedStream *RangedDownload::open_stream(Source &src, const BlobTask &task, Int
 	return streams_.back().get();
 }
 
-void RangedDownload::remove_stream(Source &src, RangedStream &s, bool keep_bytes) {
-	if (s.running) src.stop(s.running);
+void RangedDownload::remove_stream(RangedStream &s, bool keep_bytes) {
+	if (s.running) src_.stop(s.running);
 	s.running = nullptr;
 	if (keep_bytes) flush(s);
 	auto it = std::find_if(streams_.begin(), streams_.end(), [&](const auto &p) { return p.get() == &s; });
 	if (it != streams_.end()) streams_.erase(it);
 }
 
-void RangedDownload::finish_with(Source *src, TransferEnd end) {
-	if (src)
-		while (!streams_.empty()) remove_stream(*src, *streams_.back(), end.keep_bytes);
-	if (!error_.empty()) end = TransferEnd{TransferEnd::Kind::retry, false, error_, 0};
+void RangedDownload::finish_with(TransferEnd end) {
 	if (has_outcome_) return;
+	if (!error_.empty()) end = TransferEnd{TransferEnd::Kind::retry, false, error_, 0};
+	while (!streams_.empty()) remove_stream(*streams_.back(), end.keep_bytes);
 	has_outcome_ = true;
 	outcome_ = std::move(end);
+	if (outcome_.kind == TransferEnd::Kind::complete) return;
+	if (ranges_ignored_)
+		flatten();
+	else if (!outcome_.keep_bytes)
+		drop();
 }
 
 bool RangedDownload::take_outcome(TransferEnd *out) {
@@ -242,7 +258,7 @@ void RangedDownload::adapt(Clock::time_point now) {
 	window_open_ = false;
 }
 
-void RangedDownload::hedge(Source &src, const BlobTask &task, ConnectionBudget &budget, Clock::time_point now) {
+void RangedDownload::hedge(const BlobTask &task, ConnectionBudget &budget, Clock::time_point now) {
 	double dt = seconds(now - hedge_tick_);
 	if (dt * 1000 < settings_.hedge_window_ms) return;
 	hedge_tick_ = now;
@@ -263,7 +279,7 @@ void RangedDownload::hedge(Source &src, const BlobTask &task, ConnectionBudget &
 		if (s->raced || s->slow_windows < settings_.hedge_windows || s->pos >= s->end || !budget.available()) continue;
 		int64_t from = s->pos, to = s->end;
 		s->raced = true;
-		if (RangedStream *h = open_stream(src, task, Interval{from, to}, budget)) {
+		if (RangedStream *h = open_stream(task, Interval{from, to}, budget)) {
 			h->raced = true;
 			hedges_++;
 		}
@@ -271,29 +287,39 @@ void RangedDownload::hedge(Source &src, const BlobTask &task, ConnectionBudget &
 	}
 }
 
-void RangedDownload::pump(Source &src, const BlobTask &task, ConnectionBudget &budget) {
+bool RangedDownload::pump(const BlobTask &task, ConnectionBudget &budget, TransferEnd *whole) {
+	pump(task, budget);
+	return take_outcome(whole);
+}
+
+void RangedDownload::pump(const BlobTask &task, ConnectionBudget &budget) {
 	if (has_outcome_ || !writer_) return;
 	Clock::time_point now = Clock::now();
 	// A stream whose remaining bytes a sibling already delivered lost its race.
 	for (size_t i = 0; i < streams_.size();) {
 		RangedStream &s = *streams_[i];
 		if (s.running && accepted_.covers(s.pos, s.end))
-			remove_stream(src, s, true);
+			remove_stream(s, true);
 		else
 			++i;
 	}
-	if (!error_.empty()) return finish_with(&src, TransferEnd{});
+	if (!error_.empty()) return finish_with(TransferEnd{});
 	adapt(now);
-	hedge(src, task, budget, now);
+	hedge(task, budget, now);
 	if (has_outcome_) return;
 	while (static_cast<int>(streams_.size()) < target_ && budget.available()) {
 		Interval iv;
-		if (!next_piece(&iv) || !open_stream(src, task, iv, budget)) break;
+		if (!next_piece(&iv) || !open_stream(task, iv, budget)) break;
 	}
 	if (streams_.empty() && !has_outcome_ && accepted_.covers(0, size_)) {
 		if (!writer_->drain()) error_ = writer_->error();
-		finish_with(&src, TransferEnd{TransferEnd::Kind::complete, true, {}, 0});
+		finish_with(TransferEnd{TransferEnd::Kind::complete, true, {}, 0});
 	}
+}
+
+bool RangedDownload::stream_ended(RangedStream &s, const TransferEnd &end, TransferEnd *whole) {
+	stream_ended(s, end);
+	return take_outcome(whole);
 }
 
 void RangedDownload::stream_ended(RangedStream &s, const TransferEnd &end) {
@@ -308,9 +334,9 @@ void RangedDownload::stream_ended(RangedStream &s, const TransferEnd &end) {
 		gone = std::move(*it);
 		streams_.erase(it);
 	}
-	if (!error_.empty()) return finish_with(nullptr, TransferEnd{});
+	if (!error_.empty()) return finish_with(TransferEnd{});
 	if (ranges_ignored_)
-		return finish_with(nullptr, TransferEnd{TransferEnd::Kind::retry, true,
+		return finish_with(TransferEnd{TransferEnd::Kind::retry, true,
 												"the server ignored the Range header: one stream instead", 0});
 	if (reached_end) {
 		if (Clock::now() - last_checkpoint_ >= kCheckpointEvery) {
@@ -319,7 +345,7 @@ void RangedDownload::stream_ended(RangedStream &s, const TransferEnd &end) {
 		}
 		return;  // pump() starts the next range or notices the end
 	}
-	if (!end.keep_bytes) return finish_with(nullptr, end);
+	if (!end.keep_bytes) return finish_with(end);
 	// A dropped stream that moved forward: its rest goes out again at once.
 	// Otherwise the whole file ends and the job's retry policy decides.
 	if (progressed && end.kind != TransferEnd::Kind::fail) return;
@@ -328,7 +354,7 @@ void RangedDownload::stream_ended(RangedStream &s, const TransferEnd &end) {
 		e.kind = TransferEnd::Kind::retry;
 		e.why = "a range ended before its last byte";
 	}
-	finish_with(nullptr, e);
+	finish_with(e);
 }
 
 bool RangedDownload::any_paused() const {
@@ -337,17 +363,18 @@ bool RangedDownload::any_paused() const {
 	return false;
 }
 
-void RangedDownload::resume_paused(Source &src, RateLimiter &limiter) {
+bool RangedDownload::resume_paused(RateLimiter &limiter) {
 	for (size_t i = 0; i < streams_.size(); ++i) {
 		RangedStream &s = *streams_[i];
 		if (!s.paused || !s.running || !limiter.has_tokens()) continue;
 		s.paused = false;
-		src.resume(s.running);  // may deliver (and pause) at once
+		src_.resume(s.running);  // may deliver (and pause) at once
 	}
+	return any_paused();
 }
 
-void RangedDownload::stop_streams(Source &src) {
-	while (!streams_.empty()) remove_stream(src, *streams_.back(), true);
+void RangedDownload::stop_streams() {
+	while (!streams_.empty()) remove_stream(*streams_.back(), true);
 }
 
 void RangedDownload::close_file() {
@@ -356,29 +383,32 @@ void RangedDownload::close_file() {
 	fd_ = -1;
 }
 
-void RangedDownload::keep(Source &src) {
-	stop_streams(src);
+void RangedDownload::keep() {
+	if (fd_ < 0) return;  // closed, or handed over
+	stop_streams();
 	if (writer_ && error_.empty() && writer_->checkpoint_now().empty()) {
 		close_file();
 		return;
 	}
-	drop(src);
+	drop();
 }
 
-void RangedDownload::drop(Source &src) {
-	while (!streams_.empty()) remove_stream(src, *streams_.back(), false);
+void RangedDownload::drop() {
+	if (fd_ < 0) return;  // closed, or handed over
+	while (!streams_.empty()) remove_stream(*streams_.back(), false);
 	close_file();
 	if (!path_.empty()) unlink(path_.c_str());
 	unlink(sidecar_.c_str());
 	unlink((sidecar_ + ".tmp").c_str());
 }
 
-void RangedDownload::flatten(Source &src) {
-	stop_streams(src);
+void RangedDownload::flatten() {
+	if (fd_ < 0) return;  // closed, or handed over
+	stop_streams();
 	bool ok = writer_ && error_.empty() && writer_->drain();
 	int64_t prefix = ok ? writer_->written().prefix_end() : 0;
 	writer_.reset();
-	if (!ok || ftruncate(fd_, prefix) != 0 || fdatasync(fd_) != 0) return drop(src);
+	if (!ok || ftruncate(fd_, prefix) != 0 || fdatasync(fd_) != 0) return drop();
 	unlink(sidecar_.c_str());
 	close_file();
 }

@@ -28,6 +28,7 @@
 
 #include "hf_cache/checksum.hpp"
 #include "hf_fetch/range_set.hpp"
+#include "hf_fetch/job.hpp"
 #include "hf_fetch/source.hpp"
 
 namespace pgmlr::hf_fetch {
@@ -39,7 +40,9 @@ class RateLimiter;
 
 struct RangedSettings {
 	int64_t range_size = int64_t{16} << 20;
-	int max_streams = 16;
+	int max_streams = 16;  // 1: never ranged
+	RateLimiter *limiter = nullptr;     // the job's: a stream pauses when it says so
+	int64_t *bytes_received = nullptr;  // the job's count of body bytes
 	int initial_streams = 4;
 	int settle_ms = 200;      // after a change of the stream count, before measuring
 	int sample_ms = 300;      // the measuring window
@@ -51,27 +54,11 @@ struct RangedSettings {
 	bool eligible(int64_t size) const { return max_streams > 1 && range_size > 0 && size >= 2 * range_size; }
 };
 
-// Connections of one job: each ranged file may use max_streams_per_file of
-// them, up to 64 in all (aria2's -x16 per file for four files at once);
-// fewer when fewer files may run at once, never fewer than one file's
-// max_streams_per_file or max_parallel.
-int connection_cap(int max_parallel, int max_streams_per_file);
-
 // Connections of the whole job: the job sets cap and counts used each turn.
 struct ConnectionBudget {
 	int cap = 16;
 	int used = 0;
 	bool available() const { return used < cap; }
-};
-
-// The job's side: the rate limit and the received-bytes count.
-class RangedHost {
-public:
-	virtual bool admit(size_t n) = 0;  // false: pause (the rate limit)
-	virtual void received(size_t n) = 0;
-
-protected:
-	~RangedHost() = default;
 };
 
 // One transfer of a range of the blob.
@@ -97,34 +84,42 @@ struct RangedStream final : BlobReceiver {
 class RangedDownload {
 public:
 	using Clock = std::chrono::steady_clock;
-	RangedDownload(RangedSettings settings, RangedHost &host, void *tag);
-	~RangedDownload();
+	RangedDownload(RangedSettings settings, Source &src, void *tag);
+	~RangedDownload();  // keep(): the bytes so far stay for a later attempt
 	RangedDownload(const RangedDownload &) = delete;
 	RangedDownload &operator=(const RangedDownload &) = delete;
 
 	// Opens the partial file: resumes the intervals of a sidecar that fits
 	// this blob, or a plain prefix; a sidecar that does not parse or fit is
-	// discarded with the file's bytes. Returns an error text.
+	// discarded with the file's bytes. Returns an error text. Any thread
+	// (the job's set-up threads); a no-op when already open.
 	std::string open(const std::string &partial_path, const std::string &blob, int64_t size);
 	// Before each attempt: writes the sidecar, then sizes the file (once).
 	std::string begin_attempt();
 	// Once per turn of the job's loop: stops redundant streams, adapts the
 	// stream count, hedges, splits tails, starts streams, notices the end.
-	void pump(Source &src, const BlobTask &task, ConnectionBudget &budget);
-	void stream_ended(RangedStream &s, const TransferEnd &end);
-	// The download as a whole ended (complete, retry or fail): once.
+	// true with *whole when the download as a whole ended.
+	bool pump(const BlobTask &task, ConnectionBudget &budget, TransferEnd *whole);
+	// A stream's transfer ended; true with *whole when the download as a
+	// whole ended with it.
+	bool stream_ended(RangedStream &s, const TransferEnd &end, TransferEnd *whole);
+	// The download as a whole ended (complete, retry or fail): once. Unless
+	// complete, its streams are stopped, and the file is closed when the
+	// server ignored Range (cut to its contiguous prefix, no sidecar) or the
+	// bytes cannot be kept (removed with the sidecar).
 	bool take_outcome(TransferEnd *out);
 
 	bool any_paused() const;
-	void resume_paused(Source &src, RateLimiter &limiter);
-	void stop_streams(Source &src);  // without reports; received bytes are kept
-	void keep(Source &src);          // stop, sync, record the sidecar, close
-	void drop(Source &src);          // stop, close, remove the file and its sidecar
-	void flatten(Source &src);       // cut to the contiguous prefix, no sidecar, close
+	bool resume_paused(RateLimiter &limiter);  // true: some stream still paused
+	void stop_streams();  // without reports; received bytes are kept
+	void keep();          // stop, sync, record the sidecar, close
+	void drop();          // stop, close, remove the file and its sidecar
+	void flatten();       // cut to the contiguous prefix, no sidecar, close
 	// Complete and hashed: the file becomes the job's PartialFile (the
 	// sidecar goes first: a full file without one is a complete prefix).
 	void hand_over(PartialFile &file);
 
+	bool is_open() const { return fd_ >= 0; }
 	bool ranges_ignored() const { return ranges_ignored_; }
 	int streams() const { return static_cast<int>(streams_.size()); }
 	int64_t accepted() const { return accepted_.total(); }
@@ -136,17 +131,19 @@ public:
 
 private:
 	friend struct RangedStream;
+	void stream_ended(RangedStream &s, const TransferEnd &end);
+	void pump(const BlobTask &task, ConnectionBudget &budget);
 	bool flush(RangedStream &s);
 	bool next_piece(Interval *out);
-	RangedStream *open_stream(Source &src, const BlobTask &task, Interval iv, ConnectionBudget &budget);
-	void remove_stream(Source &src, RangedStream &s, bool keep_bytes);
+	RangedStream *open_stream(const BlobTask &task, Interval iv, ConnectionBudget &budget);
+	void remove_stream(RangedStream &s, bool keep_bytes);
 	void adapt(Clock::time_point now);
-	void hedge(Source &src, const BlobTask &task, ConnectionBudget &budget, Clock::time_point now);
-	void finish_with(Source *src, TransferEnd end);
+	void hedge(const BlobTask &task, ConnectionBudget &budget, Clock::time_point now);
+	void finish_with(TransferEnd end);
 	void close_file();
 
 	RangedSettings settings_;
-	RangedHost &host_;
+	Source &src_;
 	void *tag_;
 	std::string path_, sidecar_, blob_;
 	int64_t size_ = 0;
@@ -173,6 +170,22 @@ private:
 	int64_t window_bytes0_ = 0;
 	double level_rate_ = 0;
 	Clock::time_point hedge_tick_{};
+};
+
+// What a job keeps for its ranged files: their settings and its budget of
+// connections.
+struct RangedFiles {
+	RangedFiles(const Options &opts, bool source_serves_ranges, RateLimiter *limiter, int64_t *bytes_received);
+	// Connections of one job: each ranged file may use max_streams_per_file
+	// of them, up to 64 in all (aria2's -x16 per file for four files at
+	// once); fewer when fewer files may run at once, never fewer than one
+	// file's max_streams_per_file or max_parallel.
+	static int connection_cap(int max_parallel, int max_streams_per_file);
+	// A ranged download for a blob of size bytes; nullptr: one stream.
+	std::unique_ptr<RangedDownload> make(int64_t size, Source &src, void *tag) const;
+
+	RangedSettings settings;
+	ConnectionBudget budget;
 };
 
 }  // namespace pgmlr::hf_fetch
