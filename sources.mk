@@ -87,6 +87,7 @@ UNIT_TEST_SRCS = \
 	test/unit/hf_fetch/rows_test.cpp \
 	test/unit/hf_fetch/plan_test.cpp \
 	test/unit/hf_fetch/job_parts_test.cpp \
+	test/unit/hf_fetch/ranged_test.cpp \
 	test/unit/hf_fetch/blob_setup_test.cpp \
 	test/unit/common/work_pool_test.cpp \
 	test/unit/hf_fetch/hub_test.cpp \

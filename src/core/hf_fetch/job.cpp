@@ -390,7 +390,7 @@ struct Job::Impl {
 		return source->collect([this](BlobReceiver &rx, const TransferEnd &end) {
 			TransferEnd whole;  // a ranged file's stream: the file may end with it
 			if (auto *s = dynamic_cast<RangedStream *>(&rx); !s) ended(static_cast<Transfer &>(rx), end);
-			else if (s->owner->stream_ended(*s, end, &whole)) ended(*static_cast<Transfer *>(s->owner->tag()), whole);
+			else if (RangedDownload *r = s->owner; r->stream_ended(*s, end, &whole)) ended(*static_cast<Transfer *>(r->tag()), whole);
 		});
 	}
 

@@ -117,7 +117,7 @@ bool parse_sidecar(std::string_view text, const std::string &blob, int64_t size,
 		int64_t from = 0, to = 0;
 		if (sp == std::string::npos || !parse_int(line.substr(0, sp), &from) || !parse_int(line.substr(sp + 1), &to))
 			return false;
-		if (from <= last_end || to <= from || to > size) return false;  // sorted, disjoint, inside the blob
+		if (from < last_end || to <= from || to > size) return false;  // sorted, disjoint, inside the blob
 		last_end = to;
 		set.add(from, to);
 	}

@@ -100,8 +100,8 @@ public:
 	// stream count, hedges, splits tails, starts streams, notices the end.
 	// true with *whole when the download as a whole ended.
 	bool pump(const BlobTask &task, ConnectionBudget &budget, TransferEnd *whole);
-	// A stream's transfer ended; true with *whole when the download as a
-	// whole ended with it.
+	// A stream's transfer ended (s is freed here); true with *whole when the
+	// download as a whole ended with it.
 	bool stream_ended(RangedStream &s, const TransferEnd &end, TransferEnd *whole);
 	// The download as a whole ended (complete, retry or fail): once. Unless
 	// complete, its streams are stopped, and the file is closed when the
