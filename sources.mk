@@ -35,6 +35,9 @@ CORE_SRCS = \
 	src/core/hf_fetch/sweep.cpp \
 	src/core/hf_fetch/plan.cpp \
 	src/core/hf_fetch/partial_file.cpp \
+	src/core/hf_fetch/range_set.cpp \
+	src/core/hf_fetch/ranged_writer.cpp \
+	src/core/hf_fetch/ranged_download.cpp \
 	src/core/hf_fetch/blob_setup.cpp \
 	src/core/hf_fetch/retry_policy.cpp \
 	src/core/hf_fetch/rate_limiter.cpp \
@@ -89,6 +92,7 @@ UNIT_TEST_SRCS = \
 	test/unit/hf_fetch/rows_test.cpp \
 	test/unit/hf_fetch/plan_test.cpp \
 	test/unit/hf_fetch/job_parts_test.cpp \
+	test/unit/hf_fetch/ranged_test.cpp \
 	test/unit/hf_fetch/blob_setup_test.cpp \
 	test/unit/hf_fetch/durable_batch_test.cpp \
 	test/unit/hf_fetch/rate_limit_headers_test.cpp \

@@ -40,6 +40,8 @@ int			pgmlr_max_parallel_downloads = 4;
 int			pgmlr_min_free_disk_mb = 1024;
 char	   *pgmlr_hf_ca_file = NULL;
 int			pgmlr_max_download_rate_kb = 0;
+int			pgmlr_download_range_size_kb = 16 * 1024;
+int			pgmlr_max_streams_per_file = 16;
 int			pgmlr_prefetch_nice = 10;
 
 static char *hf_token_masked = NULL;	/* what the GUC machinery holds */
@@ -230,6 +232,16 @@ pgmlr_define_gucs(void)
 							"A change applies from the next prefetch cycle.",
 							&pgmlr_max_download_rate_kb, 0, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.download_range_size",
+							"Size of the ranges a large file is fetched in, over several connections at once.",
+							"Files of at least two ranges are fetched in parallel ranges; smaller ones in one stream. A change applies from the next prefetch cycle.",
+							&pgmlr_download_range_size_kb, 16 * 1024, 64, 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.max_streams_per_file",
+							"Connections one large file is fetched over at most; 1 fetches every file in one stream.",
+							"A file starts with 4 and doubles while its throughput grows by 20 %. A change applies from the next prefetch cycle.",
+							&pgmlr_max_streams_per_file, 16, 1, 64,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("pgml_replication.prefetch_nice",
 							"CPU niceness of the prefetch worker and its download threads; their I/O priority follows it.",
 							"A change applies from the next prefetch cycle. A lower value than the worker has needs a server restart.",

@@ -27,6 +27,8 @@ extern char *pgmlr_prefetch_database;	/* NULL unless preloaded */
 extern int	pgmlr_prefetch_naptime;	/* seconds */
 extern char *pgmlr_hf_endpoint;	/* "" means HF_ENDPOINT, else the Hub */
 extern int	pgmlr_max_parallel_downloads;
+extern int	pgmlr_download_range_size_kb;
+extern int	pgmlr_max_streams_per_file;
 extern int	pgmlr_min_free_disk_mb;
 extern char *pgmlr_hf_ca_file;
 extern int	pgmlr_max_download_rate_kb;

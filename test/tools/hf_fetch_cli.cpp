@@ -3,7 +3,8 @@
 //
 //   hf_fetch_cli --cache DIR --endpoint URL [--token T] [--ca-file F]
 //                [--parallel N] [--min-free BYTES] [--retries N]
-//                [--max-rate BYTES_PER_S] [--verify-present] [--quiet]  < manifest.tsv
+//                [--max-rate BYTES_PER_S] [--range-size BYTES] [--streams N]
+//                [--verify-present] [--quiet]  < manifest.tsv
 //
 // Manifest: one row per line, tab-separated:
 //   repo_type  repo_id  revision  ref  path  blob  size     ("" or "-" ref: none)
@@ -40,7 +41,8 @@ std::vector<std::string> split_tabs(const std::string &line) {
 int usage() {
 	std::fprintf(stderr,
 				 "usage: hf_fetch_cli --cache DIR --endpoint URL [--token T] [--ca-file F] [--parallel N]\n"
-				 "                    [--min-free BYTES] [--retries N] [--max-rate BYTES_PER_S] [--verify-present] [--quiet]\n"
+				 "                    [--min-free BYTES] [--retries N] [--max-rate BYTES_PER_S] [--range-size BYTES]\n"
+				 "                    [--streams N] [--verify-present] [--quiet]\n"
 				 "                    < rows.tsv\n");
 	return 2;
 }
@@ -63,6 +65,8 @@ int main(int argc, char **argv) {
 		else if (a == "--min-free" && (v = next())) o.min_free_disk = std::atoll(v);
 		else if (a == "--retries" && (v = next())) o.max_retries = std::atoi(v);
 		else if (a == "--max-rate" && (v = next())) o.max_bytes_per_second = std::atoll(v);
+		else if (a == "--range-size" && (v = next())) o.range_size = std::atoll(v);
+		else if (a == "--streams" && (v = next())) o.max_streams_per_file = std::atoi(v);
 		else if (a == "--verify-present") o.verify_present = true;
 		else if (a == "--quiet") quiet = true;
 		else return usage();

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "hf_cache/checksum.hpp"
+#include "hf_fetch/range_set.hpp"
+#include "hf_fetch/ranged_download.hpp"
 
 namespace pgmlr::hf_fetch {
 
@@ -27,11 +29,13 @@ BlobSetupOutcome setup_blob(const BlobSetupArgs &a, BlobLock &lock, PartialFile 
 		if (ok && *ok) {
 			file.drop();
 			unlink(a.partial_path.c_str());  // a leftover of ours, now useless
+			unlink(sidecar_path_for(a.partial_path).c_str());
 			lock.release();
 			return {Kind::present, {}};
 		}
 	}
-	if (std::string why = file.prepare(a.partial_path, a.blob, a.size); !why.empty()) return {Kind::failed, why};
+	std::string why = a.ranged ? a.ranged->open(a.partial_path, a.blob, a.size) : file.prepare(a.partial_path, a.blob, a.size);
+	if (!why.empty()) return {Kind::failed, why};
 	return {Kind::ready, {}};
 }
 

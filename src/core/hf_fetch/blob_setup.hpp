@@ -19,6 +19,8 @@
 
 namespace pgmlr::hf_fetch {
 
+class RangedDownload;
+
 struct BlobSetupArgs {
 	std::string lock_path;     // <cache>/.locks/<folder>/<blob>.lock
 	std::string final_path;    // <cache>/<folder>/blobs/<blob>
@@ -26,6 +28,7 @@ struct BlobSetupArgs {
 	std::string blob;
 	int64_t size = 0;
 	bool verify_present = false;  // hash a same-size blob found in place (else the size is enough)
+	RangedDownload *ranged = nullptr;  // set: a large file's ranged download opens the partial file instead
 };
 
 struct BlobSetupOutcome {

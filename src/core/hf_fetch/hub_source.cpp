@@ -26,6 +26,7 @@ struct HubSource::Transfer final : SourceTransfer {
 	curl_slist *headers = nullptr;
 	std::string url;
 	int64_t next_byte = 0;  // where the next delivered byte lands in the blob
+	bool bounded = false;  // a ranged stream: [next_byte, end) of the blob, over HTTP/1.1
 	bool body_checked = false;
 	bool discard_body = false;
 	int64_t content_range_start = -1;
@@ -80,8 +81,9 @@ size_t on_body(char *data, size_t size, size_t n, void *ud) noexcept {
 			t->body_checked = true;
 			long code = 0;
 			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
-			if (code == 200 && t->next_byte > 0) {
-				// The server ignored our Range: start over, hash included.
+			if (code == 200 && (t->next_byte > 0 || t->bounded)) {
+				// The server ignored our Range: start over, hash included
+				// (a ranged stream's receiver refuses: one stream instead).
 				if (!t->rx->restart()) return 0;
 				t->next_byte = 0;
 			} else if (code == 206 && t->content_range_start != t->next_byte) {
@@ -162,7 +164,8 @@ HubSource::~HubSource() {
 	if (multi_) curl_multi_cleanup(as_multi(multi_));
 }
 
-SourceTransfer *HubSource::start(const BlobTask &task, int64_t from, BlobReceiver &rx, std::string *why) {
+SourceTransfer *HubSource::start(const BlobTask &task, ByteRange range, BlobReceiver &rx, std::string *why) {
+	int64_t from = range.from;
 	auto owned = std::make_unique<Transfer>();
 	Transfer &t = *owned;
 	t.source = this;
@@ -191,17 +194,24 @@ SourceTransfer *HubSource::start(const BlobTask &task, int64_t from, BlobReceive
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "pgml_replication/0.1");
 	// Large bodies get a large receive buffer; a small file's would be
 	// fresh pages (a fault each) allocated for every transfer.
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, static_cast<long>(std::clamp<int64_t>(task.size - from, 16 * 1024, 512 * 1024)));
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, static_cast<long>(std::clamp<int64_t>((range.bounded() ? range.end : task.size) - from, 16 * 1024, 512 * 1024)));
 	// A custom Authorization header: libcurl drops it when a redirect leaves
 	// the original host (we never set CURLOPT_UNRESTRICTED_AUTH).
 	if (!opts_.token.empty()) t.headers = curl_slist_append(t.headers, ("Authorization: Bearer " + opts_.token).c_str());
 	t.headers = curl_slist_append(t.headers, "Accept-Encoding: identity");
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
-	if (from > 0) curl_easy_setopt(e, CURLOPT_RANGE, (std::to_string(from) + "-").c_str());
 	if (probing_) {  // the resolve host's own answer: its headers say what the file is
 		t.probe = true;
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	} else if (range.bounded()) {
+		// Separate HTTP/1.1 connections: over HTTP/2 the ranges would share
+		// one connection and its per-connection rate cap.
+		t.bounded = true;
+		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+		curl_easy_setopt(e, CURLOPT_RANGE, (std::to_string(from) + "-" + std::to_string(range.end - 1)).c_str());
+	} else if (from > 0) {
+		curl_easy_setopt(e, CURLOPT_RANGE, (std::to_string(from) + "-").c_str());
 	}
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);

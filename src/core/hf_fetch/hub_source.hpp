@@ -34,8 +34,9 @@ public:
 	HubSource(const HubSource &) = delete;
 	HubSource &operator=(const HubSource &) = delete;
 
-	SourceTransfer *start(const BlobTask &task, int64_t from, BlobReceiver &rx, std::string *why) override;
+	SourceTransfer *start(const BlobTask &task, ByteRange range, BlobReceiver &rx, std::string *why) override;
 	SourceTransfer *probe(const BlobTask &task, BlobReceiver &rx, std::string *why) override;  // HEAD, no redirect
+	bool serves_ranges() const override { return true; }
 	void resume(SourceTransfer *t) override;
 	void stop(SourceTransfer *t) override;
 	void run() override;

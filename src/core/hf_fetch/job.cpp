@@ -4,9 +4,9 @@
 // Source, the rate limiter and the publishing threads. The bytes come from
 // a Source (source.hpp), the per-blob set-up ahead of a transfer (lock,
 // partial file, free space) is blob_setup.cpp, the partial file
-// partial_file.cpp, the retry rules retry_policy.cpp, the rate limit
-// rate_limiter.cpp, publishing publisher.cpp, and host pauses and the
-// quarantine job_memory.cpp.
+// partial_file.cpp (a large file's ranges ranged_download.cpp), the retry
+// rules retry_policy.cpp, the rate limit rate_limiter.cpp, publishing
+// publisher.cpp, and host pauses and the quarantine job_memory.cpp.
 #include "common/core_only.hpp"
 #include "hf_fetch/job.hpp"
 
@@ -21,6 +21,7 @@
 #include "hf_fetch/job_quarantine.hpp"
 #include "hf_fetch/partial_file.hpp"
 #include "hf_fetch/publisher.hpp"
+#include "hf_fetch/ranged_download.hpp"
 #include "hf_fetch/rate_limiter.hpp"
 #include "hf_fetch/retry_policy.hpp"
 #include "hf_fetch/source.hpp"
@@ -59,6 +60,8 @@ struct Transfer final : BlobReceiver {
 	std::string last_error;
 
 	SourceTransfer *running = nullptr;  // the source's transfer, while one runs
+	std::unique_ptr<RangedDownload> ranged;  // a large file's ranges, instead of running and file
+	bool no_ranges = false;  // the server ignored Range: one stream
 	BlobLock lock;
 	PartialFile file;
 	bool paused = false;      // by the rate limit, until tokens come back
@@ -99,6 +102,7 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 	FreeSpaceGate free_space;
 	int publishing = 0;          // transfers handed to the publishing threads
 	size_t settled_prefix = 0;   // transfers before it are all done or failed
+	RangedFiles ranged;  // settings of ranged downloads, the job's connection budget
 
 	Impl(Options o, std::string real_root, std::unique_ptr<Source> src)
 		: opts(std::move(o)),
@@ -107,13 +111,15 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 		  limiter(opts.max_bytes_per_second),
 		  memory(opts.memory, opts.endpoint, opts.token),
 		  source(std::move(src)),
-		  free_space(opts.min_free_disk) {
+		  free_space(opts.min_free_disk),
+		  ranged(opts, source->serves_ranges(), &limiter, &bytes_received) {
 		Source *s = source.get();
 		pool = std::make_unique<WorkPool>(kPublishThreads, [s] { s->wake(); });
 		setup_pool = std::make_unique<WorkPool>(kSetupThreads, [s] { s->wake(); });
 		publisher = std::make_unique<Publisher>(root, plan, *pool);
 	}
 
+	int64_t kept_bytes(const Transfer &t) const { return t.ranged ? t.ranged->accepted() : t.file.accepted(); }
 	~Impl() {
 		abandon_all();
 		publisher.reset();
@@ -132,6 +138,7 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 
 	void detach(Transfer &t) {
 		if (t.running) source->stop(t.running);
+		if (t.ranged) t.ranged->stop_streams();
 		t.running = nullptr;
 		t.paused = false;
 	}
@@ -148,6 +155,7 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 			t->prepared = false;
 			detach(*t);
 			t->file.keep();
+			t->ranged.reset();  // keeps its bytes and sidecar
 			t->lock.release();
 			if (t->state == BlobState::active || t->state == BlobState::backoff) t->state = BlobState::pending;
 		}
@@ -163,6 +171,8 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 			t.file.keep();
 		else
 			t.file.drop();
+		if (t.ranged && !keep) t.ranged->drop();
+		t.ranged.reset();  // keeps its bytes and sidecar unless dropped
 		t.lock.release();
 		t.state = BlobState::failed;
 		t.last_error = why;
@@ -173,10 +183,10 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 	// may touch it until this job either resumes it or gives up.
 	void retry_later(Transfer &t, const std::string &why, long retry_after_s) {
 		detach(t);
-		if (!t.file.is_open()) t.lock.release();
+		if (!t.file.is_open() && !t.ranged) t.lock.release();
 		t.last_error = why;
-		t.failures_without_progress =
-			RetryPolicy::failures_after(t.failures_without_progress, t.file.attempt_start(), t.file.on_disk());
+		int64_t attempt_start = t.ranged ? t.ranged->attempt_start() : t.file.attempt_start();
+		t.failures_without_progress = RetryPolicy::failures_after(t.failures_without_progress, attempt_start, kept_bytes(t));
 		if (retry.gives_up(t.failures_without_progress, t.attempts)) {
 			fail(t, why + " (gave up after " + std::to_string(t.attempts) + " attempts)", true);
 			return;
@@ -191,8 +201,9 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 		const BlobTask &b = task(t);
 		if (Status st = publisher->ensure_dir(b.folder + "/blobs")) return fail(t, st->message + " " + st->detail);
 		if (Status st = publisher->ensure_dir(".locks/" + b.folder)) return fail(t, st->message + " " + st->detail);
+		if (!t.ranged && !t.file.is_open() && !t.no_ranges) t.ranged = ranged.make(b.size, *source, &t);
 		BlobSetupArgs args{root + "/.locks/" + b.folder + "/" + b.blob + ".lock", blobs_dir(t) + "/" + b.blob,
-						   partial_path(t), b.blob, b.size, opts.verify_present};
+						   partial_path(t), b.blob, b.size, opts.verify_present, t.ranged.get()};
 		auto outcome = std::make_shared<BlobSetupOutcome>();
 		Transfer *tp = &t;
 		t.preparing = true;
@@ -213,6 +224,7 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 		case BlobSetupOutcome::Kind::failed:
 			return fail(t, o.why);
 		case BlobSetupOutcome::Kind::present:
+			t.ranged.reset();
 			t.lock_waiting = false;
 			t.state = BlobState::done;
 			publisher->publish_links(t.blob);
@@ -239,13 +251,18 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 	bool launch(Transfer &t) {
 		t.prepared = false;
 		const BlobTask &b = task(t);
-		if (std::string why = free_space.reserve(blobs_dir(t), b.size - t.file.on_disk()); !why.empty())
+		if (std::string why = free_space.reserve(blobs_dir(t), b.size - kept_bytes(t)); !why.empty())
 			return fail(t, why), false;
+		if (!t.epoch) t.epoch = publisher->epoch();
+		if (t.ranged) {  // its streams start in pump_ranged()
+			if (std::string why = t.ranged->begin_attempt(); !why.empty()) return fail(t, why), false;
+			t.attempts++;
+			return t.state = BlobState::active, true;
+		}
 		if (t.file.on_disk() == b.size && b.size > 0) {
 			finish(t);
 			return false;
 		}
-		if (!t.epoch) t.epoch = publisher->epoch();
 		t.file.begin_attempt(b.size - t.file.on_disk());
 		t.attempts++;
 		std::string why;
@@ -291,6 +308,9 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 	}
 
 	void ended(Transfer &t, const TransferEnd &end) {
+		if (t.ranged && end.kind == TransferEnd::Kind::complete) t.ranged->hand_over(t.file);
+		t.no_ranges = t.no_ranges || (t.ranged && t.ranged->ranges_ignored());
+		if (t.ranged && !t.ranged->is_open()) t.ranged.reset();
 		t.running = nullptr;  // the source has freed it
 		t.paused = false;
 		bool host_paused = memory.note(end, Clock::now());
@@ -317,18 +337,28 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 		}
 	}
 
+	void pump_ranged() {
+		ranged.budget.used = 0;
+		for (auto &t : transfers) ranged.budget.used += t->running ? 1 : t->ranged ? t->ranged->streams() : 0;
+		if (memory.paused(Clock::now())) ranged.budget.used = ranged.budget.cap;  // no new range in a host's window
+		TransferEnd end;  // a ranged file that ended as a whole ends as a single stream would (ended())
+		for (auto &t : transfers)
+			if (t->ranged && t->state == BlobState::active && t->ranged->pump(task(*t), ranged.budget, &end)) ended(*t, end);
+	}
+
 	// ---- the rate limit --------------------------------------------------
 	// Returns how long to wait for tokens when transfers are paused, else -1.
 	int refill_and_resume() {
 		if (!limiter.enabled()) return -1;
 		limiter.refill(Clock::now());
 		bool any_paused = false;
-		for (auto &t : transfers) any_paused = any_paused || (t->paused && t->running);
+		for (auto &t : transfers) any_paused = any_paused || (t->paused && t->running) || (t->ranged && t->ranged->any_paused());
 		if (!any_paused) return -1;
 		if (!limiter.may_resume()) return limiter.ms_until_resume();
 		bool still_paused = false;
 		for (size_t k = 0, n = transfers.size(); k < n; ++k) {
 			Transfer &t = *transfers[(resume_cursor + k) % n];
+			still_paused = (t.ranged && t.ranged->resume_paused(limiter)) || still_paused;
 			if (!t.paused || !t.running) continue;
 			if (!limiter.has_tokens()) {
 				still_paused = true;
@@ -383,7 +413,11 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 	// Returns how many transfers ended, so the loop can refill their slots
 	// at once instead of waiting with idle connections.
 	int collect_done() {
-		return source->collect([this](BlobReceiver &rx, const TransferEnd &end) { ended(static_cast<Transfer &>(rx), end); });
+		return source->collect([this](BlobReceiver &rx, const TransferEnd &end) {
+			TransferEnd whole;  // a ranged file's stream: the file may end with it
+			if (auto *s = dynamic_cast<RangedStream *>(&rx); !s) ended(static_cast<Transfer &>(rx), end);
+			else if (RangedDownload *r = s->owner; r->stream_ended(*s, end, &whole)) ended(*static_cast<Transfer *>(r->tag()), whole);
+		});
 	}
 
 	bool all_settled() const {
@@ -429,7 +463,7 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 		if (cur) {
 			out->current_repo = task(*cur).source.repo_id;
 			out->current_path = task(*cur).source.path;
-			out->current_bytes = cur->file.accepted();
+			out->current_bytes = kept_bytes(*cur);
 			out->current_total = task(*cur).size;
 		}
 		out->canceled = canceled;
@@ -454,7 +488,7 @@ Result<std::unique_ptr<Job>> Job::create(Options opts) {
 	hub.endpoint = opts.endpoint;
 	hub.token = opts.token;
 	hub.ca_file = opts.ca_file;
-	hub.max_connections = opts.max_parallel;
+	hub.max_connections = RangedFiles::connection_cap(opts.max_parallel, opts.max_streams_per_file);
 	hub.connect_timeout_ms = opts.connect_timeout_ms;
 	hub.low_speed_limit = opts.low_speed_limit;
 	hub.low_speed_time_s = opts.low_speed_time_s;
@@ -537,6 +571,7 @@ Result<bool> Job::step(int max_ms, Progress *out) {
 			j.published_present = true;
 		}
 		j.start_ready();
+		j.pump_ranged();
 		int token_wait = j.refill_and_resume();
 		j.source->run();
 		int ended = j.collect_done() + j.pool->collect() + j.setup_pool->collect();
@@ -586,7 +621,7 @@ bool Job::queue_item(int index, QueueEntry *out) const {
 		out->path = b.source.path;
 		out->blob = b.blob;
 		out->size = b.size;
-		out->bytes_done = t->preparing ? 0 : t->file.accepted();  // a set-up thread owns the file
+		out->bytes_done = t->preparing ? 0 : impl_->kept_bytes(*t);  // a set-up thread owns the file
 		out->attempts = t->attempts;
 		out->state = t->state;
 		out->last_error = t->last_error;

@@ -35,6 +35,10 @@ struct Options {
 	int lock_wait_ms = 10000;
 	bool verify_present = false;
 	int64_t max_bytes_per_second = 0;
+	// Files of at least two ranges go over several connections at once
+	// (ranged_download.hpp); max_streams_per_file 1 keeps one stream each.
+	int64_t range_size = int64_t{16} << 20;
+	int max_streams_per_file = 16;
 	volatile sig_atomic_t *abort_flag = nullptr;
 	FetchMemory *memory = nullptr;  // host pauses and holds across jobs (the worker's); nullptr: the job's own
 };

@@ -5,7 +5,7 @@
 // Mixed into Job::Impl (job.cpp) as a CRTP base, so job.cpp keeps only the
 // hooks. Impl provides: memory (JobMemory), source, retry, plan, transfers,
 // task(t), detach(t) and fail(t, why, keep); Transfer: state, next_try,
-// last_error, attempts, running, probing, file, lock.
+// last_error, attempts, running, probing, file, ranged, lock.
 #pragma once
 #include "common/core_only.hpp"
 
@@ -29,7 +29,7 @@ public:
 		if (j.retry.gives_up(0, t.attempts))
 			return j.fail(t, why + " (gave up after " + std::to_string(t.attempts) + " attempts)", true);
 		j.detach(t);
-		if (!t.file.is_open()) t.lock.release();
+		if (!t.file.is_open() && !t.ranged) t.lock.release();
 		t.last_error = why + " (rate limited: no request to the host until its window ends)";
 		t.state = BlobState::backoff;
 		t.next_try = Clock::now();

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hf_fetch/range_set.hpp"
+
 namespace pgmlr::hf_fetch {
 namespace {
 
@@ -27,7 +29,7 @@ PartialFile::~PartialFile() {
 
 std::string PartialFile::prepare(const std::string &path, const std::string &blob, int64_t size) {
 	if (!hasher_) hasher_ = std::make_unique<hf::BlobHasher>(blob, size);
-	if (fd_ < 0) return open_kept(path, size);
+	if (fd_ < 0) return open_kept(path, blob, size);
 	// Resume within this job: the file holds exactly on_disk bytes; the
 	// hash must cover them. Re-hash from disk once if it does not.
 	if (ftruncate(fd_, on_disk_) != 0 || lseek(fd_, on_disk_, SEEK_SET) != on_disk_)
@@ -41,8 +43,9 @@ std::string PartialFile::prepare(const std::string &path, const std::string &blo
 
 // Opens (or creates) the partial file and positions it after the kept
 // prefix, whose bytes are hashed again from disk.
-std::string PartialFile::open_kept(const std::string &path, int64_t size) {
+std::string PartialFile::open_kept(const std::string &path, const std::string &blob, int64_t size) {
 	path_ = path;
+	flatten_to_prefix(path_, blob, size);  // a ranged download's file becomes a plain prefix
 	// O_NOFOLLOW: a link planted under our name is replaced, never followed.
 	int fd = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	struct stat sb;
@@ -152,6 +155,18 @@ void PartialFile::keep() {
 		return;
 	}
 	drop();
+}
+
+void PartialFile::adopt(int fd, std::string path, std::unique_ptr<hf::BlobHasher> hasher, int64_t size,
+						int64_t attempt_start) {
+	sink_.reset();
+	if (fd_ >= 0) close(fd_);
+	fd_ = fd;
+	path_ = std::move(path);
+	hasher_ = std::move(hasher);
+	on_disk_ = accepted_ = size;
+	attempt_start_ = attempt_start;
+	write_error_.clear();
 }
 
 int PartialFile::hand_over(std::string *path) {

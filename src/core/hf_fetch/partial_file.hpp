@@ -48,6 +48,11 @@ public:
 	// a file that saw a write error is removed instead.
 	void keep();
 
+	// A ranged download (ranged_download.hpp) finished: takes over its open
+	// file, written and hashed to size, so finish() verifies it as usual;
+	// attempt_start: the bytes it had kept from before its last attempt (0:
+	// the whole file came in one attempt, which the quarantine asks).
+	void adopt(int fd, std::string path, std::unique_ptr<hf::BlobHasher> hasher, int64_t size, int64_t attempt_start);
 	// Verified content: hands the open fd and its path over (to publishing)
 	// and forgets both. The caller closes the fd.
 	int hand_over(std::string *path);
@@ -61,7 +66,7 @@ public:
 	const std::string &write_error() const { return write_error_; }
 
 private:
-	std::string open_kept(const std::string &path, int64_t size);
+	std::string open_kept(const std::string &path, const std::string &blob, int64_t size);
 
 	int fd_ = -1;
 	std::string path_;

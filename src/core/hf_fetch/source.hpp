@@ -1,17 +1,24 @@
 // The seam between a fetch job and where a blob's bytes come from.
 //
 // The job decides what to fetch, keeps the partial file, retries, limits the
-// rate and publishes; a Source only moves bytes: "send blob X of size N,
-// starting at byte K, to this receiver", then reports how it ended. The Hub
-// over libcurl (hub_source.cpp) is one Source; another (libpq to the upstream
-// server, parallel ranged transfers) is a new file implementing this
-// interface, and the job does not change.
+// rate and publishes; a Source only moves bytes: "send bytes [K, E) of blob
+// X of size N to this receiver", then reports how it ended. The Hub over
+// libcurl (hub_source.cpp) is one Source; another (libpq to the upstream
+// server) is a new file implementing this interface, and the job does not
+// change. Parallel ranged transfers of one large file (ranged_download.cpp)
+// are built on the same seam: several bounded ranges of one blob at once,
+// each on its own transfer, so every Source that serves ranges gets them.
 //
 // What a new Source implements:
-//   - start(): begin a transfer of task's blob from byte `from`, handing the
-//     bytes in order to the receiver (BlobReceiver::take). If the other side
-//     can only send from byte 0, call BlobReceiver::restart() first. Must not
+//   - start(): begin a transfer of task's blob over range [from, end) (end
+//     -1: to the end of the blob), handing the bytes in order to the
+//     receiver (BlobReceiver::take). If the other side can only send the
+//     whole blob from byte 0 (it ignored the range), call
+//     BlobReceiver::restart() first: a single-stream receiver starts over,
+//     a ranged one refuses and the job falls back to one stream. Must not
 //     block: nothing is delivered before run().
+//   - serves_ranges(): true when bounded ranges (end >= 0) are worth asking
+//     for (each on its own connection); false keeps every blob one stream.
 //   - run(): move every transfer forward without blocking (the job calls it
 //     once per turn of its step loop; step(max_ms) stays bounded).
 //   - collect(): report each transfer that ended since the last call, exactly
@@ -79,6 +86,15 @@ struct TransferEnd {
 	int64_t remote_size = -1;
 };
 
+// Which bytes of the blob a transfer asks for: [from, end), end -1 meaning
+// to the end of the blob (a single stream, or its resume).
+struct ByteRange {
+	ByteRange(int64_t from_byte = 0, int64_t end_byte = -1) : from(from_byte), end(end_byte) {}  // NOLINT: a plain offset converts
+	int64_t from;
+	int64_t end;
+	bool bounded() const { return end >= 0; }
+};
+
 // A running transfer, owned by its source.
 class SourceTransfer {
 public:
@@ -89,7 +105,7 @@ class Source {
 public:
 	virtual ~Source() = default;
 	// nullptr with *why set when the transfer cannot start (it is not retried).
-	virtual SourceTransfer *start(const BlobTask &task, int64_t from, BlobReceiver &rx, std::string *why) = 0;
+	virtual SourceTransfer *start(const BlobTask &task, ByteRange range, BlobReceiver &rx, std::string *why) = 0;
 	// The quarantine's cheap question: what the source holds for task now,
 	// without the bytes. Ends like a transfer (collect), complete with
 	// TransferEnd::remote_etag / remote_size. nullptr with *why when this
@@ -99,6 +115,7 @@ public:
 		*why = "this source cannot ask about a file without downloading it";
 		return nullptr;
 	}
+	virtual bool serves_ranges() const { return false; }
 	virtual void resume(SourceTransfer *t) = 0;
 	virtual void stop(SourceTransfer *t) = 0;
 	virtual void run() = 0;

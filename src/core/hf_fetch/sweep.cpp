@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hf_fetch/fs.hpp"
+#include "hf_fetch/range_set.hpp"
 #include "hf_cache/names.hpp"
 #include "common/text.hpp"
 
@@ -50,8 +51,12 @@ int64_t remove_stale_partials(const std::string &root, const std::set<std::pair<
 		if (blobs_fd < 0) continue;
 		int blobs_list_fd = dup(blobs_fd);
 		for (const std::string &name : blobs_list_fd >= 0 ? names_in(blobs_list_fd) : std::vector<std::string>{}) {
-			if (name.size() <= suffix.size() || !ends_with(name, suffix)) continue;
-			std::string blob = name.substr(0, name.size() - suffix.size());
+			// A ranged download's sidecar (and its temporary) goes with the partial file.
+			std::string_view matched;
+			for (std::string_view sfx : {suffix, std::string_view(kRangesSuffix), std::string_view(kRangesTempSuffix)})
+				if (name.size() > sfx.size() && ends_with(name, sfx)) matched = sfx;
+			if (matched.empty()) continue;
+			std::string blob = name.substr(0, name.size() - matched.size());
 			if (!hf::is_blob_name(blob) || wanted.count({folder, blob})) continue;
 			if (make_dirs(root, ".locks/" + folder)) continue;
 			BlobLock lock;
@@ -61,7 +66,7 @@ int64_t remove_stale_partials(const std::string &root, const std::set<std::pair<
 			// Under the lock no writer of ours has the file open; a folder of
 			// that name is left alone.
 			if (fstatat(blobs_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode) &&
-				unlinkat(blobs_fd, name.c_str(), 0) == 0)
+				unlinkat(blobs_fd, name.c_str(), 0) == 0 && matched == suffix)
 				++removed;
 		}
 		close(blobs_fd);

@@ -55,6 +55,8 @@ typedef struct pgmlr_fetch_options
 	int			lock_wait_ms;	/* how long a busy blob lock is retried */
 	bool		verify_present;	/* hash blobs already present (slow) */
 	int64_t		max_bytes_per_second;	/* all transfers together; 0 = no limit */
+	int64_t		range_size;		/* bytes per range of a file fetched in parallel ranges */
+	int			max_streams_per_file;	/* connections per file, 1..64; 1 = one stream */
 	volatile sig_atomic_t *abort_flag;	/* checked by curl's progress callback */
 	pgmlr_fetch_memory *memory;	/* outlives the job; NULL: the job keeps its own */
 } pgmlr_fetch_options;

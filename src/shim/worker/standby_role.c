@@ -272,6 +272,8 @@ start_job(const char *cache_root)
 	opts.max_parallel = pgmlr_max_parallel_downloads;
 	opts.min_free_disk = (int64) pgmlr_min_free_disk_mb * 1024 * 1024;
 	opts.max_bytes_per_second = (int64) pgmlr_max_download_rate_kb * 1024;
+	opts.range_size = (int64) pgmlr_download_range_size_kb * 1024;
+	opts.max_streams_per_file = pgmlr_max_streams_per_file;
 	opts.abort_flag = &ShutdownRequestPending;
 	opts.memory = fetch_memory;
 

@@ -30,7 +30,8 @@ my $hub = PgmlReplHub->start(cache => $cache);
 # The transfer stops for 30 s (the Hub's longest stall) after 64 MiB:
 # SIGTERM arrives while it hangs.
 $hub->faults([ { match => 'model.safetensors', kind => 'stall', seconds => 30, after => 64 << 20, times => 1 } ]);
-my ($primary, $standby, $standby_cache) = prefetch_pair(primary_cache => $cache, hub => $hub, prefix => 'pft');
+my ($primary, $standby, $standby_cache) = prefetch_pair(primary_cache => $cache, hub => $hub, prefix => 'pft',
+	conf => "pgml_replication.max_streams_per_file = 1\n");  # one stream: one Range request to resume
 ok($primary->poll_query_until('postgres', 'SELECT count(*) = 1 FROM pgml_repl.hf_manifest'), 'published');
 $primary->wait_for_catchup($standby);
 $standby->safe_psql('postgres', 'SELECT pgml_repl.prefetch_now()');

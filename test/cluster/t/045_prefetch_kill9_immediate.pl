@@ -1,6 +1,7 @@
 # Crashes in the middle of a large transfer, with restart_after_crash = on:
 #   kill -9 of the prefetch worker (the postmaster restarts every backend),
 #   then an immediate shutdown of the standby and a start.
+# One stream per file (060 crashes a ranged transfer).
 # Each time the partial file is found again under blobs/<blob>.pgml.incomplete
 # and resumed with a Range request; the final cache equals the primary's, no
 # temp file is left, and no file under a final name is wrong.
@@ -20,7 +21,7 @@ my $blob1 = add_sparse_file($cache, 'models--org--crash', $rev, 'model.safetenso
 my $hub = PgmlReplHub->start(cache => $cache);
 $hub->faults([ { match => '/cdn/models--org--crash/', kind => 'stall', seconds => 30, after => $stall_at, times => 1 } ]);
 my ($primary, $standby, $standby_cache) = prefetch_pair(primary_cache => $cache, hub => $hub, prefix => 'pfk',
-	conf => "restart_after_crash = on\n");
+	conf => "restart_after_crash = on\npgml_replication.max_streams_per_file = 1\n");
 ok($primary->poll_query_until('postgres', 'SELECT count(*) = 1 FROM pgml_repl.hf_manifest'), 'published');
 $primary->wait_for_catchup($standby);
 

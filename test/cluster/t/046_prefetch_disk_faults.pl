@@ -18,7 +18,8 @@ my $cache = PostgreSQL::Test::Utils::tempdir('primary_hf') . '/hub';
 mkdir $cache;
 my $rev = '6' x 40;
 my $hub = PgmlReplHub->start(cache => $cache);
-my ($primary, $standby, $standby_cache) = prefetch_pair(primary_cache => $cache, hub => $hub, prefix => 'pfd');
+my ($primary, $standby, $standby_cache) = prefetch_pair(primary_cache => $cache, hub => $hub, prefix => 'pfd',
+	conf => "pgml_replication.max_streams_per_file = 1\n");  # one stream: the disk fills mid-write, not at the ranged file's preallocation
 my $n = 0;
 
 # A new 1 MiB file on the primary, published and streamed; one standby cycle.

@@ -72,7 +72,8 @@ public:
 	std::map<std::string, std::vector<Script>> scripts;  // blob -> attempts, first first
 	std::vector<std::pair<std::string, int64_t>> starts;  // blob, from
 
-	SourceTransfer *start(const BlobTask &task, int64_t from, BlobReceiver &rx, std::string *) override {
+	SourceTransfer *start(const BlobTask &task, ByteRange range, BlobReceiver &rx, std::string *) override {
+		int64_t from = range.from;
 		auto t = std::make_unique<T>();
 		t->rx = &rx;
 		t->data = content[task.blob];
