@@ -40,7 +40,9 @@ CORE_SRCS = \
 	src/core/hf_fetch/publisher.cpp \
 	src/core/hf_fetch/hub_source.cpp \
 	src/core/hf_fetch/job.cpp \
-	src/core/hf_fetch/api.cpp
+	src/core/hf_fetch/api.cpp \
+	src/core/hf_fetch/yield_controller.cpp \
+	src/core/hf_fetch/api_yield.cpp
 
 SHIM_SRCS = \
 	src/shim/module.c \
@@ -85,4 +87,5 @@ UNIT_TEST_SRCS = \
 	test/unit/hf_fetch/job_parts_test.cpp \
 	test/unit/common/work_pool_test.cpp \
 	test/unit/hf_fetch/hub_test.cpp \
+	test/unit/hf_fetch/yield_controller_test.cpp \
 	test/unit/hf_cache/hub_env_test.cpp
