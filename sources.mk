@@ -65,7 +65,9 @@ SHIM_SRCS = \
 	src/shim/worker/main.c \
 	src/shim/worker/standby_role.c \
 	src/shim/worker/primary_role.c \
-	src/shim/worker/priority.c
+	src/shim/worker/priority.c \
+	src/shim/worker/load_probe.c \
+	src/shim/worker/yield.c
 
 UNIT_TEST_SRCS = \
 	test/unit/common/error_test.cpp \

@@ -24,6 +24,7 @@
 #include "pgml_repl/hf_cache.h"
 #include "pgml_repl/hf_fetch.h"
 #include "hf_cache/manifest_table.h"
+#include "worker/yield.h"
 
 /* A step returns after at most this long, so SIGTERM is honoured quickly. */
 #define FETCH_STEP_MS 200
@@ -342,12 +343,15 @@ pgmlr_prefetch_standby_cycle(void)
 
 	memset(&progress, 0, sizeof(progress));
 	partials_logged = false;
+	pgmlr_yield_job_started();
 	while (!done)
 	{
 		done = pgmlr_fetch_step(current_job, FETCH_STEP_MS, &progress, &st);
 		snprintf(detail, sizeof(detail), "%lld of %lld files, %lld of %lld bytes",
 				 (long long) progress.files_done, (long long) progress.files_wanted,
 				 (long long) progress.bytes_done, (long long) progress.bytes_wanted);
+		if (!done)
+			pgmlr_yield_after_step(current_job, &progress, detail, sizeof(detail));
 		publish_progress(&progress, done ? "idle" : "downloading", detail);
 		if (!partials_logged && progress.partials_removed > 0)
 			ereport(LOG,
