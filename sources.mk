@@ -49,7 +49,9 @@ CORE_SRCS = \
 	src/core/hf_fetch/job_memory.cpp \
 	src/core/hf_fetch/hub_source.cpp \
 	src/core/hf_fetch/job.cpp \
-	src/core/hf_fetch/api.cpp
+	src/core/hf_fetch/api.cpp \
+	src/core/hf_fetch/yield_controller.cpp \
+	src/core/hf_fetch/api_yield.cpp
 
 SHIM_SRCS = \
 	src/shim/module.c \
@@ -72,7 +74,9 @@ SHIM_SRCS = \
 	src/shim/worker/main.c \
 	src/shim/worker/standby_role.c \
 	src/shim/worker/primary_role.c \
-	src/shim/worker/priority.c
+	src/shim/worker/priority.c \
+	src/shim/worker/load_probe.c \
+	src/shim/worker/yield.c
 
 UNIT_TEST_SRCS = \
 	test/unit/common/error_test.cpp \
@@ -100,4 +104,5 @@ UNIT_TEST_SRCS = \
 	test/unit/hf_fetch/job_memory_test.cpp \
 	test/unit/common/work_pool_test.cpp \
 	test/unit/hf_fetch/hub_test.cpp \
+	test/unit/hf_fetch/yield_controller_test.cpp \
 	test/unit/hf_cache/hub_env_test.cpp

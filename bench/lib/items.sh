@@ -341,7 +341,30 @@ side_tps_on() {
 		printf "item 6 cpu during pgbench: worker %.2f s, nginx %.2f s of %d s\n", ($3 - $1) / hz, ($4 - $2) / hz, t }' >>"$RES/item6_cpu.txt"
 	echo "item 6: bytes fetched during pgbench: $(rpsql -c 'SELECT bytes_done, state FROM pgml_repl.prefetch_status()')" >>"$BENCH_LOG"
 	wait "$loop"
+	# The worker yields while pgbench runs: it must still finish once the
+	# readers stop. How long the cycle running now takes after pgbench ends
+	# (bounded), against its bytes.
+	local t_end
+	t_end=$(date +%s.%N)
+	if wait_state '^idle$' 120; then
+		awk -v a="$t_end" -v b="$(date +%s.%N)" -v d="$(rpsql -c 'SELECT bytes_done FROM pgml_repl.prefetch_status()')" \
+			'BEGIN { printf "item 6 after pgbench: the running cycle finished %.1f s later (%d bytes done)\n", b - a, d }' >>"$RES/item6_cpu.txt"
+	else
+		echo "item 6 after pgbench: the prefetch did not finish within 120 s" >>"$RES/item6_cpu.txt"
+	fi
 	echo "$tps"
+}
+
+# Prefetch on without yielding (yield_to_queries = off): the defaults before
+# the worker yielded to queries.
+side_tps_noyield() {
+	rpsql -c "ALTER SYSTEM SET pgml_replication.yield_to_queries = off" >>"$BENCH_LOG" 2>&1 || return 1
+	local v rc
+	v="$(side_tps_on)"
+	rc=$?
+	rpsql -c "ALTER SYSTEM RESET pgml_replication.yield_to_queries" -c "SELECT pg_reload_conf()" >>"$BENCH_LOG" 2>&1
+	((rc == 0)) && echo "$v"
+	return $rc
 }
 
 # Prefetch on with pgml_replication.max_download_rate = ITEM6_RATE (default
@@ -384,10 +407,13 @@ item6() {
 		{ skipped 6 "pgbench on replica" "pgbench -i failed (see $BENCH_LOG)"; worker_env_stop; return; }
 	replica_ready && replica_caught_up ||
 		{ skipped 6 "pgbench on replica" "the replica did not get ready (see $BENCH_LOG)"; worker_env_stop; return; }
-	measure 6 "$K_LARGE" side_tps_on side_tps_off side_tps_rate
+	measure 6 "$K_LARGE" side_tps_on side_tps_off side_tps_rate side_tps_noyield
 	row 6 "pgbench -S on replica" "tps, prefetch on" "${MED[side_tps_on]}" "tps, prefetch off" "${MED[side_tps_off]}" tps \
 		"$(ratio "${MED[side_tps_on]}" "${MED[side_tps_off]}")" "ratio>=0.9" \
-		"pgbench -S -c 2 -j 2 -T $ITEM6_SECONDS, scale $ITEM6_SCALE; the worker refetches $(($(manifest_bytes "$PREFETCH_MANIFEST") >> 20)) MiB throughout (defaults: prefetch_nice 10, no rate limit)"
+		"pgbench -S -c 2 -j 2 -T $ITEM6_SECONDS, scale $ITEM6_SCALE; the worker refetches $(($(manifest_bytes "$PREFETCH_MANIFEST") >> 20)) MiB throughout (defaults: prefetch_nice 10, no rate limit, yield_to_queries on, yield_download_rate 10MB)"
+	row 6 "pgbench -S on replica" "tps, prefetch on, yield_to_queries off" "${MED[side_tps_noyield]}" "tps, prefetch off" "${MED[side_tps_off]}" tps \
+		"$(ratio "${MED[side_tps_noyield]}" "${MED[side_tps_off]}")" "-" \
+		"the defaults before the worker yielded to queries (prefetch_nice 10, no rate limit)"
 	row 6 "pgbench -S on replica" "tps, prefetch on, max_download_rate ${ITEM6_RATE:-50MB}" "${MED[side_tps_rate]}" "tps, prefetch off" "${MED[side_tps_off]}" tps \
 		"$(ratio "${MED[side_tps_rate]}" "${MED[side_tps_off]}")" "-" \
 		"the same with the rate limit a DBA would set on a busy replica"

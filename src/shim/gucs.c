@@ -43,6 +43,8 @@ int			pgmlr_max_download_rate_kb = 0;
 int			pgmlr_download_range_size_kb = 16 * 1024;
 int			pgmlr_max_streams_per_file = 16;
 int			pgmlr_prefetch_nice = 10;
+bool		pgmlr_yield_to_queries = true;
+int			pgmlr_yield_download_rate_kb = 10 * 1024;
 
 static char *hf_token_masked = NULL;	/* what the GUC machinery holds */
 static const char *hf_token_secret = NULL;	/* the "extra" of the current value */
@@ -226,10 +228,9 @@ pgmlr_define_gucs(void)
 							"A download that would go below it waits and is retried later.",
 							&pgmlr_min_free_disk_mb, 1024, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
-	/* Both are read when a cycle starts: a reload applies from the next one. */
 	DefineCustomIntVariable("pgml_replication.max_download_rate",
 							"Bytes per second the prefetch worker downloads at most, all files together; 0 means no limit.",
-							"A change applies from the next prefetch cycle.",
+							"A change applies at once, to a running download too.",
 							&pgmlr_max_download_rate_kb, 0, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomIntVariable("pgml_replication.download_range_size",
@@ -247,6 +248,18 @@ pgmlr_define_gucs(void)
 							"A change applies from the next prefetch cycle. A lower value than the worker has needs a server restart.",
 							&pgmlr_prefetch_nice, 10, 0, 19,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	/* Read at every fetch step (worker/yield.c): a reload applies at once. */
+	DefineCustomBoolVariable("pgml_replication.yield_to_queries",
+							 "Whether the prefetch worker slows its downloads while this node's client backends are busy.",
+							 "It falls to pgml_replication.yield_download_rate while queries use CPU on a busy node, "
+							 "and speeds up again once they stop or leave CPU time unused.",
+							 &pgmlr_yield_to_queries, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pgml_replication.yield_download_rate",
+							"Bytes per second the prefetch worker falls to while it yields to queries.",
+							"pgml_replication.max_download_rate still caps it.",
+							&pgmlr_yield_download_rate_kb, 10 * 1024, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
 
 	/* Operator toolkit */
 	DefineCustomIntVariable("pgml_replication.pgbackrest_timeout",

@@ -33,6 +33,8 @@ extern int	pgmlr_min_free_disk_mb;
 extern char *pgmlr_hf_ca_file;
 extern int	pgmlr_max_download_rate_kb;
 extern int	pgmlr_prefetch_nice;
+extern bool pgmlr_yield_to_queries;
+extern int	pgmlr_yield_download_rate_kb;
 
 /*
  * The clear text of pgml_replication.hf_token (the setting shows a mask);

@@ -230,6 +230,14 @@ extern "C" void pgmlr_fetch_plan(pgmlr_fetch_job *job, pgmlr_status *status) {
 	});
 }
 
+extern "C" void pgmlr_fetch_set_rate_limit(pgmlr_fetch_job *job, int64_t bytes_per_second, pgmlr_status *status) {
+	pgmlr::guarded(status, [&]() -> Status {
+		if (Status st = need_job(job)) return st;
+		job->job->set_rate_limit(std::max<int64_t>(bytes_per_second, 0));
+		return {};
+	});
+}
+
 extern "C" bool pgmlr_fetch_step(pgmlr_fetch_job *job, int max_ms, pgmlr_fetch_progress *out, pgmlr_status *status) {
 	bool finished = true;
 	pgmlr::guarded(status, [&]() -> Status {

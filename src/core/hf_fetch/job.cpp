@@ -349,7 +349,15 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 	// ---- the rate limit --------------------------------------------------
 	// Returns how long to wait for tokens when transfers are paused, else -1.
 	int refill_and_resume() {
-		if (!limiter.enabled()) return -1;
+		if (!limiter.enabled()) {
+			// The limit was lifted (set_rate_limit) while transfers were paused.
+			for (auto &t : transfers)
+				if (t->paused && t->running) {
+					t->paused = false;
+					source->resume(t->running);
+				}
+			return -1;
+		}
 		limiter.refill(Clock::now());
 		bool any_paused = false;
 		for (auto &t : transfers) any_paused = any_paused || (t->paused && t->running) || (t->ranged && t->ranged->any_paused());
@@ -592,6 +600,8 @@ Result<bool> Job::step(int max_ms, Progress *out) {
 	if (j.canceled) return make_error(ErrCode::Canceled, "the download was canceled");
 	return j.finished;
 }
+
+void Job::set_rate_limit(int64_t bytes_per_second) { impl_->limiter.set_rate(bytes_per_second); }
 
 void Job::cancel() {
 	impl_->abandon_all();

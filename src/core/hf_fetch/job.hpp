@@ -93,6 +93,8 @@ public:
 	bool planned() const;
 	// finished? Err(CANCELED) when the abort flag stopped it.
 	Result<bool> step(int max_ms, Progress *out);
+	// All transfers together from now on (<= 0: no limit); between steps.
+	void set_rate_limit(int64_t bytes_per_second);
 	void cancel();
 	const std::vector<RefusedRow> &refused() const;
 	int queue_count() const;

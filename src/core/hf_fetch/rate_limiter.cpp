@@ -6,10 +6,26 @@
 
 namespace pgmlr::hf_fetch {
 
+// 50 ms of traffic, at least one curl buffer
+double RateLimiter::burst_for(double rate) { return std::max(rate / 20.0, 256.0 * 1024.0); }
+
 RateLimiter::RateLimiter(int64_t bytes_per_second)
-	: rate_(bytes_per_second > 0 ? static_cast<double>(bytes_per_second) : 0.0),
-	  // 50 ms of traffic, at least one curl buffer
-	  burst_(std::max(rate_ / 20.0, 256.0 * 1024.0)) {}
+	: rate_(bytes_per_second > 0 ? static_cast<double>(bytes_per_second) : 0.0), burst_(burst_for(rate_)) {}
+
+void RateLimiter::set_rate(int64_t bytes_per_second) {
+	double rate = bytes_per_second > 0 ? static_cast<double>(bytes_per_second) : 0.0;
+	if (rate == rate_) return;
+	bool was_enabled = enabled();
+	rate_ = rate;
+	burst_ = burst_for(rate_);
+	if (!enabled() || !was_enabled) {
+		// Tokens saved under no limit mean nothing: the first refill starts full.
+		tokens_ = 0;
+		refilled_ = Clock::time_point{};
+		return;
+	}
+	tokens_ = std::min(tokens_, burst_);
+}
 
 bool RateLimiter::take(size_t n) {
 	if (tokens_ <= 0) return false;

@@ -3,7 +3,8 @@
 // finds the bucket empty pauses; paused transfers resume only once the
 // bucket is half full again, so the job wakes about 40 times a second
 // instead of after every few kilobytes (each wake-up costs the replica's
-// queries a context switch).
+// queries a context switch). The rate may change while a job runs (the
+// worker yields to queries, see yield_controller.hpp).
 #pragma once
 #include "common/core_only.hpp"
 
@@ -19,6 +20,11 @@ public:
 
 	explicit RateLimiter(int64_t bytes_per_second);  // <= 0: no limit
 	bool enabled() const { return rate_ > 0; }
+	// A new rate (<= 0: no limit) from now on. From no limit to a limit the
+	// next refill fills the bucket; a lower limit keeps the debt but not more
+	// tokens than its own (smaller) burst.
+	void set_rate(int64_t bytes_per_second);
+	double rate() const { return rate_; }
 	// false: the bucket is empty, pause. Otherwise the n bytes are taken
 	// (the bucket may go below zero: one piece is never split).
 	bool take(size_t n);
@@ -32,6 +38,7 @@ public:
 
 private:
 	double resume_at() const { return burst_ / 2.0; }
+	static double burst_for(double rate);
 
 	double rate_;
 	double burst_;

@@ -160,6 +160,10 @@ bool		pgmlr_fetch_refused_item(const pgmlr_fetch_job *job, int index, pgmlr_fetc
  * status. out may be NULL. */
 bool		pgmlr_fetch_step(pgmlr_fetch_job *job, int max_ms, pgmlr_fetch_progress *out, pgmlr_status *status);
 
+/* A new limit for all transfers together, from the next step on (0: none);
+ * e.g. the worker lowering its rate while queries are busy. */
+void		pgmlr_fetch_set_rate_limit(pgmlr_fetch_job *job, int64_t bytes_per_second, pgmlr_status *status);
+
 /* Blobs not yet present (pending, active, backing off, failed or held). */
 int			pgmlr_fetch_queue_count(const pgmlr_fetch_job *job);
 bool		pgmlr_fetch_queue_item(const pgmlr_fetch_job *job, int index, pgmlr_fetch_queue_entry *out);

@@ -24,6 +24,7 @@
 #include "pgml_repl/hf_cache.h"
 #include "pgml_repl/hf_fetch.h"
 #include "hf_cache/manifest_table.h"
+#include "worker/yield.h"
 
 /* A step returns after at most this long, so SIGTERM is honoured quickly. */
 #define FETCH_STEP_MS 200
@@ -355,6 +356,7 @@ pgmlr_prefetch_standby_cycle(void)
 
 	memset(&progress, 0, sizeof(progress));
 	partials_logged = false;
+	pgmlr_yield_job_started();
 	while (!done)
 	{
 		done = pgmlr_fetch_step(current_job, FETCH_STEP_MS, &progress, &st);
@@ -362,6 +364,8 @@ pgmlr_prefetch_standby_cycle(void)
 				 progress.paused_ms > 0 ? "paused by the Hub's rate limit (no request until its window ends); " : "",
 				 (long long) progress.files_done, (long long) progress.files_wanted,
 				 (long long) progress.bytes_done, (long long) progress.bytes_wanted);
+		if (!done)
+			pgmlr_yield_after_step(current_job, &progress, detail, sizeof(detail));
 		publish_progress(&progress, done ? "idle" : (progress.paused_ms > 0 && progress.files_active == 0) ? "paused" : "downloading",
 						 detail);
 		if (!partials_logged && progress.partials_removed > 0)

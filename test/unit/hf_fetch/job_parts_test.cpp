@@ -232,6 +232,44 @@ TEST(RateLimiter, SlowRatesStillAllowOneCurlBuffer) {
 	EXPECT_DOUBLE_EQ(r.burst(), 256.0 * 1024.0);
 }
 
+TEST(RateLimiter, SetRateFromNoLimitToALimitAndBack) {
+	using C = RateLimiter::Clock;
+	RateLimiter r(0);
+	C::time_point t0 = C::now();
+	r.refill(t0);
+	r.set_rate(10'000'000);
+	EXPECT_TRUE(r.enabled());
+	EXPECT_DOUBLE_EQ(r.burst(), 500'000.0);
+	r.refill(t0 + std::chrono::seconds(1));
+	EXPECT_DOUBLE_EQ(r.tokens(), 500'000.0);  // the first refill after the change fills the bucket
+	EXPECT_TRUE(r.take(700'000));
+	EXPECT_FALSE(r.has_tokens());
+	r.set_rate(0);
+	EXPECT_FALSE(r.enabled());
+	EXPECT_DOUBLE_EQ(r.tokens(), 0.0);  // no debt carried into "no limit"
+	r.set_rate(10'000'000);             // and none back from it: a full bucket again
+	r.refill(t0 + std::chrono::seconds(5));
+	EXPECT_DOUBLE_EQ(r.tokens(), 500'000.0);
+}
+
+TEST(RateLimiter, SetRateLowerKeepsTheDebtAndShrinksTheBucket) {
+	using C = RateLimiter::Clock;
+	RateLimiter r(100'000'000);  // burst 5 MB
+	C::time_point t0 = C::now();
+	r.refill(t0);
+	EXPECT_TRUE(r.take(1'000'000));
+	r.set_rate(10'000'000);  // burst 500 kB: 4 MB left become 500 kB
+	EXPECT_DOUBLE_EQ(r.rate(), 10'000'000.0);
+	EXPECT_DOUBLE_EQ(r.tokens(), 500'000.0);
+	EXPECT_TRUE(r.take(800'000));
+	r.set_rate(5'000'000);  // burst 256 kB (one curl buffer): the debt stays
+	EXPECT_NEAR(r.tokens(), -300'000.0, 1e-6);
+	r.refill(t0 + std::chrono::milliseconds(100));  // +500 kB at the new rate
+	EXPECT_NEAR(r.tokens(), 200'000.0, 1e-6);
+	r.set_rate(5'000'000);  // the same rate changes nothing
+	EXPECT_NEAR(r.tokens(), 200'000.0, 1e-6);
+}
+
 TEST(HubTransferEnd, MapsCurlAndHttpResults) {
 	TransferEnd e = hub_transfer_end(CURLE_OK, 200, 0, "u");
 	EXPECT_EQ(e.kind, TransferEnd::Kind::complete);
@@ -425,4 +463,34 @@ TEST(FakeSource, LinksAndRefsNeverPrecedeTheirBlobs) {
 	EXPECT_EQ(p.links_created, 60);
 	EXPECT_EQ(p.refs_written, 1);
 	EXPECT_EQ(read_file(repo + "/refs/main"), kRev);
+}
+
+// No limit at creation, the slowest limit set before the first step (the
+// transfer pauses after one bucket), then lifted: the paused transfer resumes.
+TEST(FakeSource, RateLimitChangesDuringAJob) {
+	TempDir d;
+	auto src = std::make_unique<FakeSource>();
+	std::string big(600 * 1024, 'y');  // more than the 256 kB bucket of a 1 B/s limit
+	std::string blob(64, 'b');
+	src->content = {{blob, big}};
+	Options o = fast_options(d.path);
+	o.max_retries = 0;
+	auto job = Job::create(o, std::move(src));
+	ASSERT_TRUE(job);
+	ASSERT_FALSE((*job)->add_row(row("big.bin", blob, static_cast<int64_t>(big.size()))));
+	ASSERT_FALSE((*job)->plan());
+	(*job)->set_rate_limit(1);
+	Progress p;
+	for (int i = 0; i < 3; ++i) {
+		Result<bool> r = (*job)->step(20, &p);
+		ASSERT_TRUE(r);
+		EXPECT_FALSE(*r) << "finished although paused at 1 B/s";
+	}
+	EXPECT_GE(p.bytes_received, 256 * 1024);
+	EXPECT_LT(p.bytes_received, static_cast<int64_t>(big.size()));
+	EXPECT_EQ(p.files_active, 1);
+	(*job)->set_rate_limit(0);
+	Result<bool> r = run_to_end(**job, &p);
+	ASSERT_TRUE(r && *r);
+	EXPECT_EQ(p.bytes_received, static_cast<int64_t>(big.size()));
 }
