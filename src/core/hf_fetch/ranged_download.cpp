@@ -366,7 +366,7 @@ bool RangedDownload::any_paused() const {
 bool RangedDownload::resume_paused(RateLimiter &limiter) {
 	for (size_t i = 0; i < streams_.size(); ++i) {
 		RangedStream &s = *streams_[i];
-		if (!s.paused || !s.running || !limiter.has_tokens()) continue;
+		if (!s.paused || !s.running || (limiter.enabled() && !limiter.has_tokens())) continue;
 		s.paused = false;
 		src_.resume(s.running);  // may deliver (and pause) at once
 	}
