@@ -335,7 +335,8 @@ Check check_prefetch_worker(const pgmlr_doctor_facts &f) {
 	if (is(f.prefetch_state, "error"))
 		return make("prefetch_worker", CheckState::Warning,
 					"The prefetch worker's last cycle failed: " + str(f.prefetch_last_error ? f.prefetch_last_error : f.prefetch_detail),
-					"See SELECT * FROM pgml_repl.prefetch_queue(); then SELECT pgml_repl.prefetch_now(); to retry at once.");
+					"See SELECT * FROM pgml_repl.prefetch_queue(); then SELECT pgml_repl.prefetch_now(); to retry at once "
+					"(a held file waits for its next_try_at, a corrected manifest row or a restart of the worker).");
 	return make("prefetch_worker", CheckState::Ok, "The prefetch worker is running (state " + str(f.prefetch_state) + ").");
 }
 

@@ -1,6 +1,7 @@
 // The per-blob set-up that runs ahead of a transfer (lock, present test,
 // partial file) and the free-space gate's reading policy.
 #include "hf_fetch/blob_setup.hpp"
+#include "temp_files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,14 +20,7 @@ namespace {
 const std::string kAbc = "abc";
 const std::string kAbcBlob = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
-struct TempDir {
-	std::string path;
-	TempDir() {
-		char tmpl[] = "/tmp/hf_blob_setup_XXXXXX";
-		path = mkdtemp(tmpl);
-	}
-	~TempDir() { fs::remove_all(path); }
-};
+using test_files::TempDir;
 
 BlobSetupArgs args_in(const std::string &dir) {
 	BlobSetupArgs a;

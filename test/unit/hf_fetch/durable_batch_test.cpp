@@ -18,6 +18,7 @@
 
 #include "hf_cache/checksum.hpp"
 #include "hf_fetch/fs.hpp"
+#include "temp_files.hpp"
 
 namespace fs = std::filesystem;
 using namespace pgmlr::hf_fetch;
@@ -27,21 +28,8 @@ namespace {
 
 const std::string kRev = std::string(40, '2');
 
-struct TempDir {
-	std::string path;
-	TempDir() {
-		char tmpl[] = "/tmp/hf_durable_XXXXXX";
-		path = mkdtemp(tmpl);
-	}
-	~TempDir() { fs::remove_all(path); }
-};
-
-std::string read_file(const std::string &p) {
-	std::ifstream f(p, std::ios::binary);
-	std::stringstream s;
-	s << f.rdbuf();
-	return s.str();
-}
+using test_files::read_file;
+using test_files::TempDir;
 
 std::string sha256_of(const std::string &content) {
 	pgmlr::hf::BlobHasher h(std::string(64, '0'), static_cast<int64_t>(content.size()));

@@ -5,6 +5,7 @@
 #include "hf_cache/checksum.hpp"
 #include "hf_fetch/hub_source.hpp"
 #include "pgml_repl/hf_fetch.h"
+#include "temp_files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -71,12 +72,7 @@ void write_file(const std::string &p, const std::string &content) {
 	std::ofstream(p, std::ios::binary) << content;
 }
 
-std::string read_file(const std::string &p) {
-	std::ifstream f(p, std::ios::binary);
-	std::stringstream ss;
-	ss << f.rdbuf();
-	return ss.str();
-}
+using test_files::read_file;
 
 // Writes a repo the way huggingface_hub does: blobs, relative links, refs.
 void build_repo(const std::string &cache, const Repo &r) {

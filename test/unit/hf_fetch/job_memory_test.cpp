@@ -7,6 +7,7 @@
 #include "hf_fetch/job.hpp"
 #include "hf_fetch/job_memory.hpp"
 #include "hf_fetch/source.hpp"
+#include "temp_files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -32,14 +33,7 @@ const std::string kHelloBlob = "ce013625030ba8dba906f756967f9e9ca394464a";  // g
 const std::string kAbc = "abc";
 const std::string kAbcBlob = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";  // sha256
 
-struct TempDir {
-	std::string path;
-	TempDir() {
-		char tmpl[] = "/tmp/hf_fetch_memory_XXXXXX";
-		path = mkdtemp(tmpl);
-	}
-	~TempDir() { fs::remove_all(path); }
-};
+using test_files::TempDir;
 
 Row row(const std::string &path, const std::string &blob, int64_t size) {
 	Row r;

@@ -7,6 +7,7 @@
 #include "hf_fetch/rate_limiter.hpp"
 #include "hf_fetch/retry_policy.hpp"
 #include "hf_fetch/source.hpp"
+#include "temp_files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -32,21 +33,8 @@ const std::string kHelloBlob = "ce013625030ba8dba906f756967f9e9ca394464a";  // g
 const std::string kAbc = "abc";
 const std::string kAbcBlob = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";  // sha256
 
-struct TempDir {
-	std::string path;
-	TempDir() {
-		char tmpl[] = "/tmp/hf_fetch_job_XXXXXX";
-		path = mkdtemp(tmpl);
-	}
-	~TempDir() { fs::remove_all(path); }
-};
-
-std::string read_file(const std::string &p) {
-	std::ifstream f(p, std::ios::binary);
-	std::stringstream s;
-	s << f.rdbuf();
-	return s.str();
-}
+using test_files::read_file;
+using test_files::TempDir;
 
 Row row(const std::string &path, const std::string &blob, int64_t size) {
 	Row r;

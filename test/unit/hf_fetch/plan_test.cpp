@@ -3,6 +3,7 @@
 #include "hf_fetch/plan.hpp"
 #include "hf_fetch/sweep.hpp"
 #include "pgml_repl/hf_fetch.h"
+#include "temp_files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -25,14 +26,7 @@ namespace {
 const std::string kRev = std::string(40, '1');
 const std::string kRev2 = std::string(40, '2');
 
-struct TempDir {
-	std::string path;
-	TempDir() {
-		char tmpl[] = "/tmp/hf_fetch_plan_XXXXXX";
-		path = mkdtemp(tmpl);
-	}
-	~TempDir() { fs::remove_all(path); }
-};
+using test_files::TempDir;
 
 std::string git_blob(const std::string &content) {
 	BlobHasher h(std::string(40, '0'), static_cast<int64_t>(content.size()));
@@ -40,12 +34,7 @@ std::string git_blob(const std::string &content) {
 	return h.hex_digest();
 }
 
-std::string read_file(const std::string &p) {
-	std::ifstream f(p, std::ios::binary);
-	std::stringstream ss;
-	ss << f.rdbuf();
-	return ss.str();
-}
+using test_files::read_file;
 
 void write_file(const std::string &p, const std::string &content) {
 	fs::create_directories(fs::path(p).parent_path());

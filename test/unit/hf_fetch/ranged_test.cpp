@@ -11,6 +11,7 @@
 #include "hf_fetch/ranged_download.hpp"
 #include "hf_fetch/ranged_writer.hpp"
 #include "hf_fetch/source.hpp"
+#include "temp_files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -32,21 +33,8 @@ namespace {
 
 const std::string kRev = std::string(40, '1');
 
-struct TempDir {
-	std::string path;
-	TempDir() {
-		char tmpl[] = "/tmp/hf_fetch_ranged_XXXXXX";
-		path = mkdtemp(tmpl);
-	}
-	~TempDir() { fs::remove_all(path); }
-};
-
-std::string read_file(const std::string &p) {
-	std::ifstream f(p, std::ios::binary);
-	std::stringstream s;
-	s << f.rdbuf();
-	return s.str();
-}
+using test_files::read_file;
+using test_files::TempDir;
 
 void write_file(const std::string &p, const std::string &data) {
 	std::ofstream f(p, std::ios::binary | std::ios::trunc);
