@@ -151,6 +151,28 @@ Status create_symlink_atomic(const std::string &dir, const std::string &name, co
 	return fsync_dir(dir);
 }
 
+int open_plain_file(const std::string &path, int64_t *size) {
+	int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	struct stat sb;
+	if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+		close(fd);
+		fd = -1;
+		errno = EINVAL;
+	}
+	if (fd < 0 && errno != ENOENT && errno != ENOSPC && errno != EROFS && errno != EDQUOT) {
+		unlink(path.c_str());
+		fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	}
+	if (fd >= 0 && fstat(fd, &sb) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (fd >= 0) *size = static_cast<int64_t>(sb.st_size);
+	return fd;
+}
+
 Result<int64_t> free_bytes(const std::string &path) {
 	struct statvfs vfs;
 	if (statvfs(path.c_str(), &vfs) != 0) return io_error("could not read free disk space", path, errno);

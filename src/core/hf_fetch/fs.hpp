@@ -35,6 +35,12 @@ Status write_file_atomic(const std::string &dir, const std::string &name, const 
 // already exists (then *created = false and nothing changes).
 Status create_symlink_atomic(const std::string &dir, const std::string &name, const std::string &target, bool *created);
 
+// Opens path read-write as a plain file, creating it (mode 0644). A link
+// planted under the name is never followed (O_NOFOLLOW): it, or anything
+// else there that is not a plain file, is removed and a fresh file made.
+// The fd with *size its current size, or -1 with errno set.
+int open_plain_file(const std::string &path, int64_t *size);
+
 // Bytes available to an unprivileged writer on the file system of path.
 Result<int64_t> free_bytes(const std::string &path);
 

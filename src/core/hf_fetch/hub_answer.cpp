@@ -1,5 +1,6 @@
 // Implements hf_fetch/hub_answer.hpp; what it is for is said at the top of that header.
 #include "common/core_only.hpp"
+#include "common/text.hpp"
 #include "hf_fetch/hub_answer.hpp"
 
 #include <curl/curl.h>
@@ -9,12 +10,6 @@
 
 namespace pgmlr::hf_fetch {
 namespace {
-
-std::string_view trim(std::string_view s) {
-	while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-	while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
-	return s;
-}
 
 bool named(std::string_view line, std::string_view name, std::string_view *value) {
 	if (line.size() <= name.size() || line[name.size()] != ':') return false;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hf_fetch/fs.hpp"
 #include "hf_fetch/range_set.hpp"
 
 namespace pgmlr::hf_fetch {
@@ -46,19 +47,8 @@ std::string PartialFile::prepare(const std::string &path, const std::string &blo
 std::string PartialFile::open_kept(const std::string &path, const std::string &blob, int64_t size) {
 	path_ = path;
 	flatten_to_prefix(path_, blob, size);  // a ranged download's file becomes a plain prefix
-	// O_NOFOLLOW: a link planted under our name is replaced, never followed.
-	int fd = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	struct stat sb;
-	if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))) {
-		close(fd);
-		fd = -1;
-		errno = EINVAL;
-	}
-	if (fd < 0 && errno != ENOENT && errno != ENOSPC && errno != EROFS && errno != EDQUOT) {
-		// Unreadable or not a plain file: discard it and start a fresh one.
-		unlink(path_.c_str());
-		fd = open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	}
+	int64_t found = 0;
+	int fd = open_plain_file(path_, &found);  // a planted link or other odd file is replaced
 	if (fd < 0) {
 		std::string why = std::string("could not create a temporary file: ") + std::strerror(errno);
 		path_.clear();
@@ -67,8 +57,6 @@ std::string PartialFile::open_kept(const std::string &path, const std::string &b
 	fd_ = fd;
 	on_disk_ = 0;
 	hasher_->reset();
-	// sb is the fstat above: the file was not written since.
-	int64_t found = static_cast<int64_t>(sb.st_size);
 	int64_t kept = found > size ? 0 : found;  // longer: not a prefix of this blob
 	if (kept > 0 && hf::hash_fd_prefix(fd, kept, *hasher_)) {
 		hasher_->reset();

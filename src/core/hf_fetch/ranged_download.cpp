@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hf_fetch/fs.hpp"
 #include "hf_fetch/partial_file.hpp"
 #include "hf_fetch/ranged_writer.hpp"
 #include "hf_fetch/rate_limiter.hpp"
@@ -86,24 +87,10 @@ std::string RangedDownload::open(const std::string &partial_path, const std::str
 	blob_ = blob;
 	size_ = size;
 	unlink((sidecar_ + ".tmp").c_str());
-	int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	struct stat sb;
-	if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))) {
-		close(fd);
-		fd = -1;
-		errno = EINVAL;
-	}
-	if (fd < 0 && errno != ENOENT && errno != ENOSPC && errno != EROFS && errno != EDQUOT) {
-		unlink(path_.c_str());  // not a plain file: start a fresh one
-		fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	}
-	if (fd < 0 || fstat(fd, &sb) != 0) {
-		std::string why = std::string("could not create a temporary file: ") + std::strerror(errno);
-		if (fd >= 0) close(fd);
-		return why;
-	}
+	int64_t on_disk = 0;
+	int fd = open_plain_file(path_, &on_disk);  // a planted link or other odd file is replaced
+	if (fd < 0) return std::string("could not create a temporary file: ") + std::strerror(errno);
 	fd_ = fd;
-	int64_t on_disk = static_cast<int64_t>(sb.st_size);
 	RangeSet written;
 	std::string text;
 	if (read_sidecar(sidecar_, &text)) {

@@ -1,5 +1,6 @@
 // Implements hf_fetch/rate_limit_headers.hpp; what it is for is said at the top of that header.
 #include "common/core_only.hpp"
+#include "common/text.hpp"
 #include "hf_fetch/rate_limit_headers.hpp"
 
 #include <algorithm>
@@ -8,18 +9,6 @@
 
 namespace pgmlr::hf_fetch {
 namespace {
-
-std::string_view trim(std::string_view s) {
-	while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-	while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
-	return s;
-}
-
-std::string lower(std::string_view s) {
-	std::string out(s);
-	for (char &c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-	return out;
-}
 
 // Splits at sep outside double quotes (a backslash escapes inside them).
 std::vector<std::string_view> split_outside_quotes(std::string_view s, char sep) {
@@ -90,7 +79,7 @@ std::vector<Item> items(std::string_view value) {
 			} else if (eq == std::string_view::npos) {
 				item.names.emplace_back(member);  // a bare token names the policy too
 			} else {
-				item.params.emplace_back(lower(trim(member.substr(0, eq))), integer(member.substr(eq + 1)));
+				item.params.emplace_back(to_lower_ascii(trim(member.substr(0, eq))), integer(member.substr(eq + 1)));
 			}
 		}
 		out.push_back(std::move(item));
@@ -111,7 +100,7 @@ int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
 int month_of(std::string_view s) {
 	static const std::array<const char *, 12> names = {"jan", "feb", "mar", "apr", "may", "jun",
 													   "jul", "aug", "sep", "oct", "nov", "dec"};
-	std::string l = lower(s);
+	std::string l = to_lower_ascii(s);
 	for (size_t i = 0; i < names.size(); ++i)
 		if (l == names[i]) return static_cast<int>(i) + 1;
 	return 0;
@@ -236,7 +225,7 @@ std::string host_of(std::string_view url) {
 	std::string_view rest = url.substr(scheme_end + 3);
 	rest = rest.substr(0, rest.find_first_of("/?#"));
 	if (size_t at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
-	return lower(url.substr(0, scheme_end)) + "://" + lower(rest);
+	return to_lower_ascii(url.substr(0, scheme_end)) + "://" + to_lower_ascii(rest);
 }
 
 }  // namespace pgmlr::hf_fetch
