@@ -80,6 +80,11 @@ const pgmlr::PlannedSetting *setting_at(const pgmlr_primary_plan *plan, int i) {
 	return &plan->plan.settings[static_cast<size_t>(i)];
 }
 
+const char *text_at(const pgmlr_primary_plan *plan, int i, std::string pgmlr::PlannedSetting::*field) {
+	const pgmlr::PlannedSetting *s = setting_at(plan, i);
+	return s ? (s->*field).c_str() : nullptr;
+}
+
 pgmlr::PlannedSetting *setting_at(pgmlr_primary_plan *plan, int i) {
 	return const_cast<pgmlr::PlannedSetting *>(setting_at(static_cast<const pgmlr_primary_plan *>(plan), i));
 }
@@ -110,13 +115,11 @@ extern "C" bool pgmlr_primary_plan_archive_command_lacks_path(const pgmlr_primar
 }
 
 extern "C" const char *pgmlr_primary_plan_name(const pgmlr_primary_plan *plan, int i) {
-	auto s = setting_at(plan, i);
-	return s ? s->name.c_str() : nullptr;
+	return text_at(plan, i, &pgmlr::PlannedSetting::name);
 }
 
 extern "C" const char *pgmlr_primary_plan_desired(const pgmlr_primary_plan *plan, int i) {
-	auto s = setting_at(plan, i);
-	return s ? s->desired.c_str() : nullptr;
+	return text_at(plan, i, &pgmlr::PlannedSetting::desired);
 }
 
 extern "C" void pgmlr_primary_plan_observe(pgmlr_primary_plan *plan, int i, const char *configured,
@@ -130,13 +133,11 @@ extern "C" void pgmlr_primary_plan_observe(pgmlr_primary_plan *plan, int i, cons
 }
 
 extern "C" const char *pgmlr_primary_plan_previous(const pgmlr_primary_plan *plan, int i) {
-	auto s = setting_at(plan, i);
-	return s ? s->previous.c_str() : nullptr;
+	return text_at(plan, i, &pgmlr::PlannedSetting::previous);
 }
 
 extern "C" const char *pgmlr_primary_plan_value(const pgmlr_primary_plan *plan, int i) {
-	auto s = setting_at(plan, i);
-	return s ? s->value.c_str() : nullptr;
+	return text_at(plan, i, &pgmlr::PlannedSetting::value);
 }
 
 extern "C" bool pgmlr_primary_plan_changed(const pgmlr_primary_plan *plan, int i) {

@@ -421,29 +421,38 @@ return_rule_row(FunctionCallInfo fcinfo, const char *rule, bool changed)
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
+/*
+ * The arguments allow_replica() and disallow_replica() share, checked:
+ * superuser, the role (returned in *role) and the address: normalized, and
+ * as given in *address_in (for the notice, once every argument passed).
+ */
+static char *
+rule_address_and_role(FunctionCallInfo fcinfo, const char *function, const char **role, char **address_in)
+{
+	pgmlr_status st;
+
+	pgmlr_require_superuser(function);
+	*address_in = required_text_arg(fcinfo, 0, "address");
+	*role = required_name_arg(fcinfo, 1, "role_name");
+	pgmlr_check_role_name(*role, &st);
+	pgmlr_report_status(&st);
+	return checked(pgmlr_hba_normalize_address(*address_in, &st), &st);
+}
+
 PG_FUNCTION_INFO_V1(pgmlr_allow_replica);
 Datum
 pgmlr_allow_replica(PG_FUNCTION_ARGS)
 {
 	pgmlr_status st;
-	char	   *address_in;
 	const char *role;
-	char	   *method_in;
+	char	   *address_in;
 	char	   *address;
 	char	   *method;
 	bool		changed = false;
 	char	   *rule = NULL;
 
-	pgmlr_require_superuser("allow_replica");
-	address_in = required_text_arg(fcinfo, 0, "address");
-	role = required_name_arg(fcinfo, 1, "role_name");
-	method_in = required_text_arg(fcinfo, 2, "method");
-
-	pgmlr_check_role_name(role, &st);
-	pgmlr_report_status(&st);
-	address = checked(pgmlr_hba_normalize_address(address_in, &st), &st);
-	method = checked(pgmlr_hba_normalize_method(method_in, &st), &st);
-
+	address = rule_address_and_role(fcinfo, "allow_replica", &role, &address_in);
+	method = checked(pgmlr_hba_normalize_method(required_text_arg(fcinfo, 2, "method"), &st), &st);
 	pgmlr_hba_notice_address(address_in);
 
 	queue_hba_edit(HBA_ALLOW, role, address, method, &changed, &rule);
@@ -464,23 +473,14 @@ PG_FUNCTION_INFO_V1(pgmlr_disallow_replica);
 Datum
 pgmlr_disallow_replica(PG_FUNCTION_ARGS)
 {
-	pgmlr_status st;
-	char	   *address_in;
 	const char *role;
+	char	   *address_in;
 	char	   *address;
 	bool		changed = false;
 	char	   *rule = NULL;
 
-	pgmlr_require_superuser("disallow_replica");
-	address_in = required_text_arg(fcinfo, 0, "address");
-	role = required_name_arg(fcinfo, 1, "role_name");
-
-	pgmlr_check_role_name(role, &st);
-	pgmlr_report_status(&st);
-	address = checked(pgmlr_hba_normalize_address(address_in, &st), &st);
-
+	address = rule_address_and_role(fcinfo, "disallow_replica", &role, &address_in);
 	pgmlr_hba_notice_address(address_in);
-
 	queue_hba_edit(HBA_DISALLOW, role, address, NULL, &changed, &rule);
 	pgmlr_hba_notice_on_standby("disallow_replica");
 	return_rule_row(fcinfo, rule, changed);
