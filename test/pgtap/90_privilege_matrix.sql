@@ -180,7 +180,8 @@ SELECT 'pgml_replication.' || n, true, true, true, true
 FROM unnest(ARRAY['archive_ready_warning', 'archive_ready_error', 'replication_lag_warning',
                   'replication_lag_error', 'hf_cache_dir', 'pgbackrest_timeout', 'pgbackrest_info_ttl', 'prefetch',
                   'database', 'naptime', 'hf_endpoint', 'hf_ca_file', 'max_parallel_downloads',
-                  'min_free_disk', 'max_download_rate', 'prefetch_nice']) n;
+                  'min_free_disk', 'max_download_rate', 'prefetch_nice', 'download_range_size',
+                  'max_streams_per_file', 'yield_to_queries', 'yield_download_rate']) n;
 INSERT INTO guc_matrix VALUES ('pgml_replication.hf_token', false, true, false, true);
 
 -- 1

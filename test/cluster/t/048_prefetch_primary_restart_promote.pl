@@ -18,7 +18,10 @@ my $at = 16 << 20;
 my $blob_a = add_sparse_file($cache, 'models--org--during-restart', $rev, 'model.safetensors', 128 << 20);
 my $hub = PgmlReplHub->start(cache => $cache);
 $hub->faults([ { match => '/cdn/models--org--during-restart/', kind => 'stall', seconds => 6, after => $at, times => 1 } ]);
-my ($primary, $standby, $standby_cache) = prefetch_pair(primary_cache => $cache, hub => $hub, prefix => 'pfr');
+# One stream per file: the stall holds the whole file in transfer (with
+# ranges, the other streams would finish it around the stalled one).
+my ($primary, $standby, $standby_cache) = prefetch_pair(primary_cache => $cache, hub => $hub, prefix => 'pfr',
+	conf => "pgml_replication.max_streams_per_file = 1\n");
 ok($primary->poll_query_until('postgres', 'SELECT count(*) = 1 FROM pgml_repl.hf_manifest'), 'published');
 $primary->safe_psql('postgres', 'CREATE TABLE t (i int); INSERT INTO t VALUES (1)');
 $primary->wait_for_catchup($standby);
