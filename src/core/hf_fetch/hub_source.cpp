@@ -193,8 +193,11 @@ SourceTransfer *HubSource::start(const BlobTask &task, ByteRange range, BlobRece
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(opts_.low_speed_time_s));
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "pgml_replication/0.1");
 	// Large bodies get a large receive buffer; a small file's would be
-	// fresh pages (a fault each) allocated for every transfer.
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, static_cast<long>(std::clamp<int64_t>((range.bounded() ? range.end : task.size) - from, 16 * 1024, 512 * 1024)));
+	// fresh pages (a fault each) allocated for every transfer. A ranged
+	// stream gets at most 128 KiB: a job may run 64 of them, and each is
+	// capped by its link rather than by the buffer.
+	int64_t max_buffer = range.bounded() ? 128 * 1024 : 512 * 1024;
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, static_cast<long>(std::clamp<int64_t>((range.bounded() ? range.end : task.size) - from, 16 * 1024, max_buffer)));
 	// A custom Authorization header: libcurl drops it when a redirect leaves
 	// the original host (we never set CURLOPT_UNRESTRICTED_AUTH).
 	if (!opts_.token.empty()) t.headers = curl_slist_append(t.headers, ("Authorization: Bearer " + opts_.token).c_str());
