@@ -7,6 +7,7 @@
 #include "hf_fetch/job.hpp"
 #include "hf_fetch/job_memory.hpp"
 #include "hf_fetch/source.hpp"
+#include "hf_fetch/job_fixture.hpp"
 #include "temp_files.hpp"
 
 #include <gtest/gtest.h>
@@ -26,26 +27,15 @@ using std::chrono::seconds;
 
 namespace {
 
-const std::string kRev = std::string(40, '1');
 const std::string kEndpoint = "http://127.0.0.1:9";
-const std::string kHello = "hello\n";
-const std::string kHelloBlob = "ce013625030ba8dba906f756967f9e9ca394464a";  // git blob id
-const std::string kAbc = "abc";
-const std::string kAbcBlob = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";  // sha256
+using job_fixture::kAbc;
+using job_fixture::kAbcBlob;
+using job_fixture::kHello;
+using job_fixture::kHelloBlob;
+using job_fixture::kRev;
+using job_fixture::row;
 
 using test_files::TempDir;
-
-Row row(const std::string &path, const std::string &blob, int64_t size) {
-	Row r;
-	r.repo_type = "model";
-	r.repo_id = "org/m";
-	r.revision = kRev;
-	r.refs = {"main"};
-	r.path = path;
-	r.blob = blob;
-	r.size = size;
-	return r;
-}
 
 // Serves blobs from memory at once; each start may end as scripted; probes
 // answer as set (or the source cannot probe).
