@@ -255,14 +255,20 @@ void RangedDownload::hedge(const BlobTask &task, ConnectionBudget &budget, Clock
 			rates.emplace_back(s.get(), double(s->window_bytes) / dt);
 		s->window_bytes = 0;
 	}
-	if (rates.size() < 2) return;
 	for (auto &[s, rate] : rates) {
-		std::vector<double> others;
-		for (auto &o : rates)
-			if (o.first != s) others.push_back(o.second);
-		std::nth_element(others.begin(), others.begin() + others.size() / 2, others.end());
-		double median = others[others.size() / 2];
-		s->slow_windows = rate < settings_.hedge_ratio * median ? s->slow_windows + 1 : 0;
+		// Slow means slow beside its siblings; a stream with none measured in
+		// the window (the last one, or its siblings too young) is slow only if
+		// it moved no byte, else a stall at the tail would wait for curl's
+		// low-speed timeout.
+		bool slow = rate == 0;
+		if (rates.size() >= 2) {
+			std::vector<double> others;
+			for (auto &o : rates)
+				if (o.first != s) others.push_back(o.second);
+			std::nth_element(others.begin(), others.begin() + others.size() / 2, others.end());
+			slow = rate < settings_.hedge_ratio * others[others.size() / 2];
+		}
+		s->slow_windows = slow ? s->slow_windows + 1 : 0;
 		if (s->raced || s->slow_windows < settings_.hedge_windows || s->pos >= s->end || !budget.available()) continue;
 		int64_t from = s->pos, to = s->end;
 		s->raced = true;

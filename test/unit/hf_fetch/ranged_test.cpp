@@ -416,6 +416,29 @@ TEST(RangedJob, AServerThatIgnoresRangeGetsOneStream) {
 	EXPECT_EQ(names_in(blobs), std::vector<std::string>{blob});
 }
 
+// Pumps one ranged download against the fake until it ends (60 s at most:
+// a download that never ends is a fail with its own reason).
+TransferEnd drive(RangedDownload &r, RangeFake &src, const std::string &blob, int64_t size) {
+	ConnectionBudget budget;
+	BlobTask task;
+	task.blob = blob;
+	task.size = size;
+	TransferEnd end{TransferEnd::Kind::fail, false, "did not end within 60 s", 0};
+	bool ended = false;
+	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+	while (!ended && std::chrono::steady_clock::now() < deadline) {
+		budget.used = r.streams();
+		if (r.pump(task, budget, &end)) break;
+		src.run();
+		src.collect([&](BlobReceiver &rx, const TransferEnd &e) {
+			auto *stream = dynamic_cast<RangedStream *>(&rx);
+			if (stream && r.stream_ended(*stream, e, &end)) ended = true;
+		});
+		std::this_thread::sleep_for(std::chrono::milliseconds(1));
+	}
+	return end;
+}
+
 TEST(RangedDownload, AStalledStreamIsHedgedAndTheFirstToFinishWins) {
 	TempDir d;
 	const std::string data = content_of(1 << 20);
@@ -434,24 +457,7 @@ TEST(RangedDownload, AStalledStreamIsHedgedAndTheFirstToFinishWins) {
 	ASSERT_EQ(r.open(d.path + "/b.pgml.incomplete", blob, size), "");
 	ASSERT_EQ(r.begin_attempt(), "");
 	EXPECT_TRUE(fs::exists(d.path + "/b.pgml.ranges"));  // written before the file was sized
-	ConnectionBudget budget;
-	BlobTask task;
-	task.blob = blob;
-	task.size = size;
-	TransferEnd end;
-	bool ended = false;
-	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-	while (!ended && std::chrono::steady_clock::now() < deadline) {
-		budget.used = r.streams();
-		if (r.pump(task, budget, &end)) break;
-		src.run();
-		src.collect([&](BlobReceiver &rx, const TransferEnd &e) {
-			auto *stream = dynamic_cast<RangedStream *>(&rx);
-			ASSERT_NE(stream, nullptr);
-			if (r.stream_ended(*stream, e, &end)) ended = true;
-		});
-		std::this_thread::sleep_for(std::chrono::milliseconds(1));
-	}
+	TransferEnd end = drive(r, src, blob, size);
 	ASSERT_EQ(end.kind, TransferEnd::Kind::complete) << end.why;
 	EXPECT_EQ(r.hedges(), 1);
 	EXPECT_GE(src.stops, 1);  // the stalled transfer lost and was stopped
@@ -466,4 +472,32 @@ TEST(RangedDownload, AStalledStreamIsHedgedAndTheFirstToFinishWins) {
 	std::string path;
 	close(file.hand_over(&path));
 	EXPECT_EQ(read_file(path), data);
+}
+
+// The last stream left has no sibling to be compared with: when it moves no
+// byte for the hedge windows it is hedged all the same (this hung before).
+TEST(RangedDownload, ALoneStalledStreamIsHedged) {
+	TempDir d;
+	const std::string data = content_of(64 * 1024);
+	const std::string blob = pgmlr::hf::sha256_hex(data);
+	const int64_t size = static_cast<int64_t>(data.size());
+	RangeFake src;
+	src.data = data;
+	src.stall.insert(0);
+	RangedSettings s;
+	s.range_size = size;  // one piece: one stream, never a sibling
+	s.max_streams = 4;
+	s.hedge_window_ms = 100;
+	s.hedge_windows = 2;
+	RangedDownload r(s, src, nullptr);
+	ASSERT_EQ(r.open(d.path + "/b.pgml.incomplete", blob, size), "");
+	ASSERT_EQ(r.begin_attempt(), "");
+	TransferEnd end = drive(r, src, blob, size);
+	ASSERT_EQ(end.kind, TransferEnd::Kind::complete) << end.why;
+	EXPECT_EQ(r.hedges(), 1);
+	EXPECT_EQ(src.starts.size(), 2u);  // the stalled stream and its hedge
+	EXPECT_GE(src.stops, 1);
+	PartialFile file;
+	r.hand_over(file);
+	EXPECT_EQ(file.hex_digest(), blob);
 }
