@@ -22,8 +22,8 @@ using Ms = std::chrono::milliseconds;
 
 // Blocks handed to the writer: libcurl's 16 KiB pieces gathered into writes
 // of this size. Memory per file: one block per stream plus the queue.
-constexpr size_t kBlock = size_t{512} << 10;
-constexpr size_t kQueuedBlocks = 8;
+constexpr size_t kBlock = size_t{256} << 10;
+constexpr size_t kQueuedBlocks = 4;
 constexpr auto kCheckpointEvery = std::chrono::seconds(1);
 
 double seconds(RangedDownload::Clock::duration d) { return std::chrono::duration<double>(d).count(); }

@@ -14,7 +14,7 @@
 namespace pgmlr::hf_fetch {
 namespace {
 
-constexpr size_t kReadBack = size_t{1} << 20;
+constexpr size_t kReadBack = size_t{512} << 10;
 
 }  // namespace
 
