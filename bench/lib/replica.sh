@@ -25,6 +25,7 @@ worker_env_start() {
 		echo "pgml_replication.max_parallel_downloads = ${BENCH_PARALLEL:-8}"
 		echo "pgml_replication.min_free_disk = 0"
 		echo "pgml_replication.naptime = 1"
+		[ -n "${BENCH_REPLICA_CONF:-}" ] && printf '%s\n' "$BENCH_REPLICA_CONF"
 	} | as_pg tee -a "$RDIR/data/postgresql.conf" >/dev/null
 }
 
