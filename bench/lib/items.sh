@@ -410,7 +410,7 @@ item6() {
 	measure 6 "$K_LARGE" side_tps_on side_tps_off side_tps_rate side_tps_noyield
 	row 6 "pgbench -S on replica" "tps, prefetch on" "${MED[side_tps_on]}" "tps, prefetch off" "${MED[side_tps_off]}" tps \
 		"$(ratio "${MED[side_tps_on]}" "${MED[side_tps_off]}")" "ratio>=0.9" \
-		"pgbench -S -c 2 -j 2 -T $ITEM6_SECONDS, scale $ITEM6_SCALE; the worker refetches $(($(manifest_bytes "$PREFETCH_MANIFEST") >> 20)) MiB throughout (defaults: prefetch_nice 10, no rate limit, yield_to_queries on, yield_download_rate 10MB)"
+		"pgbench -S -c 2 -j 2 -T $ITEM6_SECONDS, scale $ITEM6_SCALE; the worker refetches $(($(manifest_bytes "$PREFETCH_MANIFEST") >> 20)) MiB throughout (defaults: prefetch_nice 10, no rate limit, yield_to_queries on, yield_download_rate 5MB)"
 	row 6 "pgbench -S on replica" "tps, prefetch on, yield_to_queries off" "${MED[side_tps_noyield]}" "tps, prefetch off" "${MED[side_tps_off]}" tps \
 		"$(ratio "${MED[side_tps_noyield]}" "${MED[side_tps_off]}")" "-" \
 		"the defaults before the worker yielded to queries (prefetch_nice 10, no rate limit)"

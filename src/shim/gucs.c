@@ -44,7 +44,7 @@ int			pgmlr_download_range_size_kb = 16 * 1024;
 int			pgmlr_max_streams_per_file = 16;
 int			pgmlr_prefetch_nice = 10;
 bool		pgmlr_yield_to_queries = true;
-int			pgmlr_yield_download_rate_kb = 10 * 1024;
+int			pgmlr_yield_download_rate_kb = 5 * 1024;
 
 static char *hf_token_masked = NULL;	/* what the GUC machinery holds */
 static const char *hf_token_secret = NULL;	/* the "extra" of the current value */
@@ -258,7 +258,7 @@ pgmlr_define_gucs(void)
 	DefineCustomIntVariable("pgml_replication.yield_download_rate",
 							"Bytes per second the prefetch worker falls to while it yields to queries.",
 							"pgml_replication.max_download_rate still caps it.",
-							&pgmlr_yield_download_rate_kb, 10 * 1024, 1, INT_MAX,
+							&pgmlr_yield_download_rate_kb, 5 * 1024, 1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
 
 	/* Operator toolkit */

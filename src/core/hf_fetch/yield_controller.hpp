@@ -37,7 +37,7 @@ struct LoadSample {
 
 struct YieldSettings {
 	bool enabled = true;
-	int64_t floor_bps = 10 << 20;  // the rate while crowded
+	int64_t floor_bps = 5 << 20;   // the rate while crowded
 	int64_t cap_bps = 0;           // max_download_rate; 0: no limit
 };
 
