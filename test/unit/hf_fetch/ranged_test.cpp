@@ -416,6 +416,16 @@ TEST(RangedJob, AServerThatIgnoresRangeGetsOneStream) {
 	EXPECT_EQ(names_in(blobs), std::vector<std::string>{blob});
 }
 
+// Four streams at most; a stream slow for two 100 ms windows is hedged.
+RangedSettings hedging_settings(int64_t range_size) {
+	RangedSettings s;
+	s.range_size = range_size;
+	s.max_streams = 4;
+	s.hedge_window_ms = 100;
+	s.hedge_windows = 2;
+	return s;
+}
+
 // Pumps one ranged download against the fake until it ends (60 s at most:
 // a download that never ends is a fail with its own reason).
 TransferEnd drive(RangedDownload &r, RangeFake &src, const std::string &blob, int64_t size) {
@@ -448,12 +458,7 @@ TEST(RangedDownload, AStalledStreamIsHedgedAndTheFirstToFinishWins) {
 	src.data = data;
 	src.chunk = 512;
 	src.stall.insert(0);  // the first range never moves
-	RangedSettings s;
-	s.range_size = 64 * 1024;
-	s.max_streams = 4;
-	s.hedge_window_ms = 100;
-	s.hedge_windows = 2;
-	RangedDownload r(s, src, nullptr);
+	RangedDownload r(hedging_settings(64 * 1024), src, nullptr);
 	ASSERT_EQ(r.open(d.path + "/b.pgml.incomplete", blob, size), "");
 	ASSERT_EQ(r.begin_attempt(), "");
 	EXPECT_TRUE(fs::exists(d.path + "/b.pgml.ranges"));  // written before the file was sized
@@ -484,12 +489,7 @@ TEST(RangedDownload, ALoneStalledStreamIsHedged) {
 	RangeFake src;
 	src.data = data;
 	src.stall.insert(0);
-	RangedSettings s;
-	s.range_size = size;  // one piece: one stream, never a sibling
-	s.max_streams = 4;
-	s.hedge_window_ms = 100;
-	s.hedge_windows = 2;
-	RangedDownload r(s, src, nullptr);
+	RangedDownload r(hedging_settings(size), src, nullptr);  // one piece: one stream, never a sibling
 	ASSERT_EQ(r.open(d.path + "/b.pgml.incomplete", blob, size), "");
 	ASSERT_EQ(r.begin_attempt(), "");
 	TransferEnd end = drive(r, src, blob, size);
