@@ -25,7 +25,8 @@ worker_env_start() {
 		echo "pgml_replication.max_parallel_downloads = ${BENCH_PARALLEL:-8}"
 		echo "pgml_replication.min_free_disk = 0"
 		echo "pgml_replication.naptime = 1"
-		[ -n "${BENCH_REPLICA_CONF:-}" ] && printf '%s\n' "$BENCH_REPLICA_CONF"
+		# An if, not `[ ] && printf`: an empty knob must not fail the pipeline (pipefail).
+		if [ -n "${BENCH_REPLICA_CONF:-}" ]; then printf '%s\n' "$BENCH_REPLICA_CONF"; fi
 	} | as_pg tee -a "$RDIR/data/postgresql.conf" >/dev/null
 }
 
