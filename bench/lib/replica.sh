@@ -116,16 +116,24 @@ local_ts() { date -u '+%Y-%m-%d %H:%M:%S.%N+00'; }
 # the cache, take T0 on the server, prefetch_now(), wait for the counters.
 side_worker_transfer() {
 	wait_state '^idle$' 60 || return 1
-	local t0_ns t0 s pid c0
+	local t0_ns t0 s pid c0 before
 	replica_empty_trash
 	pid="$(worker_pid)" && c0="$(cpu_ticks "$pid")"
-	# T0 before the wipe: a cycle the naptime starts between the wipe and
-	# prefetch_now() is then the one measured, from T0.
-	t0_ns=$(now_ns)
-	t0="$(rpsql -c 'SELECT clock_timestamp()')"
-	[ -n "$t0" ] || return 1
+	before="$(rpsql -c 'SELECT last_cycle_started_at FROM pgml_repl.prefetch_status()')"
 	replica_wipe_cache
-	rpsql -c 'SELECT pgml_repl.prefetch_now()' >/dev/null || return 1
+	# T0 and prefetch_now() in one session, one statement apart: until
+	# 2026-12-06 T0 came before the wipe, and the row carried a psql start,
+	# the rename and another psql start (0.1-0.2 s, measured from the
+	# replica's log). Safe because the naptime is 3600 by now: no cycle
+	# starts on its own after the wipe. That is checked, not assumed: T0 is
+	# empty, and the run fails, when a cycle started since "before".
+	t0_ns=$(now_ns)
+	t0="$(rpsql -c "SELECT clock_timestamp() FROM pgml_repl.prefetch_status()
+	                 WHERE state = 'idle' AND last_cycle_started_at IS NOT DISTINCT FROM nullif('$before', '')::timestamptz" \
+		-c 'SELECT pgml_repl.prefetch_now()')"
+	# Two lines (T0, then prefetch_now()'s t) when the check held; one when not.
+	[[ "$t0" == *$'\n'* ]] && t0="${t0%%$'\n'*}" || t0=""
+	[ -n "$t0" ] || { echo "side_worker_transfer: a cycle started before prefetch_now()" >>"$BENCH_LOG"; return 1; }
 	s="$(wait_prefetch_done "$t0" "$t0_ns" "$(manifest_blobs "$PREFETCH_MANIFEST")" "${BENCH_TIMEOUT:-300}")" || return 1
 	# CPU the worker used (all its threads) against the wall time: tells a
 	# CPU-bound worker from one that waits (fsync, a poll, a lock).
