@@ -275,16 +275,18 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 	// end: the transfer that brought the last bytes (nullptr: a kept file).
 	void finish(Transfer &t, const TransferEnd *end = nullptr) {
 		const BlobTask &b = task(t);
+		bool whole = end && t.file.attempt_start() == 0;  // the source's whole answer, not a kept prefix's fault
 		if (t.file.on_disk() != b.size) {
 			std::string why =
 				"size mismatch: got " + std::to_string(t.file.on_disk()) + " bytes, expected " + std::to_string(b.size);
 			t.file.drop();
+			// A whole answer of another size never matches its name: held like wrong bytes.
+			if (whole) return hold(t, FetchMemory::HoldKind::checksum, why + " (the whole file)", end, false);
 			retry_later(t, why, 0);
 			return;
 		}
 		std::string digest = t.file.hex_digest();
 		if (digest != b.blob) {
-			bool whole = end && t.file.attempt_start() == 0;  // not a kept prefix's fault
 			t.file.drop();
 			std::string why = "checksum mismatch: content hashes to " + digest;
 			if (whole) return hold(t, FetchMemory::HoldKind::checksum, why + " (the whole file)", end, false);
@@ -318,7 +320,12 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 		if (!t.file.write_error().empty()) {
 			// Our own refusal (disk error, oversized body): restart from zero.
 			std::string why = t.file.write_error();
+			bool whole_too_long = t.file.oversized() && t.file.attempt_start() == 0;
 			t.file.drop();
+			// Asked from byte 0, the source's file is longer than the manifest's:
+			// it never matches, so it is held like wrong bytes, not fetched every cycle.
+			if (whole_too_long)
+				return hold(t, FetchMemory::HoldKind::checksum, "size mismatch: " + why + " (the whole file)", &end, false);
 			retry_later(t, why, 0);
 			return;
 		}

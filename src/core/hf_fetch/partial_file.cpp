@@ -76,6 +76,7 @@ void PartialFile::begin_attempt(int64_t expected) {
 	sink_ = std::make_unique<BlockSink>(fd_, hasher_.get(), kWriteBlock, kQueuedBlocks, expected);
 	accepted_ = on_disk_;
 	write_error_.clear();
+	oversized_ = false;
 	attempt_start_ = on_disk_;
 }
 
@@ -96,6 +97,7 @@ bool PartialFile::restart() {
 bool PartialFile::append(const char *data, size_t n, int64_t size) {
 	if (accepted_ + static_cast<int64_t>(n) > size) {
 		write_error_ = "the server sent more bytes than the manifest size";
+		oversized_ = true;
 		return false;
 	}
 	if (!sink_ || !sink_->append(data, n)) {
@@ -155,6 +157,7 @@ void PartialFile::adopt(int fd, std::string path, std::unique_ptr<hf::BlobHasher
 	on_disk_ = accepted_ = size;
 	attempt_start_ = attempt_start;
 	write_error_.clear();
+	oversized_ = false;
 }
 
 int PartialFile::hand_over(std::string *path) {

@@ -64,6 +64,8 @@ public:
 	int64_t accepted() const { return accepted_; }  // on_disk() plus bytes handed to the writer
 	int64_t attempt_start() const { return attempt_start_; }  // on_disk() when this attempt began
 	const std::string &write_error() const { return write_error_; }
+	// The refusal was the body outgrowing the manifest's size (not a disk error).
+	bool oversized() const { return oversized_; }
 
 private:
 	std::string open_kept(const std::string &path, const std::string &blob, int64_t size);
@@ -76,6 +78,7 @@ private:
 	int64_t accepted_ = 0;
 	int64_t attempt_start_ = 0;
 	std::string write_error_;
+	bool oversized_ = false;
 };
 
 }  // namespace pgmlr::hf_fetch

@@ -401,10 +401,38 @@ TEST(HostPause, AnExhaustedQuotaOnASuccessPausesTheNextRequests) {
 	TransferEnd ok_but_exhausted{TransferEnd::Kind::complete, true, {}, 0};
 	ok_but_exhausted.host_pause_s = 600;
 	JobRun r = run_job(d.path, &memory, {row("abc.txt", kAbcBlob, 3)}, [&](FakeSource &f) {
-		f.content[kAbcBlob] = "";  // scripted end, no bytes: the size check fails and it is retried
-		f.scripts[kAbcBlob] = {ok_but_exhausted};
+		f.scripts[kAbcBlob] = {ok_but_exhausted};  // a scripted end brings no bytes: held for its size
 	}, 5);
-	EXPECT_FALSE(r.finished);
 	EXPECT_EQ(count_starts(*r.fake, kAbcBlob), 1);
-	EXPECT_GT(r.progress.paused_ms, 0);
+	EXPECT_GT(memory.paused_until(kEndpoint, Clock::now()), Clock::now() + seconds(500));
+	// The next request to that host, in the next job, waits for the window.
+	JobRun next = run_job(d.path, &memory, {row("hello.txt", kHelloBlob, 6)}, [](FakeSource &) {}, 5);
+	EXPECT_FALSE(next.finished);
+	EXPECT_TRUE(next.fake->starts.empty());
+	EXPECT_GT(next.progress.paused_ms, 0);
+}
+
+// The source's whole answer has another size than the manifest's: it can
+// never match the name, so it is held like wrong bytes instead of being
+// downloaded again and again (a longer body is refused as it arrives).
+TEST(Quarantine, AWholeAnswerOfAnotherSizeIsHeldNotFetchedAgain) {
+	for (const std::string body : {"abcd", "ab"}) {
+		SCOPED_TRACE(body);
+		TempDir d;
+		FetchMemory memory;
+		std::vector<Row> rows = {row("abc.txt", kAbcBlob, 3)};
+		JobRun r = run_job(d.path, &memory, rows, [&](FakeSource &f) { f.content[kAbcBlob] = body; });
+		ASSERT_TRUE(r.finished);
+		EXPECT_EQ(count_starts(*r.fake, kAbcBlob), 1);
+		QueueEntry e = entry(*r.job, kAbcBlob);
+		EXPECT_EQ(e.state, BlobState::held);
+		EXPECT_NE(e.last_error.find("size mismatch"), std::string::npos) << e.last_error;
+		EXPECT_GT(e.next_try_ms, 50000);
+		EXPECT_FALSE(fs::exists(d.path + "/models--org--m/blobs/" + kAbcBlob));
+		EXPECT_TRUE(fs::is_empty(d.path + "/models--org--m/blobs"));
+
+		JobRun next = run_job(d.path, &memory, rows, [&](FakeSource &f) { f.content[kAbcBlob] = body; });
+		ASSERT_TRUE(next.finished);
+		EXPECT_TRUE(next.fake->starts.empty());
+	}
 }
