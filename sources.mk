@@ -28,6 +28,8 @@ CORE_SRCS = \
 	src/core/hf_cache/layout.cpp \
 	src/core/hf_cache/api.cpp \
 	src/core/hf_cache/hub_env.cpp \
+	src/core/hf_cache/blob_read.cpp \
+	src/core/hf_cache/api_blob.cpp \
 	src/core/hf_fetch/rows.cpp \
 	src/core/hf_fetch/sink.cpp \
 	src/core/common/work_pool.cpp \
@@ -105,4 +107,5 @@ UNIT_TEST_SRCS = \
 	test/unit/common/work_pool_test.cpp \
 	test/unit/hf_fetch/hub_test.cpp \
 	test/unit/hf_fetch/yield_controller_test.cpp \
-	test/unit/hf_cache/hub_env_test.cpp
+	test/unit/hf_cache/hub_env_test.cpp \
+	test/unit/hf_cache/blob_read_test.cpp

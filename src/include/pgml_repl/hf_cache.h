@@ -210,6 +210,39 @@ bool		pgmlr_hf_endpoint_valid(const char *value, pgmlr_status *status);
  */
 char	   *pgmlr_hf_hub_endpoint(const char *configured, pgmlr_status *status);
 
+/* ------------------------------------------------------------------ */
+/* Serving a blob's bytes: pgml_repl.hf_blob_read()                     */
+/* ------------------------------------------------------------------ */
+/*
+ * The shim looks the blob up in pgml_repl.hf_manifest, checks the range
+ * against the manifest's size, opens the file, then reads it in chunks with
+ * interrupt checks in between. The handle owns one descriptor; tie it to a
+ * memory context with pgmlr_own_handle(blob, pgmlr_hf_blob_close).
+ */
+#define PGMLR_HF_BLOB_READ_MAX (64 * 1024 * 1024)	/* bytes one call returns at most */
+
+typedef struct pgmlr_hf_blob pgmlr_hf_blob;
+
+/*
+ * Bytes a read of length at offset returns from a blob of size bytes
+ * (min(length, size - offset)); -1 with an error when offset is negative or
+ * not below size (offset 0 of an empty blob is fine), or length is not in
+ * 1..PGMLR_HF_BLOB_READ_MAX.
+ */
+int64_t		pgmlr_hf_blob_read_span(int64_t size, int64_t offset, int64_t length, pgmlr_status *status);
+/*
+ * Opens cache_dir/<repo folder>/blobs/<blob> without following any link and
+ * checks it is a regular file of manifest_size bytes. NULL with an error:
+ * INVALID_PARAMETER (a name breaks the Hub's rules), NOT_FOUND (missing or
+ * incomplete), PERMISSION (a link or a non-regular file on the way), IO.
+ */
+pgmlr_hf_blob *pgmlr_hf_blob_open(const char *cache_dir, const char *repo_type, const char *repo_id,
+								  const char *blob, int64_t manifest_size, pgmlr_status *status);
+/* Reads exactly len bytes at offset into buf; false with an error otherwise. */
+bool		pgmlr_hf_blob_pread(const pgmlr_hf_blob *blob, int64_t offset, void *buf, size_t len,
+								pgmlr_status *status);
+void		pgmlr_hf_blob_close(void *blob);
+
 #ifdef __cplusplus
 }
 #endif
