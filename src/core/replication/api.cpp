@@ -194,14 +194,23 @@ pgmlr::Status check_content(const char *content) {
 
 }  // namespace
 
-extern "C" pgmlr_hba_edit *pgmlr_hba_allow(const char *content, const char *role, const char *address,
-										   const char *method, pgmlr_status *status) {
+namespace {
+
+// One edit of pg_hba.conf content: database NULL for a replication rule.
+// disallow ignores the method (any is removed).
+pgmlr_hba_edit *hba_edit(bool allow, const char *content, const char *database, const char *role,
+						 const char *address, const char *method, pgmlr_status *status) {
 	pgmlr_hba_edit *out = nullptr;
 	pgmlr::guarded(status, [&]() -> pgmlr::Status {
 		if (auto st = check_content(content)) return st;
 		auto rule = checked_rule(role, address, method);
 		if (!rule) return rule.error();
-		auto res = pgmlr::hba::allow(content, *rule);
+		if (database) {
+			if (auto st = pgmlr::hba::check_database_name(database)) return st;
+			rule->database = database;
+		}
+		auto res = allow ? pgmlr::hba::allow(content, *rule)
+						 : pgmlr::hba::disallow(content, rule->role, rule->address, rule->database);
 		if (!res) return res.error();
 		auto edit = std::make_unique<pgmlr_hba_edit>();
 		edit->result = std::move(*res);
@@ -211,21 +220,26 @@ extern "C" pgmlr_hba_edit *pgmlr_hba_allow(const char *content, const char *role
 	return out;
 }
 
+}  // namespace
+
+extern "C" pgmlr_hba_edit *pgmlr_hba_allow(const char *content, const char *role, const char *address,
+										   const char *method, pgmlr_status *status) {
+	return hba_edit(true, content, nullptr, role, address, method, status);
+}
+
 extern "C" pgmlr_hba_edit *pgmlr_hba_disallow(const char *content, const char *role, const char *address,
 											  pgmlr_status *status) {
-	pgmlr_hba_edit *out = nullptr;
-	pgmlr::guarded(status, [&]() -> pgmlr::Status {
-		if (auto st = check_content(content)) return st;
-		auto rule = checked_rule(role, address, "scram-sha-256");
-		if (!rule) return rule.error();
-		auto res = pgmlr::hba::disallow(content, rule->role, rule->address);
-		if (!res) return res.error();
-		auto edit = std::make_unique<pgmlr_hba_edit>();
-		edit->result = std::move(*res);
-		out = edit.release();
-		return {};
-	});
-	return out;
+	return hba_edit(false, content, nullptr, role, address, "scram-sha-256", status);
+}
+
+extern "C" pgmlr_hba_edit *pgmlr_hba_allow_database(const char *content, const char *database, const char *role,
+													const char *address, pgmlr_status *status) {
+	return hba_edit(true, content, database ? database : "", role, address, "scram-sha-256", status);
+}
+
+extern "C" pgmlr_hba_edit *pgmlr_hba_disallow_database(const char *content, const char *database, const char *role,
+													   const char *address, pgmlr_status *status) {
+	return hba_edit(false, content, database ? database : "", role, address, "scram-sha-256", status);
 }
 
 extern "C" const char *pgmlr_hba_edit_content(const pgmlr_hba_edit *edit) { return edit->result.content.c_str(); }

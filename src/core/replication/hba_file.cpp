@@ -86,8 +86,27 @@ bool is_keyword(const Token &t, std::string_view kw) { return !t.quoted && t.tex
 bool db_field_has_replication(const Line &line) {
 	if (line.fields.size() < 2) return false;
 	for (const Token &t : line.fields[1])
-		if (is_keyword(t, "replication")) return true;
+		if (is_keyword(t, kReplication)) return true;
 	return false;
+}
+
+// Whether the line's database field can match a normal (not replication)
+// connection: any token but the keyword replication.
+bool db_field_has_other(const Line &line) {
+	if (line.fields.size() < 2) return false;
+	for (const Token &t : line.fields[1])
+		if (!is_keyword(t, kReplication)) return true;
+	return false;
+}
+
+bool is_hba_keyword(std::string_view s) {
+	return s == "all" || s == "sameuser" || s == "samerole" || s == "samegroup" || s == kReplication;
+}
+
+// The database token of a rule: the keyword replication, or a name.
+bool same_database(const Token &t, std::string_view database) {
+	if (database == kReplication) return is_keyword(t, kReplication);
+	return t.text == database && (t.quoted || !is_hba_keyword(t.text));
 }
 
 // Prefix length of a contiguous netmask, or -1.
@@ -116,6 +135,7 @@ int mask_prefix(std::string_view mask) {
 // compare: connection type, role token, normalised address, method.
 struct HostRule {
 	std::string conntype;
+	Token database;
 	Token role;
 	std::string address;
 	std::string method;
@@ -130,7 +150,6 @@ std::optional<HostRule> host_rule(const Line &line) {
 	if (ct.quoted || !(ct.text == "host" || ct.text == "hostssl" || ct.text == "hostnossl" ||
 					   ct.text == "hostgssenc" || ct.text == "hostnogssenc"))
 		return std::nullopt;
-	if (!single_token(f[1]) || !is_keyword(f[1][0], "replication")) return std::nullopt;
 	if (f[3][0].quoted) return std::nullopt;
 	std::string address = f[3][0].text;
 	size_t method_at = 4;
@@ -143,7 +162,7 @@ std::optional<HostRule> host_rule(const Line &line) {
 	}
 	auto norm = normalize_address(address);
 	if (!norm || !single_token(f[method_at])) return std::nullopt;
-	return HostRule{ct.text, f[2][0], *norm, f[method_at][0].text};
+	return HostRule{ct.text, f[1][0], f[2][0], *norm, f[method_at][0].text};
 }
 
 bool same_role(const Token &t, std::string_view role) {
@@ -151,9 +170,10 @@ bool same_role(const Token &t, std::string_view role) {
 	return t.text == role && (t.quoted || t.text != "all");
 }
 
-std::optional<HostRule> matching_rule(const Line &line, std::string_view role, std::string_view address) {
+std::optional<HostRule> matching_rule(const Line &line, std::string_view database, std::string_view role,
+									  std::string_view address) {
 	auto r = host_rule(line);
-	if (r && same_role(r->role, role) && r->address == address) return r;
+	if (r && same_database(r->database, database) && same_role(r->role, role) && r->address == address) return r;
 	return std::nullopt;
 }
 
@@ -323,9 +343,22 @@ Result<std::string> normalize_method(std::string_view method) {
 	return make_error(ErrCode::InvalidParameter, "unsupported authentication method " + shown(method), {}, hint);
 }
 
+Status check_database_name(std::string_view name) {
+	bool ok = !name.empty() && name.size() <= 63;
+	for (char c : name)
+		ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+					c == '$' || c == '-' || c == '.');
+	if (ok) return {};
+	return make_error(ErrCode::InvalidParameter, "database name " + shown(name) + " cannot be written in a pg_hba.conf rule",
+					  "Only names of 1 to 63 ASCII letters, digits, '_', '$', '-' and '.' are written.",
+					  "Add the line to pg_hba.conf by hand, or install the extension in a database with such a name.");
+}
+
 std::string render_rule(const Rule &rule) {
 	std::string role = rule.role == "all" ? "\"all\"" : rule.role;
-	return pad(rule.conntype(), 8) + pad("replication", 16) + pad(role, 16) + pad(rule.address, 24) + rule.method +
+	std::string db = rule.database != kReplication && is_hba_keyword(rule.database) ? "\"" + rule.database + "\""
+																					  : rule.database;
+	return pad(rule.conntype(), 8) + pad(db, 16) + pad(role, 16) + pad(rule.address, 24) + rule.method +
 		   " # " + std::string(kMarker);
 }
 
@@ -338,7 +371,7 @@ Result<EditResult> allow(std::string_view content, const Rule &rule) {
 	std::vector<size_t> ours;
 	std::optional<size_t> hand_written_same, hand_written_other;
 	for (size_t i = 0; i < lines.size(); ++i) {
-		auto r = matching_rule(lines[i], rule.role, rule.address);
+		auto r = matching_rule(lines[i], rule.database, rule.role, rule.address);
 		if (!r) continue;
 		bool same = r->conntype == rule.conntype() && r->method == rule.method;
 		if (lines[i].ours()) {
@@ -370,8 +403,9 @@ Result<EditResult> allow(std::string_view content, const Rule &rule) {
 		return res;
 	}
 	size_t at = lines.size();
+	const bool replication = rule.database == kReplication;
 	for (size_t i = 0; i < lines.size(); ++i)
-		if (db_field_has_replication(lines[i])) {
+		if (replication ? db_field_has_replication(lines[i]) : db_field_has_other(lines[i])) {
 			at = i;
 			break;
 		}
@@ -400,12 +434,13 @@ Result<EditResult> allow(std::string_view content, const Rule &rule) {
 	return res;
 }
 
-Result<EditResult> disallow(std::string_view content, std::string_view role, std::string_view address) {
+Result<EditResult> disallow(std::string_view content, std::string_view role, std::string_view address,
+							std::string_view database) {
 	std::vector<Line> lines = parse(content);
 	EditResult res;
 	std::vector<Line> kept;
 	for (Line &l : lines) {
-		if (matching_rule(l, role, address)) {
+		if (matching_rule(l, database, role, address)) {
 			if (l.ours()) {
 				if (res.rule.empty()) res.rule = strip_eol(l.raw);
 				res.changed = true;

@@ -52,10 +52,21 @@ std::optional<Error> address_note(std::string_view address);
 // refused with a hint.
 Result<std::string> normalize_method(std::string_view method);
 
+// The database a rule names (checked_database: the keyword replication, or
+// a database name, as the rule for fetching blobs over a normal connection).
+inline constexpr std::string_view kReplication = "replication";
+
+// A database name that can stand in a rule: 1 to 63 bytes of ASCII letters,
+// digits, '_', '$', '-' and '.'. Other names are refused (pg_hba.conf would
+// need quoting rules we do not write). A name equal to an hba keyword (all,
+// sameuser, samerole, samegroup, replication) is written quoted.
+Status check_database_name(std::string_view name);
+
 struct Rule {
 	std::string role;     // already checked by check_role_name
 	std::string address;  // normalised
 	std::string method;   // normalised
+	std::string database = std::string(kReplication);  // kReplication or a checked database name
 	// cert works only on hostssl lines; the others use host.
 	std::string conntype() const { return method == "cert" ? "hostssl" : "host"; }
 };
@@ -70,15 +81,18 @@ struct EditResult {
 	std::vector<std::string> notices;  // about hand-written lines left alone
 };
 
-// Adds the rule before the first line whose database field holds the keyword
-// replication (first match wins, so a later reject cannot shadow it), else at
-// the end. Our line for the same role and address with another method is
+// Adds the rule before the first line that could match the same connection
+// (first match wins, so a later reject cannot shadow it), else at the end:
+// for a replication rule the first line whose database field holds the
+// keyword replication, for a database rule the first line whose database
+// field holds anything else. Our line for the same role and address with another method is
 // replaced in place. Unchanged when our line, or an equivalent hand-written
 // one, is already there.
 Result<EditResult> allow(std::string_view content, const Rule &rule);
 
 // Removes our lines for role and address (any method). Hand-written lines
 // that match are kept and reported in notices.
-Result<EditResult> disallow(std::string_view content, std::string_view role, std::string_view address);
+Result<EditResult> disallow(std::string_view content, std::string_view role, std::string_view address,
+							std::string_view database = kReplication);
 
 }  // namespace pgmlr::hba

@@ -116,6 +116,16 @@ pgmlr_hba_edit *pgmlr_hba_allow(const char *content, const char *role, const cha
 								const char *method, pgmlr_status *status);
 pgmlr_hba_edit *pgmlr_hba_disallow(const char *content, const char *role, const char *address,
 								   pgmlr_status *status);
+/*
+ * The same for a database rule, "host <database> <role> <address>
+ * scram-sha-256" (the connection a replica fetches blobs over): placed
+ * before the first line that could match a connection to a database.
+ * database must be 1 to 63 of [A-Za-z0-9_$.-].
+ */
+pgmlr_hba_edit *pgmlr_hba_allow_database(const char *content, const char *database, const char *role,
+										 const char *address, pgmlr_status *status);
+pgmlr_hba_edit *pgmlr_hba_disallow_database(const char *content, const char *database, const char *role,
+											const char *address, pgmlr_status *status);
 const char *pgmlr_hba_edit_content(const pgmlr_hba_edit *edit);
 bool		pgmlr_hba_edit_changed(const pgmlr_hba_edit *edit);
 const char *pgmlr_hba_edit_rule(const pgmlr_hba_edit *edit);

@@ -377,3 +377,53 @@ TEST(HbaCBoundary, AllowDisallowAndValidation) {
 	EXPECT_EQ(pgmlr_hba_normalize_method("password", &st), nullptr);
 	EXPECT_EQ(st.code, PGMLR_ERR_INVALID_PARAMETER);
 }
+
+// The database rule a replica fetches blobs over (issue 12): it goes before
+// the first line that could match a normal connection, beside but apart
+// from the replication rule of the same role and address.
+TEST(HbaDatabaseRule, PlacedBeforeTheFirstDatabaseLineAndKeptApartFromReplication) {
+	Rule db = rule("10.0.0.5");
+	db.database = "postgres";
+	auto repl = allow(kInitdb, rule("10.0.0.5"));
+	ASSERT_TRUE(repl.ok());
+	auto both = allow(repl->content, db);
+	ASSERT_TRUE(both.ok());
+	EXPECT_TRUE(both->changed);
+	EXPECT_EQ(both->rule, "host    postgres        replication_user 10.0.0.5/32             scram-sha-256 # pgml_replication");
+	auto lines = parse(both->content);
+	// Before "local all all trust", the first line a database connection could match.
+	EXPECT_EQ(lines[3].raw, both->rule + "\n");
+	EXPECT_NE(both->content.find(ours("10.0.0.5")), std::string::npos);
+
+	// Again: unchanged. Removing one leaves the other.
+	auto again = allow(both->content, db);
+	ASSERT_TRUE(again.ok());
+	EXPECT_FALSE(again->changed);
+	auto gone = disallow(both->content, "replication_user", "10.0.0.5/32", "postgres");
+	ASSERT_TRUE(gone.ok());
+	EXPECT_TRUE(gone->changed);
+	EXPECT_EQ(gone->content, repl->content);
+	auto repl_gone = disallow(both->content, "replication_user", "10.0.0.5/32");
+	ASSERT_TRUE(repl_gone.ok());
+	EXPECT_EQ(repl_gone->content.find(ours("10.0.0.5")), std::string::npos);
+	EXPECT_NE(repl_gone->content.find(both->rule), std::string::npos);
+}
+
+TEST(HbaDatabaseRule, KeywordNamesAreQuotedAndOddNamesRefused) {
+	Rule db = rule("10.0.0.5");
+	db.database = "all";
+	EXPECT_NE(render_rule(db).find("\"all\""), std::string::npos);
+	EXPECT_FALSE(check_database_name("postgres"));
+	EXPECT_FALSE(check_database_name("my-db.v2$"));
+	for (std::string bad : {std::string(""), std::string("my db"), std::string("a\"b"), std::string("x#y"),
+							std::string(64, 'd'), std::string("d\n")})
+		EXPECT_TRUE(check_database_name(bad)) << bad;
+	pgmlr_status st;
+	EXPECT_EQ(pgmlr_hba_allow_database(kInitdb.c_str(), "my db", "r", "10.0.0.1", &st), nullptr);
+	EXPECT_EQ(st.code, PGMLR_ERR_INVALID_PARAMETER);
+	pgmlr_hba_edit *e = pgmlr_hba_allow_database(kInitdb.c_str(), "pgml", "r", "10.0.0.1", &st);
+	ASSERT_NE(e, nullptr);
+	EXPECT_TRUE(pgmlr_hba_edit_changed(e));
+	EXPECT_NE(std::string(pgmlr_hba_edit_rule(e)).find("host    pgml "), std::string::npos);
+	pgmlr_hba_edit_free(e);
+}
