@@ -65,12 +65,14 @@ SHIM_SRCS = \
 	src/shim/replication/replication_user.c \
 	src/shim/replication/hba_rules.c \
 	src/shim/replication/hba_notices.c \
+	src/shim/replication/blob_fetch.c \
 	src/shim/health/archive_status.c \
 	src/shim/health/replication_status.c \
 	src/shim/replication/operator_config.c \
 	src/shim/health/check.c \
 	src/shim/hf_cache/functions.c \
 	src/shim/hf_cache/manifest_table.c \
+	src/shim/hf_cache/blob_read.c \
 	src/shim/gucs.c \
 	src/shim/worker/state.c \
 	src/shim/worker/main.c \

@@ -50,11 +50,17 @@ SELECT rolcanlogin, rolreplication, rolpassword LIKE 'SCRAM-SHA-256$%' AS scram
 SELECT role_name, created FROM pgml_repl.create_replication_user('Repl_Mixed', 'pw for mixed');
 SELECT rolname FROM pg_roles WHERE rolname ILIKE 'repl_mixed';
 
--- allow_from also adds the pg_hba.conf rule (written at COMMIT).
+-- allow_from also adds the pg_hba.conf rules (written at COMMIT): the
+-- replication line and the database line for fetching blobs (issue 12).
 SELECT role_name, password IS NULL AS password_kept, created, hba_rule
   FROM pgml_repl.create_replication_user('repl_two', NULL, '10.1.2.3');
-SELECT count(*) AS rule_lines FROM regexp_split_to_table(pg_read_file(current_setting('hba_file')), E'\n') AS l
-  WHERE l ~ '10\.1\.2\.3/32.*# pgml_replication$';
+SELECT regexp_replace(l, '\s+', ' ', 'g') AS rule_line
+  FROM regexp_split_to_table(pg_read_file(current_setting('hba_file')), E'\n') AS l
+  WHERE l ~ '10\.1\.2\.3/32.*# pgml_replication$' ORDER BY 1;
+-- Every role it creates or changes may fetch blobs.
+SELECT has_function_privilege('repl_two', 'pgml_repl.hf_blob_read(text, bigint, integer)', 'EXECUTE') AS can_execute,
+       has_table_privilege('repl_two', 'pgml_repl.hf_manifest', 'SELECT') AS can_select,
+       has_schema_privilege('repl_two', 'pgml_repl', 'USAGE') AS can_use_schema;
 
 -- Refused: superusers, reserved and non-plain names, bad passwords, bad addresses.
 SELECT * FROM pgml_repl.create_replication_user('postgres');
@@ -84,5 +90,8 @@ RESET ROLE;
 
 -- Leave the scratch server clean.
 SELECT * FROM pgml_repl.disallow_replica('10.1.2.3', 'repl_two');
+SELECT * FROM pgml_repl.disallow_blob_fetch('10.1.2.3', 'repl_two');
 REVOKE USAGE ON SCHEMA pgml_repl FROM repl_test_plain;
+-- The grants of create_replication_user() go with the roles.
+DROP OWNED BY replication_user, repl_two, repl_three, repl_md5, repl_plain, "Repl_Mixed";
 DROP ROLE replication_user, repl_two, repl_three, repl_md5, repl_plain, "Repl_Mixed", repl_test_plain;

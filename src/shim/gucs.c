@@ -45,6 +45,7 @@ int			pgmlr_max_streams_per_file = 16;
 int			pgmlr_prefetch_nice = 10;
 bool		pgmlr_yield_to_queries = true;
 int			pgmlr_yield_download_rate_kb = 5 * 1024;
+int			pgmlr_max_blob_readers = 4;
 
 static char *hf_token_masked = NULL;	/* what the GUC machinery holds */
 static const char *hf_token_secret = NULL;	/* the "extra" of the current value */
@@ -260,6 +261,13 @@ pgmlr_define_gucs(void)
 							"pgml_replication.max_download_rate still caps it.",
 							&pgmlr_yield_download_rate_kb, 5 * 1024, 1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+
+	/* Serving blobs to replicas (hf_cache/blob_read.c) */
+	DefineCustomIntVariable("pgml_replication.max_blob_readers",
+							"Transactions that may read blobs through pgml_repl.hf_blob_read() at once on this server; 0 turns serving off.",
+							"A reader holds its slot until its transaction ends; one more gets an error and retries later.",
+							&pgmlr_max_blob_readers, 4, 0, 1000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	/* Operator toolkit */
 	DefineCustomIntVariable("pgml_replication.pgbackrest_timeout",

@@ -36,6 +36,9 @@ extern int	pgmlr_prefetch_nice;
 extern bool pgmlr_yield_to_queries;
 extern int	pgmlr_yield_download_rate_kb;
 
+/* Serving blobs to replicas (hf_blob_read()). */
+extern int	pgmlr_max_blob_readers;	/* 0: serving off */
+
 /*
  * The clear text of pgml_replication.hf_token (the setting shows a mask);
  * NULL when unset. The fallbacks (HF_TOKEN...) are pgmlr_hf_hub_token()'s.

@@ -46,6 +46,20 @@ extern void pgmlr_hba_notice_on_standby(const char *function_name);
 /* The role does not exist; the HINT names the nearest replication role. */
 extern void pgmlr_hba_notice_missing_role(const char *role, const char *address);
 
+/* replication/hba_rules.c: a database rule queued for COMMIT (blob fetching) */
+extern void pgmlr_hba_queue_database_rule(bool allow, const char *database, const char *role, const char *address,
+										  bool *changed, char **rule);
+
+/* replication/blob_fetch.c: what fetching blobs from this server needs */
+
+/*
+ * Grants role EXECUTE on hf_blob_read, SELECT on hf_manifest and USAGE on
+ * the schema (on a primary; a standby only checks them), and with address
+ * (normalised) queues the database rule. *rule: the line, or NULL. Returns
+ * whether anything changed. Runs inside the caller's SPI connection.
+ */
+extern bool pgmlr_blob_fetch_allow(const char *role, const char *address, char **rule);
+
 /* commit_actions.c */
 
 /*

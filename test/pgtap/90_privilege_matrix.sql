@@ -25,7 +25,7 @@ SELECT $$SELECT pg_sleep(0.1) FROM pg_settings WHERE name = 'pgml_replication.hf
 
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(202);
+SELECT plan(223);
 
 CREATE ROLE pgmlr_pm_plain;
 CREATE ROLE pgmlr_pm_monitor IN ROLE pg_monitor;
@@ -66,6 +66,12 @@ INSERT INTO matrix VALUES
   'SELECT * FROM pgml_repl.allow_replica(''10.9.8.7'')'),
  ('disallow_replica(text, name)',                          false, false, false, true,
   'SELECT * FROM pgml_repl.disallow_replica(''10.9.8.7'')'),
+ ('allow_blob_fetch(text, name)',                          false, false, false, true,
+  'SELECT * FROM pgml_repl.allow_blob_fetch(role_name => ''pgmlr_pm_none'')'),
+ ('disallow_blob_fetch(text, name)',                       false, false, false, true,
+  'SELECT * FROM pgml_repl.disallow_blob_fetch(role_name => ''pgmlr_pm_none'')'),
+ ('hf_blob_read(text, bigint, integer)',                   false, false, false, true,
+  'SELECT pgml_repl.hf_blob_read(''x'', 0, 1)'),
  ('archive_status()',                                      false, true,  false, true,
   'SELECT * FROM pgml_repl.archive_status()'),
  ('replication_status()',                                  false, true,  false, true,
@@ -119,7 +125,7 @@ SELECT is(has_schema_privilege(r.role, 'pgml_repl', 'USAGE'), r.col <> 'plain',
           format('USAGE on schema pgml_repl for %s', r.col))
 FROM roles r ORDER BY r.ord;
 
--- 84: EXECUTE per function and role
+-- 96: EXECUTE per function and role
 SELECT is(has_function_privilege(r.role, f.oid, 'EXECUTE'),
           CASE r.col WHEN 'plain' THEN m.plain WHEN 'monitor' THEN m.monitor
                      WHEN 'execprog' THEN m.execprog ELSE m.super END,
@@ -127,7 +133,7 @@ SELECT is(has_function_privilege(r.role, f.oid, 'EXECUTE'),
 FROM matrix m JOIN ext_functions f USING (fn) CROSS JOIN roles r
 ORDER BY m.fn, r.ord;
 
--- 39: the roles without EXECUTE get 42501 from a representative call
+-- 48: the roles without EXECUTE get 42501 from a representative call
 SELECT is(pg_temp.sqlstate_as(r.role, m.call), '42501', format('%s denied to %s', m.fn, r.col))
 FROM matrix m CROSS JOIN roles r
 WHERE NOT CASE r.col WHEN 'plain' THEN m.plain WHEN 'monitor' THEN m.monitor
@@ -181,7 +187,7 @@ FROM unnest(ARRAY['archive_ready_warning', 'archive_ready_error', 'replication_l
                   'replication_lag_error', 'hf_cache_dir', 'pgbackrest_timeout', 'pgbackrest_info_ttl', 'prefetch',
                   'database', 'naptime', 'hf_endpoint', 'hf_ca_file', 'max_parallel_downloads',
                   'min_free_disk', 'max_download_rate', 'prefetch_nice', 'download_range_size',
-                  'max_streams_per_file', 'yield_to_queries', 'yield_download_rate']) n;
+                  'max_streams_per_file', 'yield_to_queries', 'yield_download_rate', 'max_blob_readers']) n;
 INSERT INTO guc_matrix VALUES ('pgml_replication.hf_token', false, true, false, true);
 
 -- 1

@@ -6,10 +6,13 @@
  */
 #include "shim.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "hf_cache/manifest_table.h"
 
 #define MANIFEST_TABLE "pgml_repl.hf_manifest"
@@ -93,6 +96,60 @@ pgmlr_manifest_table_read(bool for_publish, size_t *count)
 	SPI_finish();
 	*count = (size_t) n;
 	return rows;
+}
+
+pgmlr_manifest_blob_entry *
+pgmlr_manifest_table_find_blob(const char *blob, int *count)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext spi_cxt;
+	pgmlr_manifest_blob_entry *entries;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	uint64		n;
+
+	values[0] = CStringGetTextDatum(blob);
+	spi_connect();
+	spi_check(SPI_execute_with_args("SELECT DISTINCT repo_type, repo_id, size FROM " MANIFEST_TABLE
+									" WHERE blob = $1 ORDER BY 1, 2, 3",
+									1, types, values, NULL, true, 0),
+			  SPI_OK_SELECT, "look a blob up in");
+	n = SPI_processed;
+	spi_cxt = MemoryContextSwitchTo(caller);
+	entries = (pgmlr_manifest_blob_entry *) palloc0(sizeof(pgmlr_manifest_blob_entry) * (n + 1));
+	for (uint64 i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		d;
+
+		entries[i].repo_type = SPI_getvalue(tup, desc, 1);
+		entries[i].repo_id = SPI_getvalue(tup, desc, 2);
+		d = SPI_getbinval(tup, desc, 3, &isnull);
+		entries[i].size = isnull ? -1 : DatumGetInt64(d);
+	}
+	MemoryContextSwitchTo(spi_cxt);
+	SPI_finish();
+	*count = (int) n;
+	return entries;
+}
+
+void
+pgmlr_manifest_table_set_select(const char *role, bool grant)
+{
+	char	   *sql = psprintf(grant ? "GRANT SELECT ON " MANIFEST_TABLE " TO %s" : "REVOKE SELECT ON " MANIFEST_TABLE " FROM %s",
+							   quote_identifier(role));
+
+	spi_check(SPI_execute(sql, false, 0), SPI_OK_UTILITY, grant ? "grant SELECT on" : "revoke SELECT on");
+}
+
+bool
+pgmlr_manifest_table_readable_by(Oid roleid)
+{
+	Oid			rel = get_relname_relid("hf_manifest", get_namespace_oid("pgml_repl", false));
+
+	return OidIsValid(rel) && pg_class_aclcheck(rel, roleid, ACL_SELECT) == ACLCHECK_OK;
 }
 
 static Datum

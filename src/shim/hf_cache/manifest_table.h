@@ -19,6 +19,29 @@
  */
 extern pgmlr_hf_manifest_row *pgmlr_manifest_table_read(bool for_publish, size_t *count);
 
+/*
+ * Where the manifest lists blob: each distinct repo (type and id) with the
+ * size its rows give the blob, in key order, allocated in the caller's
+ * context; *count entries (0: not listed). Read-only, with the caller's
+ * privileges (SELECT on the table), so it works on a hot standby.
+ */
+typedef struct pgmlr_manifest_blob_entry
+{
+	char	   *repo_type;
+	char	   *repo_id;
+	int64		size;
+} pgmlr_manifest_blob_entry;
+
+extern pgmlr_manifest_blob_entry *pgmlr_manifest_table_find_blob(const char *blob, int *count);
+
+/*
+ * SELECT on the table for a role that fetches blobs (replication/blob_fetch.c):
+ * granted or revoked (GRANT/REVOKE through SPI, inside the caller's SPI
+ * connection), and whether roleid has it.
+ */
+extern void pgmlr_manifest_table_set_select(const char *role, bool grant);
+extern bool pgmlr_manifest_table_readable_by(Oid roleid);
+
 /* Writes a computed diff: deletes, then updates, then inserts. */
 extern void pgmlr_manifest_table_apply(const pgmlr_hf_diff *diff);
 

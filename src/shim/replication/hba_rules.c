@@ -46,6 +46,7 @@ typedef struct PendingHbaEdit
 	char	   *role;
 	char	   *address;		/* normalised */
 	char	   *method;			/* normalised; NULL for disallow */
+	char	   *database;		/* NULL: a replication rule */
 } PendingHbaEdit;
 
 /* One per transaction, in TopTransactionContext; the commit action's arg. */
@@ -236,7 +237,11 @@ apply_edit(const char *content, const PendingHbaEdit *e, bool *changed, char **r
 	pgmlr_hba_edit *edit;
 	char	   *result;
 
-	if (e->op == HBA_ALLOW)
+	if (e->database != NULL)
+		edit = e->op == HBA_ALLOW
+			? pgmlr_hba_allow_database(content, e->database, e->role, e->address, &st)
+			: pgmlr_hba_disallow_database(content, e->database, e->role, e->address, &st);
+	else if (e->op == HBA_ALLOW)
 		edit = pgmlr_hba_allow(content, e->role, e->address, e->method, &st);
 	else
 		edit = pgmlr_hba_disallow(content, e->role, e->address, &st);
@@ -347,7 +352,7 @@ lock_hba_editing(void)
  * edits, reports the outcome, and queues it for COMMIT.
  */
 static void
-queue_hba_edit(HbaOp op, const char *role, const char *address, const char *method,
+queue_hba_edit(HbaOp op, const char *database, const char *role, const char *address, const char *method,
 			   bool *changed, char **rule)
 {
 	HbaCommitState *s;
@@ -356,7 +361,7 @@ queue_hba_edit(HbaOp op, const char *role, const char *address, const char *meth
 	char	   *current;
 	char	   *overlaid;
 	char	   *updated;
-	PendingHbaEdit probe = {op, (char *) role, (char *) address, (char *) method};
+	PendingHbaEdit probe = {op, (char *) role, (char *) address, (char *) method, (char *) database};
 
 	lock_hba_editing();
 	s = (HbaCommitState *) pgmlr_commit_action_arg(&hba_action);
@@ -372,8 +377,22 @@ queue_hba_edit(HbaOp op, const char *role, const char *address, const char *meth
 	e->role = pstrdup(role);
 	e->address = pstrdup(address);
 	e->method = method ? pstrdup(method) : NULL;
+	e->database = database ? pstrdup(database) : NULL;
 	pgmlr_commit_action_add_edit(&hba_action, e);
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The database rule "host <database> <role> <address> scram-sha-256" that
+ * blob fetching needs (replication/blob_fetch.c), queued like the SQL
+ * functions' edits. address must be normalised; *rule is the line.
+ */
+void
+pgmlr_hba_queue_database_rule(bool allow, const char *database, const char *role, const char *address,
+							  bool *changed, char **rule)
+{
+	queue_hba_edit(allow ? HBA_ALLOW : HBA_DISALLOW, database, role, address, allow ? "scram-sha-256" : NULL,
+				   changed, rule);
 }
 
 /* ------------------------------------------------------------------ */
@@ -455,7 +474,7 @@ pgmlr_allow_replica(PG_FUNCTION_ARGS)
 	method = checked(pgmlr_hba_normalize_method(required_text_arg(fcinfo, 2, "method"), &st), &st);
 	pgmlr_hba_notice_address(address_in);
 
-	queue_hba_edit(HBA_ALLOW, role, address, method, &changed, &rule);
+	queue_hba_edit(HBA_ALLOW, NULL, role, address, method, &changed, &rule);
 
 	pgmlr_hba_notice_missing_role(role, address);
 	pgmlr_hba_notice_on_standby("allow_replica");
@@ -481,7 +500,7 @@ pgmlr_disallow_replica(PG_FUNCTION_ARGS)
 
 	address = rule_address_and_role(fcinfo, "disallow_replica", &role, &address_in);
 	pgmlr_hba_notice_address(address_in);
-	queue_hba_edit(HBA_DISALLOW, role, address, NULL, &changed, &rule);
+	queue_hba_edit(HBA_DISALLOW, NULL, role, address, NULL, &changed, &rule);
 	pgmlr_hba_notice_on_standby("disallow_replica");
 	return_rule_row(fcinfo, rule, changed);
 	return (Datum) 0;

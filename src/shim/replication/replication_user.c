@@ -5,6 +5,10 @@
  * The verifier is built here, so CREATE/ALTER ROLE (run through SPI) only
  * ever carries the verifier: the plaintext appears in no statement text and
  * no log line of ours, and password_encryption = md5 cannot weaken it.
+ *
+ * The role also gets what fetching blobs from this server needs
+ * (replication/blob_fetch.c); with allow_from, pg_hba.conf gets both the
+ * replication line and the database line.
  */
 #include "spi.h"
 
@@ -111,6 +115,8 @@ pgmlr_create_replication_user(PG_FUNCTION_ARGS)
 	const char *role;
 	char	   *password = NULL;
 	char	   *allow_from = NULL;
+	char	   *allow_address = NULL;	/* allow_from normalised */
+	char	   *fetch_rule = NULL;
 	int			kind = PGMLR_PASSWORD_PLAINTEXT;
 	ExistingRole existing;
 	char	   *generated = NULL;
@@ -138,9 +144,12 @@ pgmlr_create_replication_user(PG_FUNCTION_ARGS)
 	/* Bad input fails before anything changes. */
 	if (!PG_ARGISNULL(2))
 	{
+		char	   *normalized;
+
 		allow_from = text_to_cstring(PG_GETARG_TEXT_PP(2));
-		pgmlr_free(pgmlr_hba_normalize_address(allow_from, &st));
+		normalized = pgmlr_hba_normalize_address(allow_from, &st);
 		pgmlr_report_status(&st);
+		allow_address = pgmlr_take_string(normalized);
 	}
 	if (!PG_ARGISNULL(1))
 	{
@@ -186,6 +195,8 @@ pgmlr_create_replication_user(PG_FUNCTION_ARGS)
 		if (r)
 			rule = MemoryContextStrdup(caller_cxt, r);
 	}
+	/* Fetching blobs from this server (hf_blob_read) over a database connection. */
+	(void) pgmlr_blob_fetch_allow(role, allow_address, &fetch_rule);
 	pgmlr_spi_finish();
 
 	if (kept_password)

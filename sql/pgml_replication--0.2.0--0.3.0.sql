@@ -1,0 +1,50 @@
+-- pgml_replication 0.2.0 -> 0.3.0: upgrade script
+\echo Use "ALTER EXTENSION pgml_replication UPDATE TO '0.3.0'" to load this file. \quit
+
+-- Exactly the difference between sql/pgml_replication--0.2.0.sql and
+-- sql/pgml_replication--0.3.0.sql; test/cluster/t/005_upgrade_path.pl
+-- checks that both paths give the same objects. 0.3.0 only adds objects.
+
+-- ===================================================================
+-- Serving blobs to replicas that fetch from this server (issue 12)
+-- ===================================================================
+-- BEGIN blob_serving
+-- A byte range of a blob that this server's hf_manifest lists and its cache
+-- holds complete. Not SECURITY DEFINER: it reads the manifest with the
+-- caller's privileges. Never granted to PUBLIC; create_replication_user()
+-- and allow_blob_fetch() grant it (with SELECT on hf_manifest and USAGE on
+-- the schema) to a replication role. Read-only, so a standby serves too.
+CREATE FUNCTION pgml_repl.hf_blob_read(blob text, "offset" bigint, length integer)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgmlr_hf_blob_read'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pgml_repl.hf_blob_read(text, bigint, integer) IS
+'Bytes offset .. offset + length - 1 (at most 64 MiB) of a blob that this server''s hf_manifest lists and its cache holds complete, for replicas fetching from this server; pgml_replication.max_blob_readers limits concurrent readers';
+REVOKE ALL ON FUNCTION pgml_repl.hf_blob_read(text, bigint, integer) FROM PUBLIC;
+
+-- What a role needs to fetch blobs from this server: EXECUTE on
+-- hf_blob_read, SELECT on hf_manifest, USAGE on the schema, and (address
+-- given) a marked "host <pgml_replication.database> <role> <address>
+-- scram-sha-256" line in pg_hba.conf, written at COMMIT. disallow_blob_fetch
+-- revokes EXECUTE and SELECT and (address given) removes that line.
+CREATE FUNCTION pgml_repl.allow_blob_fetch(
+    address   text DEFAULT NULL,
+    role_name name DEFAULT 'replication_user')
+RETURNS TABLE(hba_rule text, changed boolean)
+AS 'MODULE_PATHNAME', 'pgmlr_allow_blob_fetch'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgml_repl.allow_blob_fetch(text, name) IS
+'Lets a role fetch blobs from this server: EXECUTE on hf_blob_read, SELECT on hf_manifest, USAGE on pgml_repl and, with an address, a pg_hba.conf line for pgml_replication.database';
+
+CREATE FUNCTION pgml_repl.disallow_blob_fetch(
+    address   text DEFAULT NULL,
+    role_name name DEFAULT 'replication_user')
+RETURNS TABLE(hba_rule text, changed boolean)
+AS 'MODULE_PATHNAME', 'pgmlr_disallow_blob_fetch'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgml_repl.disallow_blob_fetch(text, name) IS
+'Undoes allow_blob_fetch(): revokes EXECUTE on hf_blob_read and SELECT on hf_manifest and, with an address, removes the pg_hba.conf line';
+
+REVOKE EXECUTE ON FUNCTION pgml_repl.allow_blob_fetch(text, name) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgml_repl.disallow_blob_fetch(text, name) FROM PUBLIC;
+-- END blob_serving
