@@ -34,10 +34,10 @@ FROM pgml_repl.check();
 -- A replication role without LOGIN is reported, and the hint names it.
 CREATE ROLE doctor_repl REPLICATION;
 SELECT check_name, status, detail, hint FROM pgml_repl.check()
-WHERE check_name IN ('replication_role', 'pg_hba_rule');
+WHERE check_name IN ('replication_role', 'pg_hba_rule', 'blob_fetch');
 ALTER ROLE doctor_repl LOGIN PASSWORD 'SCRAM-SHA-256$4096:c2FsdHNhbHRzYWx0c2FsdA==$0TN3qXfDA3Kh5/qUs1q0lSBA8dCXNnRO9NmvcnPt8NA=:B2sZkb7JJGe1uh3/tI6xk0MJrNK0uhXcL+SPv+4MFy0=';
 SELECT check_name, status, detail FROM pgml_repl.check()
-WHERE check_name IN ('replication_role', 'pg_hba_rule');
+WHERE check_name IN ('replication_role', 'pg_hba_rule', 'blob_fetch');
 DROP ROLE doctor_repl;
 
 -- The manifest against the fixture cache: stale until published.

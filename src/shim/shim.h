@@ -59,6 +59,8 @@ extern void pgmlr_hba_queue_database_rule(bool allow, const char *database, cons
  * whether anything changed. Runs inside the caller's SPI connection.
  */
 extern bool pgmlr_blob_fetch_allow(const char *role, const char *address, char **rule);
+/* The database replicas fetch from: pgml_replication.database when preloaded, else this one. */
+extern const char *pgmlr_blob_fetch_database(void);
 
 /* commit_actions.c */
 

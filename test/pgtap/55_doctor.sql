@@ -57,7 +57,7 @@ RESET ROLE;
 -- The same checks run for both, in the same order.
 SELECT is((SELECT array_agg(check_name) FROM pgml_repl.check()),
           ARRAY['wal_level', 'archive_mode', 'archive_command', 'wal_senders', 'replication_role',
-                'pg_hba_rule', 'archiver', 'standbys', 'hf_manifest'],
+                'pg_hba_rule', 'blob_fetch', 'archiver', 'standbys', 'hf_manifest'],
           'primary checks, in order');
 
 SELECT * FROM finish();

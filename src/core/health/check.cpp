@@ -181,6 +181,36 @@ Check check_pg_hba_rule(const pgmlr_doctor_facts &f) {
 	return make("pg_hba_rule", with.empty() ? CheckState::Error : CheckState::Warning, detail, hint);
 }
 
+Check check_blob_fetch(const pgmlr_doctor_facts &f) {
+	if (f.n_roles <= 0) return make("blob_fetch", CheckState::Skipped, "No replication role to look for.");
+	const std::string db = f.fetch_database ? str(f.fetch_database) : std::string("the extension's database");
+	std::vector<std::string> can, cannot;
+	std::string first_cannot;
+	for (int i = 0; i < f.n_roles; i++) {
+		const pgmlr_doctor_role &r = f.roles[i];
+		std::vector<std::string> missing;
+		if (!r.can_fetch) missing.push_back("EXECUTE on pgml_repl.hf_blob_read");
+		if (f.hba_visible && !r.has_fetch_hba_rule) missing.push_back("a pg_hba.conf host line for database " + db);
+		if (missing.empty()) {
+			can.push_back(str(r.name));
+		} else {
+			cannot.push_back(str(r.name) + " lacks " + join(missing, " and "));
+			if (first_cannot.empty()) first_cannot = str(r.name);
+		}
+	}
+	std::string detail;
+	if (!can.empty())
+		detail = "Replication " + std::string(can.size() == 1 ? "role " : "roles ") + join(can) +
+				 " can fetch blobs from this server (hf_blob_read over a connection to " + db + ")";
+	if (!cannot.empty()) detail += (detail.empty() ? "" : "; ") + join(cannot, "; ");
+	detail += ".";
+	if (!f.hba_visible) detail += " pg_hba.conf not checked: needs superuser.";
+	if (cannot.empty()) return make("blob_fetch", CheckState::Ok, detail);
+	return make("blob_fetch", CheckState::Warning, detail,
+				"Run SELECT * FROM pgml_repl.allow_blob_fetch('<replica address>', " + literal(first_cannot) +
+					"); so replicas can fetch models from this server instead of the Hub.");
+}
+
 Check check_archiver(const pgmlr_doctor_facts &f) {
 	CheckState s = from_status_text(f.archive_status);
 	std::string detail = str(f.archive_detail);
@@ -373,7 +403,8 @@ std::vector<Check> run_checks(const pgmlr_doctor_facts &f) {
 				check_hot_standby(f), check_prefetch_worker(f), check_hf_cache(f)};
 	return {check_wal_level(f),		   check_archive_mode(f), check_archive_command(f),
 			check_wal_senders(f),	   check_replication_role(f), check_pg_hba_rule(f),
-			check_archiver(f),		   check_standbys(f),	  check_hf_manifest(f)};
+			check_blob_fetch(f),	   check_archiver(f),		  check_standbys(f),
+			check_hf_manifest(f)};
 }
 
 Summary summarize(const std::vector<Check> &checks) {

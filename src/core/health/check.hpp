@@ -42,6 +42,7 @@ Check check_archive_command(const pgmlr_doctor_facts &f);
 Check check_wal_senders(const pgmlr_doctor_facts &f);
 Check check_replication_role(const pgmlr_doctor_facts &f);
 Check check_pg_hba_rule(const pgmlr_doctor_facts &f);
+Check check_blob_fetch(const pgmlr_doctor_facts &f);
 Check check_archiver(const pgmlr_doctor_facts &f);
 Check check_standbys(const pgmlr_doctor_facts &f);
 Check check_hf_manifest(const pgmlr_doctor_facts &f);

@@ -149,6 +149,8 @@ typedef struct pgmlr_doctor_role
 	bool		can_login;
 	bool		scram_password; /* only meaningful when passwords_visible */
 	bool		has_hba_rule;	/* only meaningful when hba_visible */
+	bool		can_fetch;		/* EXECUTE on hf_blob_read and SELECT on hf_manifest */
+	bool		has_fetch_hba_rule; /* a host line for fetch_database; when hba_visible */
 } pgmlr_doctor_role;
 
 typedef struct pgmlr_doctor_standby
@@ -175,6 +177,7 @@ typedef struct pgmlr_doctor_facts
 	int32_t		max_wal_senders;
 	int32_t		wal_senders_used;	/* rows of pg_stat_replication */
 	const pgmlr_doctor_role *roles; /* rolreplication, not superuser */
+	const char *fetch_database; /* where replicas fetch blobs (pgml_replication.database) */
 	int32_t		n_roles;
 	bool		passwords_visible;	/* pg_authid readable (superuser) */
 	bool		hba_visible;	/* pg_hba_file_rules readable (superuser) */

@@ -82,6 +82,11 @@ gather_cache(pgmlr_doctor_facts *f)
 	f->cache_invalid_names = counts.cache_invalid_names;
 }
 
+/* Whether role a may call hf_blob_read and read the manifest it looks in. */
+#define CAN_FETCH_SQL \
+	"(pg_catalog.has_function_privilege(a.oid, 'pgml_repl.hf_blob_read(text, bigint, integer)', 'EXECUTE')" \
+	" AND pg_catalog.has_table_privilege(a.oid, 'pgml_repl.hf_manifest', 'SELECT'))"
+
 static void
 gather_primary(pgmlr_doctor_facts *f)
 {
@@ -100,18 +105,26 @@ gather_primary(pgmlr_doctor_facts *f)
 
 	f->passwords_visible = su;
 	f->hba_visible = su;
+	f->fetch_database = pgmlr_blob_fetch_database();
 	if (su)
-		pgmlr_spi_select("SELECT a.rolname::text, a.rolcanlogin,"
-						 "  COALESCE(a.rolpassword LIKE 'SCRAM-SHA-256$%', false),"
-						 "  EXISTS (SELECT 1 FROM pg_catalog.pg_hba_file_rules h"
-						 "          WHERE h.error IS NULL AND h.type IN ('host', 'hostssl')"
-						 "            AND 'replication' = ANY (h.database)"
-						 "            AND (a.rolname = ANY (h.user_name) OR 'all' = ANY (h.user_name))"
-						 "            AND h.auth_method IN ('scram-sha-256', 'md5', 'cert'))"
-						 " FROM pg_catalog.pg_authid a WHERE a.rolreplication AND NOT a.rolsuper ORDER BY 1");
+		pgmlr_spi_select(psprintf("SELECT a.rolname::text, a.rolcanlogin,"
+								  "  COALESCE(a.rolpassword LIKE 'SCRAM-SHA-256$%%', false),"
+								  "  EXISTS (SELECT 1 FROM pg_catalog.pg_hba_file_rules h"
+								  "          WHERE h.error IS NULL AND h.type IN ('host', 'hostssl')"
+								  "            AND 'replication' = ANY (h.database)"
+								  "            AND (a.rolname = ANY (h.user_name) OR 'all' = ANY (h.user_name))"
+								  "            AND h.auth_method IN ('scram-sha-256', 'md5', 'cert')),"
+								  "  %s,"
+								  "  EXISTS (SELECT 1 FROM pg_catalog.pg_hba_file_rules h"
+								  "          WHERE h.error IS NULL AND h.type IN ('host', 'hostssl')"
+								  "            AND (%s = ANY (h.database) OR 'all' = ANY (h.database))"
+								  "            AND (a.rolname = ANY (h.user_name) OR 'all' = ANY (h.user_name))"
+								  "            AND h.auth_method IN ('scram-sha-256', 'md5', 'cert'))"
+								  " FROM pg_catalog.pg_authid a WHERE a.rolreplication AND NOT a.rolsuper ORDER BY 1",
+								  CAN_FETCH_SQL, quote_literal_cstr(f->fetch_database)));
 	else
-		pgmlr_spi_select("SELECT rolname::text, rolcanlogin, false, false"
-						 " FROM pg_catalog.pg_roles WHERE rolreplication AND NOT rolsuper ORDER BY 1");
+		pgmlr_spi_select("SELECT a.rolname::text, a.rolcanlogin, false, false, " CAN_FETCH_SQL ", false"
+						 " FROM pg_catalog.pg_roles a WHERE a.rolreplication AND NOT a.rolsuper ORDER BY 1");
 	f->n_roles = (int32) pgmlr_spi_rows();
 	roles = palloc0(sizeof(pgmlr_doctor_role) * (pgmlr_spi_rows() + 1));
 	for (uint64 i = 0; i < pgmlr_spi_rows(); i++)
@@ -120,6 +133,8 @@ gather_primary(pgmlr_doctor_facts *f)
 		roles[i].can_login = pgmlr_spi_bool(i, 2);
 		roles[i].scram_password = pgmlr_spi_bool(i, 3);
 		roles[i].has_hba_rule = pgmlr_spi_bool(i, 4);
+		roles[i].can_fetch = pgmlr_spi_bool(i, 5);
+		roles[i].has_fetch_hba_rule = pgmlr_spi_bool(i, 6);
 	}
 	f->roles = roles;
 	if (su)

@@ -31,8 +31,8 @@
 
 #define BLOB_READ_FUNCTION "pgml_repl.hf_blob_read(text, bigint, integer)"
 
-static const char *
-fetch_database(void)
+const char *
+pgmlr_blob_fetch_database(void)
 {
 	if (pgmlr_prefetch_database != NULL && pgmlr_prefetch_database[0] != '\0')
 		return pgmlr_prefetch_database;
@@ -99,7 +99,7 @@ pgmlr_blob_fetch_allow(const char *role, const char *address, char **rule)
 	else if (!could)
 		notice_privileges_from_primary(role, true);
 	if (address != NULL)
-		pgmlr_hba_queue_database_rule(true, fetch_database(), role, address, &hba_changed, rule);
+		pgmlr_hba_queue_database_rule(true, pgmlr_blob_fetch_database(), role, address, &hba_changed, rule);
 	return hba_changed || (!could && !RecoveryInProgress());
 }
 
@@ -120,7 +120,7 @@ blob_fetch_disallow(const char *role, const char *address, char **rule)
 	else if (could)
 		notice_privileges_from_primary(role, false);
 	if (address != NULL)
-		pgmlr_hba_queue_database_rule(false, fetch_database(), role, address, &hba_changed, rule);
+		pgmlr_hba_queue_database_rule(false, pgmlr_blob_fetch_database(), role, address, &hba_changed, rule);
 	return hba_changed || (could && !RecoveryInProgress() && !role_can_fetch(roleid));
 }
 

@@ -12,7 +12,7 @@ using pgmlr::CheckState;
 
 namespace {
 
-pgmlr_doctor_role good_role{"replication_user", true, true, true};
+pgmlr_doctor_role good_role{"replication_user", true, true, true, true, true};
 
 // A healthy primary: every primary check ok.
 pgmlr_doctor_facts healthy_primary() {
@@ -90,11 +90,11 @@ TEST(Doctor, HealthyPrimaryAllOkInOrder) {
 		expect(c, CheckState::Ok);
 	}
 	EXPECT_EQ(names, (std::vector<std::string>{"wal_level", "archive_mode", "archive_command", "wal_senders",
-											   "replication_role", "pg_hba_rule", "archiver", "standbys", "hf_manifest"}));
+											   "replication_role", "pg_hba_rule", "blob_fetch", "archiver", "standbys", "hf_manifest"}));
 	auto s = pgmlr::summarize(checks);
 	EXPECT_EQ(s.status, "ok");
 	EXPECT_EQ(s.exit_code, 0);
-	EXPECT_EQ(s.detail, "9 checks ok");
+	EXPECT_EQ(s.detail, "10 checks ok");
 }
 
 TEST(Doctor, HealthyStandbyAllOkInOrder) {
@@ -146,7 +146,7 @@ TEST(Doctor, ReplicationRole) {
 	expect(pgmlr::check_replication_role(f), CheckState::Ok, "replication_user can log in with a SCRAM-SHA-256 password");
 	f.n_roles = 0;
 	expect(pgmlr::check_replication_role(f), CheckState::Error, "No role", "create_replication_user(allow_from");
-	pgmlr_doctor_role roles[2] = {{"old_repl", false, false, false}, good_role};
+	pgmlr_doctor_role roles[2] = {{"old_repl", false, false, false, false, false}, good_role};
 	f.roles = roles;
 	f.n_roles = 2;
 	expect(pgmlr::check_replication_role(f), CheckState::Warning, "old_repl lacks LOGIN and a SCRAM-SHA-256 password",
@@ -167,7 +167,7 @@ TEST(Doctor, PgHbaRule) {
 	f.hba_visible = true;
 	f.n_roles = 0;
 	expect(pgmlr::check_pg_hba_rule(f), CheckState::Skipped, "No replication role");
-	pgmlr_doctor_role roles[2] = {good_role, {"second", true, true, false}};
+	pgmlr_doctor_role roles[2] = {good_role, {"second", true, true, false, true, true}};
 	f.roles = roles;
 	f.n_roles = 2;
 	expect(pgmlr::check_pg_hba_rule(f), CheckState::Warning, "none for second", "allow_replica('<replica address>', 'second')");
@@ -176,6 +176,27 @@ TEST(Doctor, PgHbaRule) {
 	roles[0].has_hba_rule = roles[1].has_hba_rule = true;
 	f.hba_error_lines = 2;
 	expect(pgmlr::check_pg_hba_rule(f), CheckState::Warning, "2 lines with errors", "pg_hba_file_rules WHERE error");
+}
+
+TEST(Doctor, BlobFetch) {
+	auto f = healthy_primary();
+	f.fetch_database = "postgres";
+	expect(pgmlr::check_blob_fetch(f), CheckState::Ok, "replication_user can fetch blobs from this server");
+	f.n_roles = 0;
+	expect(pgmlr::check_blob_fetch(f), CheckState::Skipped, "No replication role");
+	pgmlr_doctor_role roles[2] = {good_role, {"old_repl", true, true, true, false, false}};
+	f.roles = roles;
+	f.n_roles = 2;
+	expect(pgmlr::check_blob_fetch(f), CheckState::Warning,
+		   "old_repl lacks EXECUTE on pgml_repl.hf_blob_read and a pg_hba.conf host line for database postgres",
+		   "allow_blob_fetch('<replica address>', 'old_repl')");
+	roles[1].can_fetch = true;
+	expect(pgmlr::check_blob_fetch(f), CheckState::Warning, "old_repl lacks a pg_hba.conf host line");
+	// Without pg_hba_file_rules only the privileges are judged, and the detail says so.
+	f.hba_visible = false;
+	expect(pgmlr::check_blob_fetch(f), CheckState::Ok, "pg_hba.conf not checked: needs superuser.");
+	roles[0].can_fetch = false;
+	expect(pgmlr::check_blob_fetch(f), CheckState::Warning, "replication_user lacks EXECUTE");
 }
 
 TEST(Doctor, Archiver) {
@@ -353,7 +374,7 @@ TEST(Doctor, CApi) {
 	pgmlr_status st;
 	pgmlr_doctor_report *r = pgmlr_doctor_run(&f, &st);
 	ASSERT_EQ(st.code, PGMLR_OK);
-	ASSERT_EQ(pgmlr_doctor_count(r), 9);
+	ASSERT_EQ(pgmlr_doctor_count(r), 10);
 	pgmlr_doctor_check c;
 	ASSERT_TRUE(pgmlr_doctor_get(r, 1, &c));
 	EXPECT_STREQ(c.check_name, "archive_mode");
@@ -361,7 +382,7 @@ TEST(Doctor, CApi) {
 	ASSERT_NE(c.hint, nullptr);
 	ASSERT_TRUE(pgmlr_doctor_get(r, 0, &c));
 	EXPECT_EQ(c.hint, nullptr);
-	EXPECT_FALSE(pgmlr_doctor_get(r, 9, &c));
+	EXPECT_FALSE(pgmlr_doctor_get(r, 10, &c));
 	pgmlr_doctor_summary s;
 	pgmlr_doctor_summarize(r, &s);
 	EXPECT_STREQ(s.status, "error");
