@@ -126,25 +126,44 @@ Check check_wal_senders(const pgmlr_doctor_facts &f) {
 	return make("wal_senders", CheckState::Ok, detail);
 }
 
+namespace {
+
+// The replication roles that have everything (names), and the others as
+// "<name> lacks <what>", with the first such name for a hint.
+struct RoleSplit {
+	std::vector<std::string> good, problems;
+	std::string first_bad;
+};
+
+template <class MissingFn>
+RoleSplit split_roles(const pgmlr_doctor_facts &f, MissingFn missing_of) {
+	RoleSplit out;
+	for (int i = 0; i < f.n_roles; i++) {
+		const pgmlr_doctor_role &r = f.roles[i];
+		std::vector<std::string> missing = missing_of(r);
+		if (missing.empty()) {
+			out.good.push_back(str(r.name));
+			continue;
+		}
+		out.problems.push_back(str(r.name) + " lacks " + join(missing, " and "));
+		if (out.first_bad.empty()) out.first_bad = str(r.name);
+	}
+	return out;
+}
+
+}  // namespace
+
 Check check_replication_role(const pgmlr_doctor_facts &f) {
 	const char *create = "Run SELECT * FROM pgml_repl.create_replication_user(allow_from => '<replica address>');";
 	if (f.n_roles <= 0)
 		return make("replication_role", CheckState::Error,
 					"No role has REPLICATION without being a superuser.", create);
-	std::vector<std::string> good, problems;
-	std::string bad_name;
-	for (int i = 0; i < f.n_roles; i++) {
-		const pgmlr_doctor_role &r = f.roles[i];
+	auto [good, problems, bad_name] = split_roles(f, [&](const pgmlr_doctor_role &r) {
 		std::vector<std::string> missing;
 		if (!r.can_login) missing.push_back("LOGIN");
 		if (f.passwords_visible && !r.scram_password) missing.push_back("a SCRAM-SHA-256 password");
-		if (missing.empty()) {
-			good.push_back(str(r.name));
-		} else {
-			problems.push_back(str(r.name) + " lacks " + join(missing, " and "));
-			if (bad_name.empty()) bad_name = str(r.name);
-		}
-	}
+		return missing;
+	});
 	std::string detail;
 	if (!good.empty()) detail = "Replication " + std::string(good.size() == 1 ? "role " : "roles ") + join(good) + " can log in";
 	if (!good.empty() && f.passwords_visible) detail += " with a SCRAM-SHA-256 password";
@@ -184,20 +203,12 @@ Check check_pg_hba_rule(const pgmlr_doctor_facts &f) {
 Check check_blob_fetch(const pgmlr_doctor_facts &f) {
 	if (f.n_roles <= 0) return make("blob_fetch", CheckState::Skipped, "No replication role to look for.");
 	const std::string db = f.fetch_database ? str(f.fetch_database) : std::string("the extension's database");
-	std::vector<std::string> can, cannot;
-	std::string first_cannot;
-	for (int i = 0; i < f.n_roles; i++) {
-		const pgmlr_doctor_role &r = f.roles[i];
+	auto [can, cannot, first_cannot] = split_roles(f, [&](const pgmlr_doctor_role &r) {
 		std::vector<std::string> missing;
 		if (!r.can_fetch) missing.push_back("EXECUTE on pgml_repl.hf_blob_read");
 		if (f.hba_visible && !r.has_fetch_hba_rule) missing.push_back("a pg_hba.conf host line for database " + db);
-		if (missing.empty()) {
-			can.push_back(str(r.name));
-		} else {
-			cannot.push_back(str(r.name) + " lacks " + join(missing, " and "));
-			if (first_cannot.empty()) first_cannot = str(r.name);
-		}
-	}
+		return missing;
+	});
 	std::string detail;
 	if (!can.empty())
 		detail = "Replication " + std::string(can.size() == 1 ? "role " : "roles ") + join(can) +

@@ -33,6 +33,16 @@ spi_connect(void)
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI")));
 }
 
+/* A size column of an SPI row; -1 for NULL (a dropped constraint allows it). */
+static int64
+size_column(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? -1 : DatumGetInt64(d);
+}
+
 /* refs as C strings; a NULL element (a dropped CHECK allows it) is "". */
 static const char *const *
 ref_names(Datum refs, bool isnull, int32 *count)
@@ -89,8 +99,7 @@ pgmlr_manifest_table_read(bool for_publish, size_t *count)
 		row->refs = ref_names(d, isnull, &row->nrefs);
 		row->path = SPI_getvalue(tup, desc, 5);
 		row->blob = SPI_getvalue(tup, desc, 6);
-		d = SPI_getbinval(tup, desc, 7, &isnull);
-		row->size = isnull ? -1 : DatumGetInt64(d);
+		row->size = size_column(tup, desc, 7);
 	}
 	MemoryContextSwitchTo(spi_cxt);
 	SPI_finish();
@@ -121,13 +130,10 @@ pgmlr_manifest_table_find_blob(const char *blob, int *count)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		Datum		d;
 
 		entries[i].repo_type = SPI_getvalue(tup, desc, 1);
 		entries[i].repo_id = SPI_getvalue(tup, desc, 2);
-		d = SPI_getbinval(tup, desc, 3, &isnull);
-		entries[i].size = isnull ? -1 : DatumGetInt64(d);
+		entries[i].size = size_column(tup, desc, 3);
 	}
 	MemoryContextSwitchTo(spi_cxt);
 	SPI_finish();
