@@ -12,6 +12,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use PgmlReplTest;
 use PgmlReplPrefetch;
+use Digest::SHA;
 
 my $cache = fixture_cache() . '/hub';
 # The healthy fixture's LFS weights: sha256 of bytes 0..255 repeated 64 times.
@@ -76,6 +77,61 @@ sub fetch_until
 my ($rc, $out, $err) = fetch_as_fetcher();
 is($rc, 0, 'the replication role reads a blob from the hot standby over TCP') or diag($err);
 is($out, $weights, 'the bytes hash to the blob\'s name');
+# Refusals as the replication role, on the standby: a blob the manifest does
+# not list, one it lists but this cache does not hold yet, and links planted
+# in the cache (never followed). The rows come from the primary with the WAL.
+my $outside = PostgreSQL::Test::Utils::tempdir('outside');
+open $fh, '>', "$outside/secret" or die $!;
+print $fh "secret\n";
+close $fh;
+my $secret = Digest::SHA::sha256_hex("secret\n");
+my $secret2 = Digest::SHA::sha256_hex("secret2\n");
+my $absent = 'c' x 64;
+my $minilm = "$cache/models--sentence-transformers--all-MiniLM-L6-v2";
+symlink("$outside/secret", "$minilm/blobs/$secret") or die "symlink: $!";
+mkdir "$outside/blobs";
+open $fh, '>', "$outside/blobs/$secret2" or die $!;
+print $fh "secret2\n";
+close $fh;
+symlink($outside, "$cache/models--org--linked") or die "symlink: $!";
+$primary->safe_psql('postgres', qq{INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, path, blob, size) VALUES
+  ('model', 'sentence-transformers/all-MiniLM-L6-v2', repeat('1', 40), 'absent.bin', '$absent', 10),
+  ('model', 'sentence-transformers/all-MiniLM-L6-v2', repeat('1', 40), 'secret.txt', '$secret', 7),
+  ('model', 'org/linked', repeat('2', 40), 'secret.txt', '$secret2', 8)});
+$primary->wait_for_catchup('standby_063');
+my %refusals = (
+	'd' x 64 => qr/ERROR:  42704: blob d{64} is not in pgml_repl\.hf_manifest/,
+	$absent => qr/ERROR:  58P01: blob c{64} is not in the cache.*HINT:  The blob is not \(yet\) in this server's cache: retry later/s,
+	$secret => qr/ERROR:  42501: refusing to read blob $secret through a symbolic link/,
+	$secret2 => qr/ERROR:  42501: refusing to read through "models--org--linked"/,
+	'../../etc/passwd' => qr/ERROR:  22023: invalid blob name/,
+);
+for my $blob (sort keys %refusals)
+{
+	my ($frc, $fout, $ferr) = $standby->psql('postgres',
+		"\\set VERBOSITY verbose\nSELECT pgml_repl.hf_blob_read('$blob', 0, 7)",
+		connstr => $fetcher_conn, extra_params => ['-w']);
+	like($ferr, $refusals{$blob}, "refused on the standby: $blob");
+}
+
+# A role that may connect (a line of ours on the standby) and use the schema,
+# but was never granted the function: PUBLIC has no EXECUTE.
+$primary->safe_psql('postgres',
+	"CREATE ROLE plain063 LOGIN PASSWORD '$password'; GRANT USAGE ON SCHEMA pgml_repl TO plain063");
+$primary->wait_for_catchup('standby_063');
+my ($prc, $pout, $perr) = $standby->psql('postgres', "SELECT changed FROM pgml_repl.allow_blob_fetch('127.0.0.1', 'plain063')");
+like($perr, qr/NOTICE:  role "plain063" cannot yet fetch blobs here: privileges come from the primary/,
+	'allow_blob_fetch() on a standby says the grant is the primary\'s');
+my $plain_conn = 'host=127.0.0.1 port=' . $standby->port . " dbname=postgres user=plain063 password=$password";
+for (1 .. 300)
+{
+	($prc, $pout, $perr) = $standby->psql('postgres', "\\set VERBOSITY verbose\n$read_sql",
+		connstr => $plain_conn, extra_params => ['-w']);
+	last unless $perr =~ /no pg_hba\.conf entry/;
+	select(undef, undef, undef, 0.1);
+}
+like($perr, qr/ERROR:  42501: permission denied for function hf_blob_read/, 'a role without the grant is denied');
+
 $standby->connect_fails('host=127.0.0.1 port=' . $standby->port . ' dbname=postgres user=postgres',
 	'a role without a line of ours cannot connect over TCP',
 	expected_stderr => qr/no pg_hba\.conf entry/);
