@@ -1,6 +1,7 @@
 // pg_hba.conf text is whatever the administrator wrote; this extension edits
-// it. Target: hba::parse/render and pgmlr_hba_allow/pgmlr_hba_disallow on
-// arbitrary file text and arbitrary role/address/method arguments.
+// it. Target: hba::parse/render and pgmlr_hba_allow/pgmlr_hba_disallow (and
+// their database-rule forms, pgmlr_hba_allow_database/disallow_database) on
+// arbitrary file text and arbitrary role/address/method/database arguments.
 // Invariants:
 //  - render(parse(text)) == text, byte for byte;
 //  - every line that is not ours is kept byte for byte and in order (allow
@@ -8,7 +9,7 @@
 //  - allow and disallow are idempotent: applied again to their own output
 //    they change nothing;
 //  - the rule allow reports is a line of the output, and that line parses as
-//    our rule (fields host|hostssl, replication, role, address, method;
+//    our rule (fields host|hostssl, replication or the database, role, address, method;
 //    marker comment), so a neighbouring line cannot swallow it;
 //  - on text without lines of ours and ending in a newline, disallow undoes
 //    allow exactly;
@@ -58,15 +59,20 @@ Edit take(pgmlr_hba_edit *e, const pgmlr_status &st) {
 	return out;
 }
 
+// database: nullptr for a replication rule, else a database rule.
+const char *g_database = nullptr;
+
 Edit allow(const std::string &c, const std::string &role, const std::string &addr, const std::string &method) {
 	pgmlr_status st;
-	pgmlr_hba_edit *e = pgmlr_hba_allow(c.c_str(), role.c_str(), addr.c_str(), method.c_str(), &st);
+	pgmlr_hba_edit *e = g_database ? pgmlr_hba_allow_database(c.c_str(), g_database, role.c_str(), addr.c_str(), &st)
+								   : pgmlr_hba_allow(c.c_str(), role.c_str(), addr.c_str(), method.c_str(), &st);
 	return take(e, st);
 }
 
 Edit disallow(const std::string &c, const std::string &role, const std::string &addr) {
 	pgmlr_status st;
-	pgmlr_hba_edit *e = pgmlr_hba_disallow(c.c_str(), role.c_str(), addr.c_str(), &st);
+	pgmlr_hba_edit *e = g_database ? pgmlr_hba_disallow_database(c.c_str(), g_database, role.c_str(), addr.c_str(), &st)
+								   : pgmlr_hba_disallow(c.c_str(), role.c_str(), addr.c_str(), &st);
 	return take(e, st);
 }
 
@@ -105,8 +111,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	std::string role = pick(p, {"replicator", "all", "Repl_1", "pg_x", "a$b"}, 80);
 	std::string addr = pick(p, {"10.0.0.5", "10.0.0.0/24", "::1", "fd00::/64", "192.168.1.7/32"}, 60);
 	std::string method = pick(p, {"scram-sha-256", "md5", "cert", "SCRAM-SHA-256", "trust"}, 20);
+	bool database_rule = p.ConsumeBool();
+	std::string database = pick(p, {"postgres", "pgml", "all", "replication", "my-db.v2$"}, 70);
 	std::string text = p.ConsumeRemainingBytesAsString();
-	for (std::string *s : {&role, &addr, &method, &text}) s->resize(std::strlen(s->c_str()));  // C strings
+	for (std::string *s : {&role, &addr, &method, &database, &text}) s->resize(std::strlen(s->c_str()));  // C strings
+	g_database = database_rule ? database.c_str() : nullptr;
 
 	auto lines = pgmlr::hba::parse(text);
 	FUZZ_CHECK(pgmlr::hba::render(lines) == text, text);
@@ -134,7 +143,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 			FUZZ_CHECK(l.fields.size() == 5, a.content, raw);
 			for (const auto &f : l.fields) FUZZ_CHECK(f.size() == 1, raw);
 			FUZZ_CHECK(l.fields[0][0].text == "host" || l.fields[0][0].text == "hostssl", raw);
-			FUZZ_CHECK(l.fields[1][0].text == "replication" && l.fields[2][0].text == role, raw);
+			FUZZ_CHECK(l.fields[1][0].text == (g_database ? database : std::string("replication")) &&
+						   l.fields[1][0].quoted == (g_database && (database == "all" || database == "replication" ||
+																	database == "sameuser" || database == "samerole" ||
+																	database == "samegroup")) &&
+						   l.fields[2][0].text == role,
+					   raw);
 		}
 		FUZZ_CHECK(found, a.content, a.rule);
 		Edit d = disallow(a.content, role, addr);

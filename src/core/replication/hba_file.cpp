@@ -103,9 +103,9 @@ bool is_hba_keyword(std::string_view s) {
 	return s == "all" || s == "sameuser" || s == "samerole" || s == "samegroup" || s == kReplication;
 }
 
-// The database token of a rule: the keyword replication, or a name.
+// The database token of a rule: the keyword replication (database empty), or a name.
 bool same_database(const Token &t, std::string_view database) {
-	if (database == kReplication) return is_keyword(t, kReplication);
+	if (database.empty()) return is_keyword(t, kReplication);
 	return t.text == database && (t.quoted || !is_hba_keyword(t.text));
 }
 
@@ -356,8 +356,9 @@ Status check_database_name(std::string_view name) {
 
 std::string render_rule(const Rule &rule) {
 	std::string role = rule.role == "all" ? "\"all\"" : rule.role;
-	std::string db = rule.database != kReplication && is_hba_keyword(rule.database) ? "\"" + rule.database + "\""
-																					  : rule.database;
+	std::string db = rule.database.empty()				   ? std::string(kReplication)
+					 : is_hba_keyword(rule.database) ? "\"" + rule.database + "\""
+													 : rule.database;
 	return pad(rule.conntype(), 8) + pad(db, 16) + pad(role, 16) + pad(rule.address, 24) + rule.method +
 		   " # " + std::string(kMarker);
 }
@@ -403,7 +404,7 @@ Result<EditResult> allow(std::string_view content, const Rule &rule) {
 		return res;
 	}
 	size_t at = lines.size();
-	const bool replication = rule.database == kReplication;
+	const bool replication = rule.database.empty();
 	for (size_t i = 0; i < lines.size(); ++i)
 		if (replication ? db_field_has_replication(lines[i]) : db_field_has_other(lines[i])) {
 			at = i;

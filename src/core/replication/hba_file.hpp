@@ -52,8 +52,7 @@ std::optional<Error> address_note(std::string_view address);
 // refused with a hint.
 Result<std::string> normalize_method(std::string_view method);
 
-// The database a rule names (checked_database: the keyword replication, or
-// a database name, as the rule for fetching blobs over a normal connection).
+// The keyword a replication rule has in its database field.
 inline constexpr std::string_view kReplication = "replication";
 
 // A database name that can stand in a rule: 1 to 63 bytes of ASCII letters,
@@ -66,7 +65,11 @@ struct Rule {
 	std::string role;     // already checked by check_role_name
 	std::string address;  // normalised
 	std::string method;   // normalised
-	std::string database = std::string(kReplication);  // kReplication or a checked database name
+	// Empty: a replication rule (database field: the keyword replication).
+	// Else a database name (check_database_name), for a normal connection
+	// such as fetching blobs; a name that is an hba keyword, "replication"
+	// included, is written quoted.
+	std::string database = {};
 	// cert works only on hostssl lines; the others use host.
 	std::string conntype() const { return method == "cert" ? "hostssl" : "host"; }
 };
@@ -93,6 +96,6 @@ Result<EditResult> allow(std::string_view content, const Rule &rule);
 // Removes our lines for role and address (any method). Hand-written lines
 // that match are kept and reported in notices.
 Result<EditResult> disallow(std::string_view content, std::string_view role, std::string_view address,
-							std::string_view database = kReplication);
+							std::string_view database = {});
 
 }  // namespace pgmlr::hba

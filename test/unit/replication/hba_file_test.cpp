@@ -413,6 +413,18 @@ TEST(HbaDatabaseRule, KeywordNamesAreQuotedAndOddNamesRefused) {
 	Rule db = rule("10.0.0.5");
 	db.database = "all";
 	EXPECT_NE(render_rule(db).find("\"all\""), std::string::npos);
+	// A database named replication is not the replication keyword.
+	db.database = "replication";
+	auto quoted = allow(kInitdb, db);
+	ASSERT_TRUE(quoted.ok());
+	EXPECT_NE(quoted->rule.find("host    \"replication\""), std::string::npos);
+	auto keyword = allow(quoted->content, rule("10.0.0.5"));
+	ASSERT_TRUE(keyword.ok());
+	EXPECT_TRUE(keyword->changed);
+	auto only_db = disallow(keyword->content, "replication_user", "10.0.0.5/32", "replication");
+	ASSERT_TRUE(only_db.ok());
+	EXPECT_NE(only_db->content.find(ours("10.0.0.5")), std::string::npos);
+	EXPECT_EQ(only_db->content.find(quoted->rule), std::string::npos);
 	EXPECT_FALSE(check_database_name("postgres"));
 	EXPECT_FALSE(check_database_name("my-db.v2$"));
 	for (std::string bad : {std::string(""), std::string("my db"), std::string("a\"b"), std::string("x#y"),
