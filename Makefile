@@ -16,6 +16,10 @@ REGRESS = $(sort $(filter-out $(EXTENSION)--%,$(notdir $(basename $(wildcard sql
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -Isrc/include -Isrc/core -Isrc/shim
+# The core's upstream source is a libpq client (hf_fetch/upstream_source.cpp),
+# linked the way contrib/dblink does it: PGXS defines libpq_srcdir and libpq.
+PG_CPPFLAGS += -I$(libpq_srcdir)
+SHLIB_LINK_INTERNAL += $(libpq)
 # The shim is C compiled with PostgreSQL's own flags; PostgreSQL headers are
 # not -Wextra clean, so the shim gets -Wall -Werror and the core gets more.
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Wno-cast-function-type
