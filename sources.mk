@@ -50,6 +50,8 @@ CORE_SRCS = \
 	src/core/hf_fetch/hub_answer.cpp \
 	src/core/hf_fetch/job_memory.cpp \
 	src/core/hf_fetch/hub_source.cpp \
+	src/core/hf_fetch/upstream_answer.cpp \
+	src/core/hf_fetch/upstream_source.cpp \
 	src/core/hf_fetch/job.cpp \
 	src/core/hf_fetch/api.cpp \
 	src/core/hf_fetch/yield_controller.cpp \
@@ -108,6 +110,7 @@ UNIT_TEST_SRCS = \
 	test/unit/hf_fetch/job_memory_test.cpp \
 	test/unit/common/work_pool_test.cpp \
 	test/unit/hf_fetch/hub_test.cpp \
+	test/unit/hf_fetch/upstream_test.cpp \
 	test/unit/hf_fetch/yield_controller_test.cpp \
 	test/unit/hf_cache/hub_env_test.cpp \
 	test/unit/hf_cache/blob_read_test.cpp

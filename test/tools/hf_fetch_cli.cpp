@@ -1,11 +1,14 @@
 // hf_fetch_cli: the fetch core outside PostgreSQL, for tests, interop checks
 // and benchmarks. Not part of the extension (built by CMake only).
 //
-//   hf_fetch_cli --cache DIR --endpoint URL [--token T] [--ca-file F]
+//   hf_fetch_cli --cache DIR (--endpoint URL | --upstream CONNINFO) [--token T] [--ca-file F]
 //                [--parallel N] [--min-free BYTES] [--retries N]
 //                [--max-rate BYTES_PER_S] [--range-size BYTES] [--streams N]
 //                [--verify-present] [--quiet]  < manifest.tsv
 //
+// --upstream: the blobs come from a server with pgml_replication over libpq
+// (pgml_repl.hf_blob_read) instead of the Hub; the conninfo names the
+// database the extension is in.
 // Manifest: one row per line, tab-separated:
 //   repo_type  repo_id  revision  ref  path  blob  size     ("" or "-" ref: none)
 // Exit status: 0 all present, 1 some file failed, 2 bad usage or rows, 3 canceled.
@@ -40,7 +43,8 @@ std::vector<std::string> split_tabs(const std::string &line) {
 
 int usage() {
 	std::fprintf(stderr,
-				 "usage: hf_fetch_cli --cache DIR --endpoint URL [--token T] [--ca-file F] [--parallel N]\n"
+				 "usage: hf_fetch_cli --cache DIR (--endpoint URL | --upstream CONNINFO) [--token T] [--ca-file F]\n"
+				 "                    [--parallel N]\n"
 				 "                    [--min-free BYTES] [--retries N] [--max-rate BYTES_PER_S] [--range-size BYTES]\n"
 				 "                    [--streams N] [--verify-present] [--quiet]\n"
 				 "                    < rows.tsv\n");
@@ -59,6 +63,7 @@ int main(int argc, char **argv) {
 		const char *v = nullptr;
 		if (a == "--cache" && (v = next())) o.cache_root = v;
 		else if (a == "--endpoint" && (v = next())) o.endpoint = v;
+		else if (a == "--upstream" && (v = next())) o.upstream_conninfo = v;
 		else if (a == "--token" && (v = next())) o.token = v;
 		else if (a == "--ca-file" && (v = next())) o.ca_file = v;
 		else if (a == "--parallel" && (v = next())) o.max_parallel = std::atoi(v);
@@ -83,7 +88,7 @@ int main(int argc, char **argv) {
 	pgmlr_fetch_global_init(&st);
 	pgmlr_fetch_job *job = pgmlr_fetch_new(&o, &st);
 	if (!job) {
-		std::fprintf(stderr, "error: %s\n%s\n", st.message, st.detail);
+		std::fprintf(stderr, "error: %s\n%s\n%s\n", st.message, st.detail, st.hint);
 		return 2;
 	}
 	std::string line;

@@ -58,13 +58,18 @@ Result<hff::Options> options_from_c(const pgmlr_fetch_options *c) {
 	hff::Options o;
 	if (!c || !c->cache_root || !*c->cache_root)
 		return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "the fetch options need a cache folder");
-	// The one endpoint rule (hub_env); empty is refused here, since a job needs an endpoint.
-	if (!c->endpoint || !*c->endpoint)
-		return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "the fetch options need a Hub endpoint");
-	if (auto problem = pgmlr::hf::endpoint_problem(c->endpoint))
-		return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "invalid Hub endpoint", *problem);
 	o.cache_root = c->cache_root;
-	o.endpoint = c->endpoint;
+	if (c->upstream_conninfo && *c->upstream_conninfo) {
+		// Parsed (and refused with a hint) by UpstreamSource::create; the Hub's endpoint is unused.
+		o.upstream_conninfo = c->upstream_conninfo;
+	} else {
+		// The one endpoint rule (hub_env); empty is refused here, since a Hub job needs an endpoint.
+		if (!c->endpoint || !*c->endpoint)
+			return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "the fetch options need a Hub endpoint");
+		if (auto problem = pgmlr::hf::endpoint_problem(c->endpoint))
+			return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "invalid Hub endpoint", *problem);
+		o.endpoint = c->endpoint;
+	}
 	while (!o.endpoint.empty() && o.endpoint.back() == '/') o.endpoint.pop_back();
 	if (c->token) o.token = c->token;
 	if (o.token.find_first_of("\r\n") != std::string::npos)

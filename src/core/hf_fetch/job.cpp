@@ -9,6 +9,7 @@
 #include "hf_fetch/hub_source.hpp"
 #include "hf_fetch/job_scheduler.hpp"
 #include "hf_fetch/sweep.hpp"
+#include "hf_fetch/upstream_source.hpp"
 
 namespace pgmlr::hf_fetch {
 
@@ -26,6 +27,19 @@ Job::Job(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Job::~Job() = default;
 
 Result<std::unique_ptr<Job>> Job::create(Options opts) {
+	if (!opts.upstream_conninfo.empty()) {
+		UpstreamOptions up;
+		up.conninfo = opts.upstream_conninfo;
+		up.max_connections = RangedFiles::connection_cap(opts.max_parallel, opts.max_streams_per_file);
+		up.connect_timeout_ms = opts.connect_timeout_ms;
+		up.abort_flag = opts.abort_flag;
+		Result<std::unique_ptr<UpstreamSource>> source = UpstreamSource::create(std::move(up));
+		if (!source) return source.error();
+		// The fetch memory's keys (host pauses, holds): this upstream, not the Hub.
+		opts.endpoint = (*source)->memory_key();
+		opts.token.clear();
+		return create(std::move(opts), std::move(*source));
+	}
 	HubOptions hub;
 	hub.endpoint = opts.endpoint;
 	hub.token = opts.token;

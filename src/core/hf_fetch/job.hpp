@@ -24,6 +24,9 @@ struct Options {
 	std::string endpoint;
 	std::string token;
 	std::string ca_file;
+	// Not empty: the blobs come from this upstream server over libpq
+	// (UpstreamSource) instead of the Hub; endpoint and token are unused.
+	std::string upstream_conninfo;
 	int max_parallel = 4;
 	int64_t min_free_disk = 0;
 	int connect_timeout_ms = 10000;
@@ -83,7 +86,8 @@ struct QueueEntry {
 
 class Job {
 public:
-	// Fetches from the Hub (HubSource over libcurl).
+	// Fetches from the Hub (HubSource over libcurl), or from the upstream
+	// server when opts.upstream_conninfo is set (UpstreamSource over libpq).
 	static Result<std::unique_ptr<Job>> create(Options opts);
 	// Fetches from source (tests, other sources); opts' Hub fields are unused.
 	static Result<std::unique_ptr<Job>> create(Options opts, std::unique_ptr<Source> source);

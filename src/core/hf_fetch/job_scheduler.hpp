@@ -271,14 +271,20 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 		return true;
 	}
 
+	// " from <source>" for the messages about wrong bytes ("" : the Hub's stay as they were).
+	std::string from_source() const {
+		std::string n = source->name();
+		return n.empty() ? n : " from " + n;
+	}
+
 	// Size and checksum, then the publishing threads (fsync, rename, links).
 	// end: the transfer that brought the last bytes (nullptr: a kept file).
 	void finish(Transfer &t, const TransferEnd *end = nullptr) {
 		const BlobTask &b = task(t);
 		bool whole = end && t.file.attempt_start() == 0;  // the source's whole answer, not a kept prefix's fault
 		if (t.file.on_disk() != b.size) {
-			std::string why =
-				"size mismatch: got " + std::to_string(t.file.on_disk()) + " bytes, expected " + std::to_string(b.size);
+			std::string why = "size mismatch: got " + std::to_string(t.file.on_disk()) + " bytes" + from_source() +
+							  ", expected " + std::to_string(b.size);
 			t.file.drop();
 			// A whole answer of another size never matches its name: held like wrong bytes.
 			if (whole) return hold(t, FetchMemory::HoldKind::checksum, why + " (the whole file)", end, false);
@@ -288,7 +294,7 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 		std::string digest = t.file.hex_digest();
 		if (digest != b.blob) {
 			t.file.drop();
-			std::string why = "checksum mismatch: content hashes to " + digest;
+			std::string why = "checksum mismatch: content" + from_source() + " hashes to " + digest;
 			if (whole) return hold(t, FetchMemory::HoldKind::checksum, why + " (the whole file)", end, false);
 			return retry_later(t, why, 0);
 		}

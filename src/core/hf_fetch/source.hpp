@@ -17,6 +17,7 @@
 //     BlobReceiver::restart() first: a single-stream receiver starts over,
 //     a ranged one refuses and the job falls back to one stream. Must not
 //     block: nothing is delivered before run().
+//   - name() (optional): the source in the job's messages about wrong bytes.
 //   - serves_ranges(): true when bounded ranges (end >= 0) are worth asking
 //     for (each on its own connection); false keeps every blob one stream.
 //   - run(): move every transfer forward without blocking (the job calls it
@@ -116,6 +117,9 @@ public:
 		return nullptr;
 	}
 	virtual bool serves_ranges() const { return false; }
+	// Who sends the bytes, for the job's messages about wrong bytes (a
+	// checksum or size mismatch); "": not named.
+	virtual std::string name() const { return {}; }
 	virtual void resume(SourceTransfer *t) = 0;
 	virtual void stop(SourceTransfer *t) = 0;
 	virtual void run() = 0;

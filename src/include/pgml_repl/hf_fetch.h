@@ -44,6 +44,8 @@ typedef struct pgmlr_fetch_options
 	const char *endpoint;		/* e.g. "https://huggingface.co" */
 	const char *token;			/* bearer token or NULL; sent to the endpoint host only */
 	const char *ca_file;		/* extra CA bundle (tests) or NULL */
+	const char *upstream_conninfo;	/* libpq conninfo of the upstream server;
+									 * NULL or "": the Hub at endpoint */
 	int			max_parallel;	/* concurrent transfers, 1..64 */
 	int64_t		min_free_disk;	/* bytes that must stay free after a download */
 	int			connect_timeout_ms;

@@ -1,0 +1,371 @@
+// The upstream server over libpq (see upstream_source.hpp): connecting
+// (PQconnectStartParams/PQconnectPoll), the chunked hf_blob_read() queries in
+// binary result format, handing the bytes over in order with the receiver's
+// pause and refusal, and the pool of connections. Every libpq call returns a
+// value that is checked here; no callback of libpq is used.
+#include "common/core_only.hpp"
+#include "hf_fetch/upstream_source.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+
+#include <libpq-fe.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace pgmlr::hf_fetch {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct ConnFree {
+	void operator()(PGconn *c) const { PQfinish(c); }
+};
+struct ResultFree {
+	void operator()(PGresult *r) const { PQclear(r); }
+};
+using ConnPtr = std::unique_ptr<PGconn, ConnFree>;
+using ResultPtr = std::unique_ptr<PGresult, ResultFree>;
+
+constexpr char kQuery[] = "SELECT pgml_repl.hf_blob_read($1, $2, $3)";
+constexpr char kApplicationName[] = "pgml_replication fetch";
+// The receiver gets the bytes in pieces of this size, as libcurl hands them
+// to the Hub's transfers: the rate limit's tokens and the writers' blocks
+// are sized for that, not for a whole chunk.
+constexpr size_t kPiece = 256 * 1024;
+// Chunks answered and not yet handed over, per transfer (the one in flight
+// is extra).
+constexpr size_t kChunksAhead = 1;
+
+std::string pq_error(PGconn *c) {
+	const char *m = c ? PQerrorMessage(c) : nullptr;
+	return m && *m ? m : "connection lost";
+}
+
+}  // namespace
+
+struct UpstreamSource::Conn {
+	ConnPtr pg;
+	bool connected = false;
+	PostgresPollingStatusType want = PGRES_POLLING_WRITING;
+	Clock::time_point since{};
+	Transfer *user = nullptr;
+	bool in_flight = false;  // a query sent whose results are not all read
+	bool flushing = false;   // PQflush asked to be called again
+};
+
+struct UpstreamSource::Transfer final : SourceTransfer {
+	BlobReceiver *rx = nullptr;
+	std::string blob;
+	int64_t next = 0;   // the next byte handed to the receiver
+	int64_t asked = 0;  // the byte after the last one asked for
+	int64_t end = 0;
+	int64_t in_flight_len = 0;
+	Conn *conn = nullptr;
+	std::deque<ResultPtr> chunks;  // answered, in order; the first from ready_off
+	size_t ready_off = 0;
+	bool paused = false;
+	bool failed_query = false;  // an ERROR came; its end is set once the results are drained
+	TransferEnd query_end;
+	bool over = false;
+	TransferEnd result;
+};
+
+UpstreamSource::UpstreamSource(UpstreamOptions opts, std::string label)
+	: opts_(std::move(opts)), label_(std::move(label)) {}
+
+Result<std::unique_ptr<UpstreamSource>> UpstreamSource::create(UpstreamOptions opts) {
+	std::string label, why;
+	if (!upstream_label(opts.conninfo, &label, &why))
+		return make_error(ErrCode::InvalidParameter, "invalid upstream conninfo", why,
+						  "Give a libpq connection string, e.g. host=primary port=5432 user=fetcher dbname=postgres.");
+	if (opts.max_connections < 1) opts.max_connections = 1;
+	if (opts.chunk <= 0) opts.chunk = kUpstreamChunk;
+	std::unique_ptr<UpstreamSource> s(new UpstreamSource(std::move(opts), std::move(label)));
+	s->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->wake_fd_ < 0) return make_error(ErrCode::Internal, "could not create an eventfd for the upstream source");
+	return s;
+}
+
+UpstreamSource::~UpstreamSource() {
+	transfers_.clear();
+	ended_.clear();
+	conns_.clear();  // PQfinish each
+	if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+SourceTransfer *UpstreamSource::start(const BlobTask &task, ByteRange range, BlobReceiver &rx, std::string *why) {
+	int64_t end = range.bounded() ? std::min(range.end, task.size) : task.size;
+	if (range.from < 0 || range.from > end) {
+		*why = label_ + ": a range outside the blob was asked";
+		return nullptr;
+	}
+	auto t = std::make_unique<Transfer>();
+	t->rx = &rx;
+	t->blob = task.blob;
+	t->next = t->asked = range.from;
+	t->end = end;
+	transfers_.push_back(std::move(t));
+	return transfers_.back().get();
+}
+
+void UpstreamSource::give_connection(Transfer &t) {
+	for (auto &c : conns_)
+		if (!c->user && c->connected) {
+			c->user = &t;
+			t.conn = c.get();
+			return;
+		}
+	if (static_cast<int>(conns_.size()) >= opts_.max_connections) return;  // waits for one
+	const char *keys[] = {"dbname", "application_name", nullptr};
+	const char *values[] = {opts_.conninfo.c_str(), kApplicationName, nullptr};
+	auto c = std::make_unique<Conn>();
+	c->pg.reset(PQconnectStartParams(keys, values, 1));
+	c->since = Clock::now();
+	if (!c->pg || PQstatus(c->pg.get()) == CONNECTION_BAD) {
+		end(t, upstream_connection_end(label_, pq_error(c->pg.get())));
+		return;
+	}
+	// libpq's default prints NOTICEs to stderr (the server log in a worker).
+	PQsetNoticeProcessor(c->pg.get(), [](void *, const char *) {}, nullptr);
+	c->user = &t;
+	t.conn = c.get();
+	conns_.push_back(std::move(c));
+}
+
+void UpstreamSource::connect_step(Conn &c, short revents) {
+	bool ready = c.want == PGRES_POLLING_READING ? (revents & (POLLIN | POLLHUP | POLLERR))
+												 : (revents & (POLLOUT | POLLHUP | POLLERR));
+	if (ready) c.want = PQconnectPoll(c.pg.get());
+	if (c.want == PGRES_POLLING_OK) {
+		c.connected = PQsetnonblocking(c.pg.get(), 1) == 0;
+		if (c.connected) return;
+	}
+	Transfer *t = c.user;
+	if (!t) return;
+	if (c.want == PGRES_POLLING_FAILED || (c.want == PGRES_POLLING_OK && !c.connected))
+		end(*t, upstream_connection_end(label_, pq_error(c.pg.get())));
+	else if (Clock::now() - c.since > std::chrono::milliseconds(opts_.connect_timeout_ms))
+		end(*t, upstream_connection_end(label_, "timed out after " + std::to_string(opts_.connect_timeout_ms) + " ms"));
+}
+
+void UpstreamSource::send_next(Transfer &t) {
+	Conn &c = *t.conn;
+	int64_t len = next_chunk_length(t.asked, t.end, opts_.chunk);
+	if (len <= 0 || c.in_flight || t.chunks.size() > kChunksAhead) return;
+	std::string offset = std::to_string(t.asked), length = std::to_string(len);
+	const char *params[] = {t.blob.c_str(), offset.c_str(), length.c_str()};
+	if (!PQsendQueryParams(c.pg.get(), kQuery, 3, nullptr, params, nullptr, nullptr, 1))
+		return end(t, upstream_connection_end(label_, pq_error(c.pg.get())));
+	c.in_flight = true;
+	c.flushing = true;
+	t.in_flight_len = len;
+	t.asked += len;
+}
+
+// Reads what has arrived for the query in flight, without blocking.
+void UpstreamSource::query_step(Transfer &t) {
+	Conn &c = *t.conn;
+	PGconn *pg = c.pg.get();
+	if (c.flushing) {
+		int f = PQflush(pg);
+		if (f < 0) return end(t, upstream_connection_end(label_, pq_error(pg)));
+		c.flushing = f == 1;
+	}
+	if (!PQconsumeInput(pg)) return end(t, upstream_connection_end(label_, pq_error(pg)));
+	while (c.in_flight && !PQisBusy(pg)) {
+		ResultPtr r(PQgetResult(pg));
+		if (!r) {
+			c.in_flight = false;
+			if (t.failed_query) return end(t, t.query_end);
+			break;
+		}
+		ExecStatusType st = PQresultStatus(r.get());
+		if (st == PGRES_TUPLES_OK && !t.failed_query) {
+			if (PQntuples(r.get()) != 1 || PQnfields(r.get()) != 1 || PQfformat(r.get(), 0) != 1 ||
+				PQgetisnull(r.get(), 0, 0) || PQgetlength(r.get(), 0, 0) != t.in_flight_len) {
+				t.failed_query = true;
+				t.query_end = TransferEnd{TransferEnd::Kind::retry, true,
+										  label_ + ": answered " + std::to_string(PQgetlength(r.get(), 0, 0)) +
+											  " bytes of blob " + t.blob + " where " + std::to_string(t.in_flight_len) +
+											  " were asked",
+										  0};
+			} else {
+				t.chunks.push_back(std::move(r));
+			}
+		} else if (st != PGRES_TUPLES_OK && !t.failed_query) {
+			const char *state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+			const char *msg = PQresultErrorMessage(r.get());
+			t.failed_query = true;
+			t.query_end = upstream_error_end(label_, t.blob, state ? state : "", msg ? msg : "");
+		}
+	}
+}
+
+void UpstreamSource::deliver(Transfer &t) {
+	while (!t.over && !t.paused && !t.chunks.empty()) {
+		PGresult *r = t.chunks.front().get();
+		size_t len = static_cast<size_t>(PQgetlength(r, 0, 0));
+		size_t n = std::min(kPiece, len - t.ready_off);
+		switch (t.rx->take(PQgetvalue(r, 0, 0) + t.ready_off, n)) {
+		case BlobReceiver::Take::ok:
+			t.ready_off += n;
+			t.next += static_cast<int64_t>(n);
+			if (t.ready_off == len) {
+				t.chunks.pop_front();
+				t.ready_off = 0;
+			}
+			break;
+		case BlobReceiver::Take::pause:
+			t.paused = true;  // the same bytes again after resume()
+			return;
+		case BlobReceiver::Take::refuse:
+			return end(t, TransferEnd{TransferEnd::Kind::retry, true, label_ + ": the bytes were refused", 0});
+		}
+	}
+	if (!t.over && t.next >= t.end && t.chunks.empty() && !(t.conn && t.conn->in_flight)) {
+		TransferEnd done;
+		done.kind = TransferEnd::Kind::complete;
+		end(t, done);
+	}
+}
+
+void UpstreamSource::end(Transfer &t, TransferEnd e) {
+	if (t.over) return;
+	t.over = true;
+	t.result = std::move(e);
+	t.chunks.clear();
+	if (t.conn) {
+		bool reusable = t.conn->connected && !t.conn->in_flight && PQstatus(t.conn->pg.get()) == CONNECTION_OK;
+		release(t.conn, reusable);
+		t.conn = nullptr;
+	}
+}
+
+void UpstreamSource::release(Conn *c, bool reusable) {
+	c->user = nullptr;
+	if (reusable) return;  // idle in the pool
+	auto it = std::find_if(conns_.begin(), conns_.end(), [c](const auto &p) { return p.get() == c; });
+	if (it != conns_.end()) conns_.erase(it);
+}
+
+void UpstreamSource::drop_transfer(Transfer *t) {
+	for (auto *list : {&transfers_, &ended_}) {
+		auto it = std::find_if(list->begin(), list->end(), [t](const auto &p) { return p.get() == t; });
+		if (it != list->end()) {
+			list->erase(it);
+			return;
+		}
+	}
+}
+
+void UpstreamSource::resume(SourceTransfer *st) {
+	auto *t = static_cast<Transfer *>(st);
+	if (!t || t->over) return;
+	t->paused = false;
+	deliver(*t);  // may deliver (and pause) at once
+}
+
+void UpstreamSource::stop(SourceTransfer *st) {
+	auto *t = static_cast<Transfer *>(st);
+	if (!t) return;
+	if (t->conn) {
+		// A query still in flight would have to be read to its end first:
+		// the connection is closed instead.
+		release(t->conn, t->conn->connected && !t->conn->in_flight);
+		t->conn = nullptr;
+	}
+	drop_transfer(t);
+}
+
+void UpstreamSource::run() {
+	if (aborted())
+		for (auto &t : transfers_) end(*t, TransferEnd{TransferEnd::Kind::retry, true, label_ + ": aborted", 0});
+	for (auto &t : transfers_)
+		if (!t->over && !t->conn && t->asked < t->end) give_connection(*t);
+	// Which connecting sockets are ready: PQconnectPoll must be called only then.
+	std::vector<pollfd> fds;
+	std::vector<Conn *> connecting;
+	for (auto &c : conns_)
+		if (!c->connected && c->user && PQsocket(c->pg.get()) >= 0) {
+			fds.push_back(pollfd{PQsocket(c->pg.get()), static_cast<short>(c->want == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0});
+			connecting.push_back(c.get());
+		}
+	if (!fds.empty() && poll(fds.data(), fds.size(), 0) < 0) std::fill(fds.begin(), fds.end(), pollfd{-1, 0, 0});
+	for (size_t i = 0; i < connecting.size(); ++i) connect_step(*connecting[i], fds[i].revents);
+	for (auto &t : transfers_) {
+		if (t->over) continue;
+		if (t->conn && t->conn->connected) {
+			if (t->conn->in_flight) query_step(*t);
+			if (!t->over && t->conn) send_next(*t);
+		}
+		deliver(*t);  // also ends an empty range (a blob of 0 bytes)
+	}
+	sweep();
+}
+
+void UpstreamSource::sweep() {
+	for (auto it = transfers_.begin(); it != transfers_.end();) {
+		if ((*it)->over) {
+			ended_.push_back(std::move(*it));
+			it = transfers_.erase(it);
+		} else {
+			++it;
+		}
+	}
+}
+
+int UpstreamSource::collect(const std::function<void(BlobReceiver &, const TransferEnd &)> &ended) {
+	sweep();  // resume() may have ended a transfer since run()
+	std::vector<std::unique_ptr<Transfer>> done;
+	done.swap(ended_);
+	for (auto &t : done) ended(*t->rx, t->result);
+	return static_cast<int>(done.size());
+}
+
+bool UpstreamSource::has_work_now() const {
+	if (!ended_.empty() || aborted()) return true;
+	bool free_conn = static_cast<int>(conns_.size()) < opts_.max_connections ||
+					 std::any_of(conns_.begin(), conns_.end(), [](const auto &c) { return !c->user && c->connected; });
+	for (auto &t : transfers_) {
+		if (t->over) return true;
+		if (!t->conn && (free_conn || t->asked >= t->end)) return true;
+		if (!t->paused && !t->chunks.empty()) return true;
+		if (t->conn && t->conn->connected && !t->conn->in_flight && t->chunks.size() <= kChunksAhead &&
+			t->asked < t->end)
+			return true;
+	}
+	return false;
+}
+
+void UpstreamSource::wait(int max_ms) {
+	std::vector<pollfd> fds{pollfd{wake_fd_, POLLIN, 0}};
+	for (auto &c : conns_) {
+		int fd = PQsocket(c->pg.get());
+		if (fd < 0 || !c->user) continue;
+		short ev = 0;
+		if (!c->connected) ev = c->want == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		else if (c->in_flight) ev = static_cast<short>(POLLIN | (c->flushing ? POLLOUT : 0));
+		if (ev) fds.push_back(pollfd{fd, ev, 0});
+	}
+	// A connection that is being made times out: wake up for that too.
+	int timeout = has_work_now() ? 0 : std::max(max_ms, 0);
+	if (std::any_of(conns_.begin(), conns_.end(), [](const auto &c) { return !c->connected && c->user; }))
+		timeout = std::min(timeout, 100);
+	if (poll(fds.data(), fds.size(), timeout) > 0 && (fds[0].revents & POLLIN)) {
+		uint64_t n = 0;
+		while (read(wake_fd_, &n, sizeof n) > 0) {
+		}
+	}
+}
+
+void UpstreamSource::wake() {
+	uint64_t one = 1;
+	ssize_t w = write(wake_fd_, &one, sizeof one);
+	(void)w;  // a full counter already wakes the poll
+}
+
+}  // namespace pgmlr::hf_fetch

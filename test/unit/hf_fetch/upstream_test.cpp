@@ -1,0 +1,208 @@
+// The upstream source's pure parts (upstream_answer.hpp): its name from a
+// conninfo (never the password), chunk planning, SQLSTATEs and connection
+// failures as TransferEnd values; and UpstreamSource itself where no server
+// is needed: a conninfo libpq rejects, a closed port, an empty range.
+#include "hf_fetch/upstream_answer.hpp"
+#include "hf_fetch/upstream_source.hpp"
+#include "pgml_repl/hf_fetch.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace pgmlr::hf_fetch;
+
+namespace {
+
+std::string label_of(const std::string &conninfo) {
+	std::string label, why;
+	EXPECT_TRUE(upstream_label(conninfo, &label, &why)) << why;
+	return label;
+}
+
+TEST(UpstreamLabel, HostAndPortNeverThePassword) {
+	EXPECT_EQ(label_of("host=10.0.0.5 port=5433 user=fetcher password=s3cret dbname=postgres"), "upstream 10.0.0.5:5433");
+	EXPECT_EQ(label_of("hostaddr=127.0.0.1 user=u"), "upstream 127.0.0.1:5432");
+	EXPECT_EQ(label_of("host=a,b port=6000,6001"), "upstream a:6000");
+	EXPECT_EQ(label_of("postgresql://u:pw@primary.example:6543/postgres"), "upstream primary.example:6543");
+	EXPECT_EQ(label_of(""), "upstream localhost:5432");
+}
+
+TEST(UpstreamLabel, RejectedConninfoDoesNotQuoteIt) {
+	std::string label, why;
+	EXPECT_FALSE(upstream_label("host=x password=s3cret bogus_key=1", &label, &why));
+	EXPECT_NE(why.find("bogus_key"), std::string::npos) << why;
+	EXPECT_EQ(why.find("s3cret"), std::string::npos) << why;
+	EXPECT_FALSE(upstream_label("host='unterminated", &label, &why));
+}
+
+TEST(UpstreamChunks, AtMostAChunkNeverPastTheEnd) {
+	EXPECT_EQ(next_chunk_length(0, 100, 8), 8);
+	EXPECT_EQ(next_chunk_length(96, 100, 8), 4);
+	EXPECT_EQ(next_chunk_length(100, 100, 8), 0);
+	EXPECT_EQ(next_chunk_length(101, 100, 8), 0);
+	EXPECT_EQ(next_chunk_length(0, int64_t{20} << 20), kUpstreamChunk);
+	// A 20 MiB range: 8 + 8 + 4 MiB.
+	int64_t pos = 0, calls = 0;
+	while (int64_t n = next_chunk_length(pos, int64_t{20} << 20)) pos += n, ++calls;
+	EXPECT_EQ(calls, 3);
+	EXPECT_EQ(pos, int64_t{20} << 20);
+}
+
+const std::string kL = "upstream 127.0.0.1:5432";
+
+TEST(UpstreamErrors, SqlstatesToTransferEnds) {
+	TransferEnd e = upstream_error_end(kL, "abc", "58P01", "ERROR:  blob abc is not in the cache\n");
+	EXPECT_EQ(e.kind, TransferEnd::Kind::retry);
+	EXPECT_TRUE(e.keep_bytes);
+	EXPECT_EQ(e.why, kL + ": blob abc is not (yet) in its cache");
+
+	e = upstream_error_end(kL, "abc", "53300", "too many blob readers");
+	EXPECT_EQ(e.kind, TransferEnd::Kind::retry);
+	EXPECT_EQ(e.retry_after_s, kUpstreamBusyRetryS);
+	EXPECT_GT(e.retry_after_s, 0);
+
+	e = upstream_error_end(kL, "abc", "42704", "not in pgml_repl.hf_manifest");
+	EXPECT_EQ(e.kind, TransferEnd::Kind::fail);
+	EXPECT_EQ(e.why.rfind(kL + ": ", 0), 0u) << e.why;
+	EXPECT_NE(e.why.find("hf_manifest"), std::string::npos);
+
+	for (const char *state : {"42501", "28000", "28P01"}) {
+		e = upstream_error_end(kL, "abc", state, "permission denied for function hf_blob_read");
+		EXPECT_EQ(e.kind, TransferEnd::Kind::fail) << state;
+		EXPECT_NE(e.why.find("allow_blob_fetch"), std::string::npos) << e.why;
+		EXPECT_NE(e.why.find("pg_hba.conf"), std::string::npos) << e.why;
+	}
+	e = upstream_error_end(kL, "abc", "42883", "function pgml_repl.hf_blob_read does not exist");
+	EXPECT_EQ(e.kind, TransferEnd::Kind::fail);
+	e = upstream_error_end(kL, "abc", "22023", "offset past the end");
+	EXPECT_EQ(e.kind, TransferEnd::Kind::fail);
+	for (const char *state : {"57014", "57P01", "08006", "XX000", ""}) {
+		e = upstream_error_end(kL, "abc", state, "something\n");
+		EXPECT_EQ(e.kind, TransferEnd::Kind::retry) << state;
+		EXPECT_TRUE(e.keep_bytes) << state;
+		EXPECT_EQ(e.why.back(), 'g') << "no trailing newline: " << e.why;
+	}
+}
+
+TEST(UpstreamErrors, ConnectionFailures) {
+	TransferEnd e = upstream_connection_end(kL, "connection to server at \"127.0.0.1\", port 5432 failed: Connection refused\n");
+	EXPECT_EQ(e.kind, TransferEnd::Kind::retry);
+	EXPECT_TRUE(e.keep_bytes);
+	EXPECT_EQ(e.why.rfind(kL + ": connection failed: ", 0), 0u) << e.why;
+	for (const char *m : {"FATAL:  no pg_hba.conf entry for host \"127.0.0.1\", user \"x\", database \"postgres\"",
+						  "FATAL:  password authentication failed for user \"x\"",
+						  "FATAL:  role \"x\" does not exist"}) {
+		e = upstream_connection_end(kL, m);
+		EXPECT_EQ(e.kind, TransferEnd::Kind::fail) << m;
+		EXPECT_NE(e.why.find("allow_blob_fetch"), std::string::npos) << e.why;
+	}
+}
+
+TEST(UpstreamSource, RejectedConninfoIsAnErrorWithAHint) {
+	UpstreamOptions o;
+	o.conninfo = "host=x password=s3cret nonsense=1";
+	auto s = UpstreamSource::create(o);
+	ASSERT_FALSE(s);
+	EXPECT_EQ(s.error().code, pgmlr::ErrCode::InvalidParameter);
+	EXPECT_NE(s.error().hint.find("host="), std::string::npos);
+	EXPECT_EQ(s.error().detail.find("s3cret"), std::string::npos);
+
+	pgmlr_fetch_options c;
+	pgmlr_fetch_options_init(&c);
+	c.cache_root = "/tmp";
+	c.upstream_conninfo = "nonsense=1";
+	pgmlr_status st;
+	pgmlr_fetch_job *job = pgmlr_fetch_new(&c, &st);
+	EXPECT_EQ(job, nullptr);
+	EXPECT_STREQ(st.message, "invalid upstream conninfo");
+	pgmlr_fetch_free(job);
+	c.upstream_conninfo = "host=127.0.0.1 dbname=postgres";  // no endpoint needed
+	job = pgmlr_fetch_new(&c, &st);
+	EXPECT_NE(job, nullptr) << st.message;
+	pgmlr_fetch_free(job);
+}
+
+struct Sink final : BlobReceiver {
+	std::string got;
+	Take take(const char *d, size_t n) override {
+		got.append(d, n);
+		return Take::ok;
+	}
+	bool restart() override { return false; }
+};
+
+// Runs the source until one transfer has ended (bounded); returns its end.
+TransferEnd run_until_end(UpstreamSource &s) {
+	TransferEnd out;
+	bool ended = false;
+	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+	while (!ended && std::chrono::steady_clock::now() < deadline) {
+		s.run();
+		s.collect([&](BlobReceiver &, const TransferEnd &e) {
+			out = e;
+			ended = true;
+		});
+		if (!ended) s.wait(100);
+	}
+	EXPECT_TRUE(ended);
+	return out;
+}
+
+// A source for conninfo with one transfer of a blob of size bytes started.
+struct OneTransfer {
+	std::unique_ptr<UpstreamSource> source;
+	BlobTask task;
+	Sink rx;
+	OneTransfer(const std::string &conninfo, int64_t size) {
+		UpstreamOptions o;
+		o.conninfo = conninfo;
+		auto s = UpstreamSource::create(o);
+		EXPECT_TRUE(s);
+		if (!s) return;
+		source = std::move(*s);
+		task.blob = std::string(64, 'a');
+		task.size = size;
+		std::string why;
+		EXPECT_NE(source->start(task, 0, rx, &why), nullptr) << why;
+	}
+};
+
+TEST(UpstreamSource, ClosedPortIsRetriedNamingTheUpstream) {
+	// A port nobody listens on: bind one, note it, close it.
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	sockaddr_in a{};
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a), 0);
+	socklen_t len = sizeof a;
+	getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len);
+	int port = ntohs(a.sin_port);
+	close(fd);
+
+	OneTransfer one("host=127.0.0.1 port=" + std::to_string(port) + " user=u password=s3cret dbname=postgres", 100);
+	ASSERT_TRUE(one.source);
+	TransferEnd e = run_until_end(*one.source);
+	EXPECT_EQ(e.kind, TransferEnd::Kind::retry);
+	EXPECT_TRUE(e.keep_bytes);
+	EXPECT_EQ(e.why.rfind("upstream 127.0.0.1:" + std::to_string(port) + ": connection failed", 0), 0u) << e.why;
+	EXPECT_EQ(e.why.find("s3cret"), std::string::npos);
+}
+
+TEST(UpstreamSource, EmptyRangeCompletesWithoutAServer) {
+	OneTransfer one("host=127.0.0.1 port=1 dbname=postgres", 0);
+	ASSERT_TRUE(one.source);
+	EXPECT_EQ(run_until_end(*one.source).kind, TransferEnd::Kind::complete);
+	// A range outside the blob does not start.
+	std::string why;
+	EXPECT_EQ(one.source->start(one.task, ByteRange(5, 10), one.rx, &why), nullptr);
+	EXPECT_NE(why.find("upstream 127.0.0.1:1"), std::string::npos);
+}
+
+}  // namespace
