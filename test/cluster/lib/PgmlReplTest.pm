@@ -13,7 +13,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(new_node_with_extension pgbackrest_conf run_pgbackrest
-  archiving_primary write_pgpass basebackup_standby scalar_query);
+  archiving_primary write_pgpass basebackup_standby scalar_query local_only_hba);
 
 # A node listening on loopback TCP as well as its unix socket, with the
 # extension created in the postgres database.
@@ -99,6 +99,19 @@ sub write_pgpass
 	print $fh "$host:$port:*:$user:$escaped\n";
 	close $fh;
 	chmod 0600, $path;
+	return $path;
+}
+
+# Replaces the node's pg_hba.conf with unix-socket lines only (the harness's
+# way in): every TCP connection then needs a line that the code under test
+# wrote; initdb's catch-all host lines would hide a missing one. Returns its path.
+sub local_only_hba
+{
+	my ($node) = @_;
+	my $path = $node->data_dir . '/pg_hba.conf';
+	open my $fh, '>', $path or die "cannot write $path: $!";
+	print $fh "local all all trust\nlocal replication all trust\n";
+	close $fh;
 	return $path;
 }
 

@@ -24,10 +24,8 @@ $primary->init(allows_streaming => 1);
 $primary->append_conf('postgresql.conf',
 	"listen_addresses = '127.0.0.1'\npgml_replication.hf_cache_dir = '$cache'\n");
 # Only the unix socket for the harness: every TCP connection needs a line of ours.
-my $hba_file = $primary->data_dir . '/pg_hba.conf';
-open my $fh, '>', $hba_file or die "cannot write $hba_file: $!";
-print $fh "local all all trust\nlocal replication all trust\n";
-close $fh;
+my $hba_file = local_only_hba($primary);
+my $fh;
 $primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION pgml_replication');
 ok($primary->safe_psql('postgres', 'SELECT added FROM pgml_repl.publish_hf_manifest()') > 0,
