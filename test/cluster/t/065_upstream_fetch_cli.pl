@@ -5,7 +5,8 @@
 # line); the CLI fetches every blob, in chunks and parallel ranges, into an
 # empty cache that then equals the primary's. A blob corrupted on the primary
 # after publishing (same size) is refused with a checksum mismatch and not
-# installed; a role without the grant fails, naming the upstream and the fix.
+# installed; an upstream restarted mid-transfer is resumed at the offset
+# reached; a role without the grant fails, naming the upstream and the fix.
 # Needs PGML_REPL_FETCH_CLI (test/run builds it): fails, never skips, without it.
 use strict;
 use warnings;
@@ -144,6 +145,38 @@ is($rc, 1, 'a role without a line fails');
 like($err, qr/upstream 127\.0\.0\.1:\d+: login refused: .*no pg_hba\.conf entry.*pg_hba\.conf line/,
 	'naming the upstream and the missing line') or diag($err);
 unlike($err, qr/\Q$password\E/, 'without printing the password');
+
+# The upstream restarted in the middle of a transfer: the CLI (one stream,
+# slowed to 4 MB/s) retries and resumes at the offset it had reached.
+my $resumed = PostgreSQL::Test::Utils::tempdir('resume_hf') . '/hub';
+mkdir $resumed;
+my ($big_row) = grep { /\t$big\t/ } @rows;
+# Files, not scalars: IPC::Run feeds a scalar only while it is pumped.
+my $io = PostgreSQL::Test::Utils::tempdir('resume_io');
+open $fh, '>', "$io/rows.tsv" or die $!;
+print $fh "$big_row\n";
+close $fh;
+my $h = IPC::Run::start([ $cli, '--cache', $resumed, '--upstream', conninfo('fetcher'), '--streams', '1',
+	'--max-rate', '4000000', '--retries', '10', '--quiet' ], '<', "$io/rows.tsv", '>', "$io/out", '2>', "$io/err",
+	IPC::Run::timeout(120));
+my $partial = "$resumed/models--org--upstream/blobs/$big.pgml.incomplete";
+my $reached = 0;
+for (1 .. 600)
+{
+	$reached = -s $partial // 0;
+	last if $reached >= 6 << 20;
+	select(undef, undef, undef, 0.05);
+}
+cmp_ok($reached, '>=', 6 << 20, "the transfer is under way ($reached bytes)");
+$log_offset = -s $primary->logfile;
+$primary->restart;
+$h->finish;
+is($h->result(0), 0, 'after the upstream\'s restart the CLI completes the file') or diag(slurp_file("$io/err"));
+is(join(',', bad_blobs($resumed)), '', 'the blob hashes to its name');
+# What the restarted server was asked.
+$log = (split /database system is ready to accept connections/, slurp_file($primary->logfile, $log_offset))[-1];
+my @offsets = $log =~ /parameters: \$1 = '$big', \$2 = '(\d+)'/g;
+ok(@offsets && $offsets[0] > 0, 'the first query after the restart asks from the offset reached (' . ($offsets[0] // 'none') . ')');
 
 # A conninfo libpq rejects is a usage error with a hint.
 my ($in, $o2, $e2) = ("", '', '');
