@@ -173,6 +173,7 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 		if (t.ranged && !keep) t.ranged->drop();
 		t.ranged.reset();  // keeps its bytes and sidecar unless dropped
 		t.lock.release();
+		t.epoch.reset();  // an open descriptor on the cache root: one per flush would pile up
 		t.state = BlobState::failed;
 		t.last_error = why;
 		for (size_t li : task(t).links) plan.groups[plan.links[li].group].failed = true;
@@ -304,7 +305,7 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 		int fd = t.file.hand_over(&temp);
 		t.publishing = true;
 		publishing++;
-		publisher->publish_verified(t.blob, fd, std::move(temp), t.epoch, [this, &t](Status st) {
+		publisher->publish_verified(t.blob, fd, std::move(temp), std::move(t.epoch), [this, &t](Status st) {
 			t.publishing = false;
 			publishing--;
 			t.lock.release();

@@ -3,6 +3,7 @@
 // the job and the next one), a file whose bytes never match is downloaded
 // once and then held, asked about cheaply when due, released when the
 // answer or the row changes; 401/403/404/410 are held the same way.
+#include "hf_cache/checksum.hpp"
 #include "hf_fetch/fetch_memory.hpp"
 #include "hf_fetch/job.hpp"
 #include "hf_fetch/job_memory.hpp"
@@ -435,4 +436,30 @@ TEST(Quarantine, AWholeAnswerOfAnotherSizeIsHeldNotFetchedAgain) {
 		ASSERT_TRUE(next.finished);
 		EXPECT_TRUE(next.fake->starts.empty());
 	}
+}
+
+// Every transfer takes the open "sync epoch" (a descriptor on the cache
+// root, durable_batch.hpp) of the batch it will join. A finished transfer
+// must let go of it: one kept per finished file piled up one descriptor per
+// flush, and a worker at the usual limit of 1,024 ran out of them on a slow
+// Hub ("Too many open files" after about 2,000 small files).
+TEST(JobDescriptors, FinishedFilesDoNotKeepTheCacheRootOpen) {
+	TempDir d;
+	std::vector<Row> rows;
+	std::map<std::string, std::string> content;
+	for (int i = 0; i < 300; ++i) {
+		std::string bytes = "file " + std::to_string(i) + "\n";
+		std::string blob = pgmlr::hf::sha256_hex(bytes);
+		content[blob] = bytes;
+		rows.push_back(row("f" + std::to_string(i) + ".txt", blob, static_cast<int64_t>(bytes.size())));
+	}
+	JobRun r = run_job(d.path, nullptr, rows, [&](FakeSource &f) { f.content = content; }, 5000);
+	ASSERT_TRUE(r.finished);
+	EXPECT_EQ(r.progress.files_done, 300);
+	int root_fds = 0;
+	for (const auto &e : fs::directory_iterator("/proc/self/fd")) {
+		std::error_code ec;
+		if (fs::read_symlink(e.path(), ec) == fs::path(d.path)) root_fds++;
+	}
+	EXPECT_LE(root_fds, 1) << "descriptors on the cache root still open after the job finished";
 }
