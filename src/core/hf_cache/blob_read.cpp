@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/unique_fd.hpp"
 #include "hf_cache/layout.hpp"
 #include "hf_cache/names.hpp"
 
@@ -39,25 +40,6 @@ Error folder_error(const std::string &root, const std::string &rel) {
 						  "Make the cache's repo folders and blobs/ real folders (as huggingface_hub creates them).");
 	return make_error(ErrCode::Io, "could not open folder \"" + full + "\": " + std::strerror(errno));
 }
-
-class Fd {
-public:
-	explicit Fd(int fd) : fd_(fd) {}
-	~Fd() {
-		if (fd_ >= 0) ::close(fd_);
-	}
-	Fd(const Fd &) = delete;
-	Fd &operator=(const Fd &) = delete;
-	int get() const { return fd_; }
-	int release() {
-		int fd = fd_;
-		fd_ = -1;
-		return fd;
-	}
-
-private:
-	int fd_;
-};
 
 }  // namespace
 
@@ -95,7 +77,7 @@ Result<BlobFile> BlobFile::open(const std::string &cache_root, std::string_view 
 	if (!below || *below != rel)
 		return make_error(ErrCode::Permission, "refusing to read outside the cache", shown(full));
 
-	Fd root(::open(cache_root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+	UniqueFd root(::open(cache_root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
 	if (root.get() < 0) {
 		if (errno == ENOENT)
 			return make_error(ErrCode::NotFound, "the cache folder \"" + cache_root + "\" does not exist", {},
@@ -108,7 +90,7 @@ Result<BlobFile> BlobFile::open(const std::string &cache_root, std::string_view 
 	if (blobs_fd < 0) return folder_error(cache_root, blobs);
 
 	// O_NONBLOCK: a FIFO planted under the blob's name must not hang the open.
-	Fd fd(::openat(blobs_fd, std::string(blob).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+	UniqueFd fd(::openat(blobs_fd, std::string(blob).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
 	if (fd.get() < 0) {
 		const int e = errno;
 		if (e == ENOENT)
@@ -130,33 +112,14 @@ Result<BlobFile> BlobFile::open(const std::string &cache_root, std::string_view 
 						  "The file has " + std::to_string(st.st_size) + " bytes; the manifest lists " +
 							  std::to_string(manifest_size) + ".",
 						  kRetryHint);
-	return BlobFile(fd.release(), st.st_size, full);
-}
-
-BlobFile::BlobFile(BlobFile &&other) noexcept : fd_(other.fd_), size_(other.size_), path_(std::move(other.path_)) {
-	other.fd_ = -1;
-}
-
-BlobFile &BlobFile::operator=(BlobFile &&other) noexcept {
-	if (this != &other) {
-		if (fd_ >= 0) ::close(fd_);
-		fd_ = other.fd_;
-		size_ = other.size_;
-		path_ = std::move(other.path_);
-		other.fd_ = -1;
-	}
-	return *this;
-}
-
-BlobFile::~BlobFile() {
-	if (fd_ >= 0) ::close(fd_);
+	return BlobFile(std::move(fd), st.st_size, full);
 }
 
 Status BlobFile::read_at(int64_t offset, void *buf, size_t len) const {
 	auto *out = static_cast<unsigned char *>(buf);
 	size_t done = 0;
 	while (done < len) {
-		ssize_t n = ::pread(fd_, out + done, len - done, static_cast<off_t>(offset + static_cast<int64_t>(done)));
+		ssize_t n = ::pread(fd_.get(), out + done, len - done, static_cast<off_t>(offset + static_cast<int64_t>(done)));
 		if (n < 0 && errno == EINTR) continue;
 		if (n < 0) return make_error(ErrCode::Io, "could not read \"" + path_ + "\": " + std::strerror(errno));
 		if (n == 0)

@@ -13,8 +13,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/error.hpp"
+#include "common/unique_fd.hpp"
 
 namespace pgmlr::hf {
 
@@ -28,7 +30,7 @@ inline constexpr int64_t kMaxBlobReadLength = int64_t{64} << 20;
 Result<int64_t> blob_read_span(int64_t size, int64_t offset, int64_t length);
 
 // An open blob: a descriptor of a regular file checked against the manifest's
-// size. Closed by the destructor.
+// size. Closed when it goes away.
 class BlobFile {
 public:
 	// cache_root: the cache folder (absolute). repo_type and repo_id name the
@@ -39,11 +41,8 @@ public:
 	static Result<BlobFile> open(const std::string &cache_root, std::string_view repo_type, std::string_view repo_id,
 								 std::string_view blob, int64_t manifest_size);
 
-	BlobFile(BlobFile &&other) noexcept;
-	BlobFile &operator=(BlobFile &&other) noexcept;
-	BlobFile(const BlobFile &) = delete;
-	BlobFile &operator=(const BlobFile &) = delete;
-	~BlobFile();
+	BlobFile(BlobFile &&) noexcept = default;
+	BlobFile &operator=(BlobFile &&) noexcept = default;
 
 	int64_t size() const { return size_; }
 	const std::string &path() const { return path_; }
@@ -54,8 +53,8 @@ public:
 	Status read_at(int64_t offset, void *buf, size_t len) const;
 
 private:
-	BlobFile(int fd, int64_t size, std::string path) : fd_(fd), size_(size), path_(std::move(path)) {}
-	int fd_ = -1;
+	BlobFile(UniqueFd fd, int64_t size, std::string path) : fd_(std::move(fd)), size_(size), path_(std::move(path)) {}
+	UniqueFd fd_;
 	int64_t size_ = 0;
 	std::string path_;
 };

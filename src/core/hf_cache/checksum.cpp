@@ -2,6 +2,7 @@
 #include "common/core_only.hpp"
 #include "hf_cache/checksum.hpp"
 
+#include "common/unique_fd.hpp"
 #include "hf_cache/names.hpp"
 
 #include <fcntl.h>
@@ -21,13 +22,6 @@
 namespace pgmlr::hf {
 
 namespace {
-
-struct Fd {
-	int fd;
-	~Fd() {
-		if (fd >= 0) close(fd);
-	}
-};
 
 std::string hash_memory(std::string_view data, HashKind kind) {
 	BlobHasher h(kind, static_cast<int64_t>(data.size()));
@@ -105,18 +99,18 @@ std::string sha256_hex(std::string_view data) { return hash_memory(data, HashKin
 std::string git_blob_sha1_hex(std::string_view data) { return hash_memory(data, HashKind::git_sha1); }
 
 Result<std::string> hash_file(const std::string &abs_path, HashKind kind, const std::atomic<bool> *cancel) {
-	Fd f{open(abs_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
-	if (f.fd < 0)
+	UniqueFd f(open(abs_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+	if (f.get() < 0)
 		return make_error(ErrCode::Io, "could not open \"" + abs_path + "\": " + std::strerror(errno));
 	struct stat st;
-	if (fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode))
+	if (fstat(f.get(), &st) != 0 || !S_ISREG(st.st_mode))
 		return make_error(ErrCode::Io, "\"" + abs_path + "\" is not a regular file");
 	BlobHasher h(kind, static_cast<int64_t>(st.st_size));
 	std::unique_ptr<char[]> buf(new char[kHashChunk]);
 	for (;;) {
 		if (cancel && cancel->load(std::memory_order_relaxed))
 			return make_error(ErrCode::Canceled, "hashing canceled");
-		ssize_t n = read(f.fd, buf.get(), kHashChunk);
+		ssize_t n = read(f.get(), buf.get(), kHashChunk);
 		if (n < 0) {
 			if (errno == EINTR) continue;
 			return make_error(ErrCode::Io, "could not read \"" + abs_path + "\": " + std::strerror(errno));
@@ -144,12 +138,12 @@ Status hash_fd_prefix(int fd, int64_t n, BlobHasher &hasher) {
 }
 
 Result<bool> file_matches_blob(const std::string &path, std::string_view blob, int64_t size) {
-	Fd f{open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-	if (f.fd < 0) return false;
+	UniqueFd f(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+	if (f.get() < 0) return false;
 	struct stat sb;
-	if (fstat(f.fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size != size) return false;
+	if (fstat(f.get(), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size != size) return false;
 	BlobHasher h(blob, size);
-	if (Status st = hash_fd_prefix(f.fd, size, h)) return *st;
+	if (Status st = hash_fd_prefix(f.get(), size, h)) return *st;
 	return h.hex_digest() == blob;
 }
 

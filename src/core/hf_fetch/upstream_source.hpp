@@ -47,7 +47,6 @@ public:
 	int collect(const std::function<void(BlobReceiver &, const TransferEnd &)> &ended) override;
 	void wait(int max_ms) override;
 	void wake() override;
-	const std::string &label() const { return label_; }
 	// "postgresql://HOST:PORT": this source's key in the fetch memory.
 	std::string memory_key() const { return "postgresql://" + label_.substr(label_.find(' ') + 1); }
 
