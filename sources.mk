@@ -55,7 +55,11 @@ CORE_SRCS = \
 	src/core/hf_fetch/job.cpp \
 	src/core/hf_fetch/api.cpp \
 	src/core/hf_fetch/yield_controller.cpp \
-	src/core/hf_fetch/api_yield.cpp
+	src/core/hf_fetch/api_yield.cpp \
+	src/core/hf_fetch/sources_setting.cpp \
+	src/core/hf_fetch/upstream_conninfo.cpp \
+	src/core/hf_fetch/upstream_ping.cpp \
+	src/core/hf_fetch/api_sources.cpp
 
 SHIM_SRCS = \
 	src/shim/module.c \

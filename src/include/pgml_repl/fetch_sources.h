@@ -45,17 +45,20 @@ bool		pgmlr_fetch_sources_parse(const char *text, pgmlr_fetch_source_list *out, 
  * and krbsrvname settings, channel_binding, target_session_attrs,
  * connect_timeout, the keepalives* and tcp_user_timeout settings are kept;
  * dbname becomes database, application_name becomes application_name, and
- * everything else (replication, options, ...) is dropped. Returns a
- * key=value conninfo (malloc'd; pgmlr_free), or NULL with *status set when
- * primary_conninfo does not parse (the message never quotes it: it may hold
- * a password) or names no host.
+ * everything else (replication, options, service, ...) is dropped. Returns
+ * a key=value conninfo, values single-quoted (malloc'd; pgmlr_free), or NULL
+ * with *status set (INVALID_PARAMETER) when primary_conninfo is empty, does
+ * not parse (the message never quotes it: it may hold a password) or names
+ * neither host nor hostaddr, or database is empty. application_name NULL or
+ * "": none.
  */
 char	   *pgmlr_upstream_conninfo_from_primary(const char *primary_conninfo, const char *database,
 												 const char *application_name, pgmlr_status *status);
 
 /*
  * "upstream HOST:PORT" for messages and status (never the password); ""
- * when conninfo does not parse. malloc'd; pgmlr_free.
+ * (with *status still OK) when conninfo does not parse. malloc'd;
+ * pgmlr_free; NULL only when out of memory.
  */
 char	   *pgmlr_upstream_label(const char *conninfo, pgmlr_status *status);
 
@@ -66,7 +69,9 @@ char	   *pgmlr_upstream_label(const char *conninfo, pgmlr_status *status);
  * set otherwise: the message names the upstream (its label) and says why
  * (connection refused, authentication, no such database, the extension
  * missing there, no privilege), the hint what to do. CANCELED when
- * *abort_flag was set.
+ * *abort_flag was set (NULL: no flag). timeout_ms <= 0 means 10 s. libpq
+ * looks a host name up with a blocking getaddrinfo(), which neither bound
+ * covers (hostaddr avoids the lookup).
  */
 bool		pgmlr_upstream_ping(const char *conninfo, int timeout_ms, volatile sig_atomic_t *abort_flag,
 								pgmlr_status *status);
