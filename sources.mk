@@ -117,4 +117,5 @@ UNIT_TEST_SRCS = \
 	test/unit/hf_fetch/upstream_test.cpp \
 	test/unit/hf_fetch/yield_controller_test.cpp \
 	test/unit/hf_cache/hub_env_test.cpp \
-	test/unit/hf_cache/blob_read_test.cpp
+	test/unit/hf_cache/blob_read_test.cpp \
+	test/unit/hf_fetch/sources_test.cpp
