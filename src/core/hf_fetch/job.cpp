@@ -30,7 +30,7 @@ Result<std::unique_ptr<Job>> Job::create(Options opts) {
 	if (!opts.upstream_conninfo.empty()) {
 		UpstreamOptions up;
 		up.conninfo = opts.upstream_conninfo;
-		up.max_connections = RangedFiles::connection_cap(opts.max_parallel, opts.max_streams_per_file);
+		up.max_connections = RangedFiles::connection_cap(opts);
 		up.connect_timeout_ms = opts.connect_timeout_ms;
 		up.abort_flag = opts.abort_flag;
 		Result<std::unique_ptr<UpstreamSource>> source = UpstreamSource::create(std::move(up));
@@ -44,7 +44,7 @@ Result<std::unique_ptr<Job>> Job::create(Options opts) {
 	hub.endpoint = opts.endpoint;
 	hub.token = opts.token;
 	hub.ca_file = opts.ca_file;
-	hub.max_connections = RangedFiles::connection_cap(opts.max_parallel, opts.max_streams_per_file);
+	hub.max_connections = RangedFiles::connection_cap(opts);
 	hub.connect_timeout_ms = opts.connect_timeout_ms;
 	hub.low_speed_limit = opts.low_speed_limit;
 	hub.low_speed_time_s = opts.low_speed_time_s;

@@ -42,6 +42,10 @@ struct Options {
 	// (ranged_download.hpp); max_streams_per_file 1 keeps one stream each.
 	int64_t range_size = int64_t{16} << 20;
 	int max_streams_per_file = 16;
+	// Connections to the source at once, every transfer and range together;
+	// 0: RangedFiles::connection_cap's default. The worker sets what it could
+	// reserve from PostgreSQL's descriptor budget (AcquireExternalFD).
+	int max_connections = 0;
 	volatile sig_atomic_t *abort_flag = nullptr;
 	FetchMemory *memory = nullptr;  // host pauses and holds across jobs (the worker's); nullptr: the job's own
 };

@@ -35,6 +35,19 @@ public:
 		t.next_try = Clock::now();
 	}
 
+	// A source busy serving others (an upstream at max_blob_readers) is not
+	// the file's failure either: it waits its turn, bounded by the attempt cap.
+	void wait_while_busy(Transfer &t, const std::string &why, long retry_after_s) {
+		Impl &j = self();
+		if (j.retry.gives_up(0, t.attempts))
+			return j.fail(t, why + " (gave up after " + std::to_string(t.attempts) + " attempts)", true);
+		j.detach(t);
+		if (!t.file.is_open() && !t.ranged) t.lock.release();
+		t.last_error = why + " (busy: waiting for a turn)";
+		t.state = BlobState::backoff;
+		t.next_try = Clock::now() + std::chrono::milliseconds(j.retry.next_delay_ms(0, retry_after_s));
+	}
+
 	void hold(Transfer &t, FetchMemory::HoldKind kind, const std::string &why, const TransferEnd *end, bool keep) {
 		held(t, self().memory.hold(self().task(t), kind, why, end, Clock::now()), keep);
 	}

@@ -342,6 +342,7 @@ struct Job::Impl : JobQuarantine<Job::Impl, Transfer> {
 		case TransferEnd::Kind::retry:
 			if (!end.keep_bytes) t.file.drop();
 			if (host_paused) return wait_for_host(t, end.why);
+			if (end.busy) return wait_while_busy(t, end.why, end.retry_after_s);
 			return retry_later(t, end.why, end.retry_after_s);
 		case TransferEnd::Kind::fail:
 			if (JobMemory::permanent_answer(end.http_status))

@@ -35,12 +35,17 @@ int RangedFiles::connection_cap(int max_parallel, int max_streams_per_file) {
 	return std::max({std::min(64, max_parallel * per_file), per_file, max_parallel});
 }
 
+int RangedFiles::connection_cap(const Options &opts) {
+	int cap = connection_cap(opts.max_parallel, opts.max_streams_per_file);
+	return opts.max_connections > 0 ? std::min(cap, opts.max_connections) : cap;
+}
+
 RangedFiles::RangedFiles(const Options &opts, bool source_serves_ranges, RateLimiter *limiter, int64_t *bytes_received) {
 	settings.range_size = opts.range_size;
 	settings.max_streams = source_serves_ranges ? opts.max_streams_per_file : 1;
 	settings.limiter = limiter;
 	settings.bytes_received = bytes_received;
-	budget.cap = connection_cap(opts.max_parallel, opts.max_streams_per_file);
+	budget.cap = connection_cap(opts);
 }
 
 std::unique_ptr<RangedDownload> RangedFiles::make(int64_t size, Source &src, void *tag) const {

@@ -181,6 +181,8 @@ struct RangedFiles {
 	// once); fewer when fewer files may run at once, never fewer than one
 	// file's max_streams_per_file or max_parallel.
 	static int connection_cap(int max_parallel, int max_streams_per_file);
+	// The job's cap: the above, lowered to opts.max_connections when that is set.
+	static int connection_cap(const Options &opts);
 	// A ranged download for a blob of size bytes; nullptr: one stream.
 	std::unique_ptr<RangedDownload> make(int64_t size, Source &src, void *tag) const;
 

@@ -77,6 +77,9 @@ struct TransferEnd {
 	bool keep_bytes = true;
 	std::string why;         // for the queue entry; empty when complete
 	long retry_after_s = 0;  // the other side asked to wait this long (0: no wish)
+	// retry only: the other side is busy serving others (not this file's
+	// failure; it does not count against max_retries).
+	bool busy = false;
 	// For the fetch memory (fetch_memory.hpp): the status of the answer (0:
 	// none), how long every request to the source's host must wait (a 429
 	// or RateLimit r=0, rate_limit_headers.hpp; 0: no pause), and what the

@@ -77,6 +77,7 @@ TransferEnd upstream_error_end(const std::string &label, const std::string &blob
 	if (sqlstate == "53300") {
 		TransferEnd e = make(TransferEnd::Kind::retry, true, prefix + "too many blob readers (max_blob_readers)");
 		e.retry_after_s = kUpstreamBusyRetryS;
+		e.busy = true;
 		return e;
 	}
 	if (sqlstate == "42704")

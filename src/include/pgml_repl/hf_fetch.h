@@ -59,6 +59,8 @@ typedef struct pgmlr_fetch_options
 	int64_t		max_bytes_per_second;	/* all transfers together; 0 = no limit */
 	int64_t		range_size;		/* bytes per range of a file fetched in parallel ranges */
 	int			max_streams_per_file;	/* connections per file, 1..64; 1 = one stream */
+	int			max_connections;	/* to the source at once, all files and ranges;
+									 * 0: pgmlr_fetch_connection_cap()'s default */
 	volatile sig_atomic_t *abort_flag;	/* checked by curl's progress callback */
 	pgmlr_fetch_memory *memory;	/* outlives the job; NULL: the job keeps its own */
 } pgmlr_fetch_options;
@@ -134,6 +136,12 @@ void		pgmlr_fetch_memory_free(pgmlr_fetch_memory *memory);
 
 /* Fills *opts with defaults (every pointer NULL). */
 void		pgmlr_fetch_options_init(pgmlr_fetch_options *opts);
+
+/* How many connections a job with these options opens at most: with
+ * max_connections 0, the default for max_parallel and max_streams_per_file
+ * (up to 64); else the lower of the two. The worker reserves that many
+ * descriptors before it starts the job. */
+int			pgmlr_fetch_connection_cap(const pgmlr_fetch_options *opts);
 
 /* NULL with *status set on bad options. Free with pgmlr_fetch_free. */
 pgmlr_fetch_job *pgmlr_fetch_new(const pgmlr_fetch_options *opts, pgmlr_status *status);

@@ -396,6 +396,28 @@ TEST(HostPause, A429WithoutHeadersFallsBackToThePerFileBackoff) {
 	EXPECT_EQ(memory.paused_until(kEndpoint, Clock::now()), Clock::time_point{});
 }
 
+// An upstream at its max_blob_readers answers "busy" (53300): the file
+// waits its turn however often that happens, where as many failures would
+// have given up (max_retries is 5).
+TEST(HostPause, BusyAnswersDoNotCountAgainstTheRetries) {
+	TempDir d;
+	for (bool busy : {true, false}) {
+		std::string dir = d.path + (busy ? "/busy" : "/failing");
+		std::filesystem::create_directories(dir);
+		JobRun r = run_job(dir, nullptr, {row("abc.txt", kAbcBlob, 3)},
+						   [busy](FakeSource &f) {
+							   TransferEnd e;
+							   e.kind = TransferEnd::Kind::retry;
+							   e.why = "upstream 127.0.0.1:5432: too many blob readers (max_blob_readers)";
+							   e.busy = busy;
+							   f.scripts[kAbcBlob] = std::vector<TransferEnd>(8, e);
+						   });
+		ASSERT_TRUE(r.finished);
+		EXPECT_EQ(r.progress.files_done, busy ? 1 : 0) << (busy ? "busy" : "failing");
+		EXPECT_EQ(count_starts(*r.fake, kAbcBlob), busy ? 9 : 6) << (busy ? "busy" : "failing");
+	}
+}
+
 TEST(HostPause, AnExhaustedQuotaOnASuccessPausesTheNextRequests) {
 	TempDir d;
 	FetchMemory memory;

@@ -66,6 +66,7 @@ TEST(UpstreamErrors, SqlstatesToTransferEnds) {
 	e = upstream_error_end(kL, "abc", "53300", "too many blob readers");
 	EXPECT_EQ(e.kind, TransferEnd::Kind::retry);
 	EXPECT_EQ(e.retry_after_s, kUpstreamBusyRetryS);
+	EXPECT_TRUE(e.busy);  // not the file's failure: waits its turn
 	EXPECT_GT(e.retry_after_s, 0);
 
 	e = upstream_error_end(kL, "abc", "42704", "not in pgml_repl.hf_manifest");
