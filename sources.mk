@@ -83,6 +83,8 @@ SHIM_SRCS = \
 	src/shim/worker/state.c \
 	src/shim/worker/main.c \
 	src/shim/worker/standby_role.c \
+	src/shim/worker/standby_report.c \
+	src/shim/worker/fetch_sources.c \
 	src/shim/worker/primary_role.c \
 	src/shim/worker/priority.c \
 	src/shim/worker/load_probe.c \

@@ -3,7 +3,8 @@
 
 -- Exactly the difference between sql/pgml_replication--0.2.0.sql and
 -- sql/pgml_replication--0.3.0.sql; test/cluster/t/005_upgrade_path.pl
--- checks that both paths give the same objects. 0.3.0 only adds objects.
+-- checks that both paths give the same objects. 0.3.0 adds objects and
+-- recreates prefetch_status() and prefetch_queue() with new columns.
 
 -- ===================================================================
 -- Serving blobs to replicas that fetch from this server (issue 12)
@@ -48,3 +49,54 @@ COMMENT ON FUNCTION pgml_repl.disallow_blob_fetch(text, name) IS
 REVOKE EXECUTE ON FUNCTION pgml_repl.allow_blob_fetch(text, name) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION pgml_repl.disallow_blob_fetch(text, name) FROM PUBLIC;
 -- END blob_serving
+
+-- ===================================================================
+-- Where a standby fetched from (issue 12): prefetch_status() gains
+-- bytes_from_upstream and bytes_from_hub, prefetch_queue() gains source.
+-- ===================================================================
+DO $grants$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT f.sig AS fn, quote_ident(a.grantee::regrole::text) AS grantee
+        FROM (VALUES ('pgml_repl.prefetch_status()'), ('pgml_repl.prefetch_queue()')) AS f(sig)
+        JOIN pg_proc p ON p.oid = f.sig::regprocedure
+        CROSS JOIN LATERAL aclexplode(p.proacl) a
+        WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner AND a.grantee <> 0
+          AND a.grantee::regrole::text <> 'pg_monitor'
+    LOOP
+        RAISE WARNING 'pgml_replication 0.3.0 recreates %: its EXECUTE grant to % is dropped', g.fn, g.grantee
+            USING HINT = format('After the upgrade: GRANT EXECUTE ON FUNCTION %s TO %s;', g.fn, g.grantee);
+    END LOOP;
+END
+$grants$;
+
+DROP FUNCTION pgml_repl.prefetch_status();
+DROP FUNCTION pgml_repl.prefetch_queue();
+CREATE FUNCTION pgml_repl.prefetch_status(
+    OUT role text, OUT state text, OUT detail text, OUT worker_pid integer,
+    OUT files_wanted bigint, OUT files_done bigint, OUT files_failed bigint,
+    OUT bytes_wanted bigint, OUT bytes_done bigint, OUT bytes_failed bigint,
+    OUT current_repo text, OUT current_path text,
+    OUT current_bytes bigint, OUT current_total bigint,
+    OUT throughput_bytes_per_sec double precision,
+    OUT last_error text, OUT last_error_at timestamptz,
+    OUT last_cycle_started_at timestamptz, OUT last_cycle_finished_at timestamptz,
+    OUT next_cycle_at timestamptz, OUT cycles bigint, OUT queued_files integer,
+    OUT refused_rows bigint, OUT paused_until timestamptz,
+    OUT bytes_from_upstream bigint, OUT bytes_from_hub bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgmlr_prefetch_status'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION pgml_repl.prefetch_queue(
+    OUT repo text, OUT path text, OUT blob text, OUT size bigint,
+    OUT attempts integer, OUT last_error text, OUT status text, OUT revision text,
+    OUT next_try_at timestamptz, OUT source text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgmlr_prefetch_queue'
+LANGUAGE C STRICT VOLATILE;
+
+REVOKE EXECUTE ON FUNCTION pgml_repl.prefetch_status(), pgml_repl.prefetch_queue() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgml_repl.prefetch_status(), pgml_repl.prefetch_queue() TO pg_monitor;

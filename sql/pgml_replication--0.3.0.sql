@@ -332,7 +332,8 @@ CREATE FUNCTION pgml_repl.prefetch_status(
     OUT last_error text, OUT last_error_at timestamptz,
     OUT last_cycle_started_at timestamptz, OUT last_cycle_finished_at timestamptz,
     OUT next_cycle_at timestamptz, OUT cycles bigint, OUT queued_files integer,
-    OUT refused_rows bigint, OUT paused_until timestamptz)
+    OUT refused_rows bigint, OUT paused_until timestamptz,
+    OUT bytes_from_upstream bigint, OUT bytes_from_hub bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgmlr_prefetch_status'
 LANGUAGE C STRICT VOLATILE;
@@ -344,7 +345,7 @@ LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION pgml_repl.prefetch_queue(
     OUT repo text, OUT path text, OUT blob text, OUT size bigint,
     OUT attempts integer, OUT last_error text, OUT status text, OUT revision text,
-    OUT next_try_at timestamptz)
+    OUT next_try_at timestamptz, OUT source text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgmlr_prefetch_queue'
 LANGUAGE C STRICT VOLATILE;

@@ -18,12 +18,19 @@ SELECT name, setting, unit, context, vartype, min_val, max_val
                 'pgml_replication.hf_endpoint', 'pgml_replication.hf_token',
                 'pgml_replication.hf_ca_file', 'pgml_replication.max_parallel_downloads',
                 'pgml_replication.min_free_disk', 'pgml_replication.max_download_rate',
-                'pgml_replication.prefetch_nice')
+                'pgml_replication.prefetch_nice', 'pgml_replication.hf_sources',
+                'pgml_replication.upstream_conninfo')
  ORDER BY name;
 SHOW pgml_replication.naptime;
 SHOW pgml_replication.min_free_disk;
 SHOW pgml_replication.max_download_rate;
 SHOW pgml_replication.prefetch_nice;
+
+-- Where a standby fetches from: upstream and hub, each at most once.
+ALTER SYSTEM SET pgml_replication.hf_sources = 'upstream, ftp';
+ALTER SYSTEM SET pgml_replication.hf_sources = 'hub, HUB';
+ALTER SYSTEM SET pgml_replication.hf_sources = '';
+SET pgml_replication.hf_sources = 'hub';
 
 -- Changed only in the server's configuration, and checked there.
 SET pgml_replication.naptime = 5;

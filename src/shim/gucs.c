@@ -21,6 +21,7 @@
 
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "pgml_repl/fetch_sources.h"
 #include "pgml_repl/hf_cache.h"
 
 #define HF_TOKEN_MASK "********"
@@ -46,6 +47,8 @@ int			pgmlr_prefetch_nice = 10;
 bool		pgmlr_yield_to_queries = true;
 int			pgmlr_yield_download_rate_kb = 5 * 1024;
 int			pgmlr_max_blob_readers = 4;
+char	   *pgmlr_hf_sources = NULL;
+char	   *pgmlr_upstream_conninfo = NULL;
 
 static char *hf_token_masked = NULL;	/* what the GUC machinery holds */
 static const char *hf_token_secret = NULL;	/* the "extra" of the current value */
@@ -64,6 +67,21 @@ check_hf_endpoint(char **newval, void **extra, GucSource source)
 		GUC_check_errcode(pgmlr_sqlstate(st.code));
 		GUC_check_errdetail("%s", st.message);
 	}
+	return false;
+}
+
+static bool
+check_hf_sources(char **newval, void **extra, GucSource source)
+{
+	pgmlr_fetch_source_list list;
+	pgmlr_status st;
+
+	if (pgmlr_fetch_sources_parse(*newval, &list, &st))
+		return true;
+	GUC_check_errcode(pgmlr_sqlstate(st.code));
+	GUC_check_errdetail("%s", st.message);
+	if (st.hint[0])
+		GUC_check_errhint("%s", st.hint);
 	return false;
 }
 
@@ -268,6 +286,26 @@ pgmlr_define_gucs(void)
 							"A reader holds its slot until its transaction ends; one more gets an error and retries later.",
 							&pgmlr_max_blob_readers, 4, 0, 1000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	/*
+	 * Where a standby's worker fetches blobs from (worker/fetch_sources.c).
+	 * upstream_conninfo has no check hook, like primary_conninfo: a refused
+	 * value is quoted in the error, and it may hold a password. The worker
+	 * reports a bad one as its last_error, without quoting it.
+	 */
+	DefineCustomStringVariable("pgml_replication.hf_sources",
+							   "Where the prefetch worker on a standby fetches files from, in order: upstream, hub, or both.",
+							   "upstream is the server of primary_conninfo (or pgml_replication.upstream_conninfo); "
+							   "the Hub gets only what the upstream lacks or all of it when the upstream is unreachable. "
+							   "A change applies from the next prefetch cycle.",
+							   &pgmlr_hf_sources, "upstream, hub",
+							   PGC_SIGHUP, GUC_LIST_INPUT, check_hf_sources, NULL, NULL);
+	DefineCustomStringVariable("pgml_replication.upstream_conninfo",
+							   "Connection string of the server a standby fetches files from; empty means the server of primary_conninfo.",
+							   "dbname is replaced by pgml_replication.database. Prefer a passfile to a password here: "
+							   "like primary_conninfo, the value is shown to superusers and pg_read_all_settings members.",
+							   &pgmlr_upstream_conninfo, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 
 	/* Operator toolkit */
 	DefineCustomIntVariable("pgml_replication.pgbackrest_timeout",

@@ -36,6 +36,10 @@ extern int	pgmlr_prefetch_nice;
 extern bool pgmlr_yield_to_queries;
 extern int	pgmlr_yield_download_rate_kb;
 
+/* Where a standby fetches blobs from (worker/fetch_sources.c). */
+extern char *pgmlr_hf_sources;	/* "upstream, hub" */
+extern char *pgmlr_upstream_conninfo;	/* "" means primary_conninfo's server */
+
 /* Serving blobs to replicas (hf_blob_read()). */
 extern int	pgmlr_max_blob_readers;	/* 0: serving off */
 

@@ -14,7 +14,7 @@ SELECT $$SELECT pg_sleep(0.1) FROM pg_settings WHERE name = 'pgml_replication.hf
 \o
 
 BEGIN;
-SELECT plan(28);
+SELECT plan(29);
 
 SELECT has_function('pgml_repl', 'prefetch_status', '{}'::name[], 'prefetch_status() exists');
 SELECT has_function('pgml_repl', 'prefetch_queue', '{}'::name[], 'prefetch_queue() exists');
@@ -31,8 +31,13 @@ SELECT is((SELECT a.attname || ' ' || format_type(a.atttypid, -1)
 SELECT is((SELECT array_agg(a.attname::text ORDER BY a.n)
              FROM pg_proc p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY AS a(attname, mode, n)
             WHERE p.oid = 'pgml_repl.prefetch_queue()'::regprocedure),
-          ARRAY['repo', 'path', 'blob', 'size', 'attempts', 'last_error', 'status', 'revision', 'next_try_at']::text[],
+          ARRAY['repo', 'path', 'blob', 'size', 'attempts', 'last_error', 'status', 'revision', 'next_try_at', 'source']::text[],
           'prefetch_queue() columns in order');
+SELECT is((SELECT array_agg(a.attname::text ORDER BY a.n)
+             FROM pg_proc p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY AS a(attname, mode, n)
+            WHERE p.oid = 'pgml_repl.prefetch_status()'::regprocedure AND a.n > 24),
+          ARRAY['bytes_from_upstream', 'bytes_from_hub']::text[],
+          'prefetch_status() ends with bytes_from_upstream and bytes_from_hub');
 SELECT is((SELECT paused_until FROM pgml_repl.prefetch_status()), NULL::timestamptz,
           'paused_until is NULL when no pause is on');
 

@@ -177,8 +177,9 @@ ORDER BY t.priv, r.ord;
 -- ------------------------------------------------------------------
 -- Settings
 -- ------------------------------------------------------------------
--- Who may SHOW each setting. hf_token is GUC_SUPERUSER_ONLY: superusers
--- and pg_read_all_settings (so pg_monitor) members, and they see a mask.
+-- Who may SHOW each setting. hf_token and upstream_conninfo are
+-- GUC_SUPERUSER_ONLY: superusers and pg_read_all_settings (so pg_monitor)
+-- members; the token shows as a mask.
 -- database exists only when the library is preloaded.
 CREATE TEMP TABLE guc_matrix(name text PRIMARY KEY, plain bool, monitor bool, execprog bool, super bool);
 INSERT INTO guc_matrix
@@ -187,8 +188,11 @@ FROM unnest(ARRAY['archive_ready_warning', 'archive_ready_error', 'replication_l
                   'replication_lag_error', 'hf_cache_dir', 'pgbackrest_timeout', 'pgbackrest_info_ttl', 'prefetch',
                   'database', 'naptime', 'hf_endpoint', 'hf_ca_file', 'max_parallel_downloads',
                   'min_free_disk', 'max_download_rate', 'prefetch_nice', 'download_range_size',
-                  'max_streams_per_file', 'yield_to_queries', 'yield_download_rate', 'max_blob_readers']) n;
+                  'max_streams_per_file', 'yield_to_queries', 'yield_download_rate', 'max_blob_readers',
+                  'hf_sources']) n;
 INSERT INTO guc_matrix VALUES ('pgml_replication.hf_token', false, true, false, true);
+-- upstream_conninfo may hold a password, like primary_conninfo.
+INSERT INTO guc_matrix VALUES ('pgml_replication.upstream_conninfo', false, true, false, true);
 
 -- 1
 SELECT is_empty($$SELECT name FROM pg_settings WHERE name LIKE 'pgml_replication.%'

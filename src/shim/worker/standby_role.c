@@ -24,10 +24,14 @@
 #include "pgml_repl/hf_cache.h"
 #include "pgml_repl/hf_fetch.h"
 #include "hf_cache/manifest_table.h"
+#include "worker/fetch_sources.h"
+#include "worker/standby_report.h"
 #include "worker/yield.h"
 
 /* A step returns after at most this long, so SIGTERM is honoured quickly. */
 #define FETCH_STEP_MS 200
+/* How long the upstream has to answer before the Hub is asked instead. */
+#define UPSTREAM_PING_TIMEOUT_MS 10000
 
 /*
  * The running job lives in core memory and holds temp files and flocks in
@@ -35,6 +39,7 @@
  * cancel it; its partial files stay for the next job to resume.
  */
 static pgmlr_fetch_job *current_job = NULL;
+static int	current_job_fds = 0;	/* descriptors reserved for its connections */
 
 /* Host pauses and held files, from one cycle's job to the next (pgml_repl/hf_fetch.h). */
 static pgmlr_fetch_memory *fetch_memory = NULL;
@@ -50,6 +55,8 @@ release_current_job(void)
 		pgmlr_fetch_cancel(job);
 		pgmlr_fetch_free(job);
 	}
+	pgmlr_release_fetch_fds(current_job_fds);
+	current_job_fds = 0;
 }
 
 static void
@@ -132,144 +139,45 @@ load_manifest(void *arg)
 	load->rows = (int64) n;
 }
 
-static const char *
-queue_status(pgmlr_fetch_state state)
-{
-	switch (state)
-	{
-		case PGMLR_FETCH_PENDING:
-			return "pending";
-		case PGMLR_FETCH_ACTIVE:
-			return "downloading";
-		case PGMLR_FETCH_BACKOFF:
-			return "retrying";
-		case PGMLR_FETCH_FAILED:
-			return "failed";
-		case PGMLR_FETCH_HELD:
-			return "held";
-		case PGMLR_FETCH_DONE:
-			break;
-	}
-	return "done";
-}
-
-/* Refusals of the previous cycle, so an unchanged set is logged once. */
-static char last_refusals_logged[PREFETCH_ERROR_LEN + 32] = "";
-
-/*
- * Lists the job's refused rows in shared memory (the first
- * PREFETCH_REFUSED_SLOTS, and the total), records the first as last_error
- * and logs a WARNING when the refusals changed. Returns how many there are.
- */
-static int64
-publish_refusals(void)
-{
-	int			total = pgmlr_fetch_refused_count(current_job);
-	int			shown = Min(total, PREFETCH_REFUSED_SLOTS);
-	PrefetchQueueSlot *slots = palloc0(sizeof(PrefetchQueueSlot) * PREFETCH_REFUSED_SLOTS);
-	StringInfoData detail;
-	char		first[PREFETCH_ERROR_LEN] = "";
-	char		summary[sizeof(last_refusals_logged)];
-
-	initStringInfo(&detail);
-	for (int k = 0; k < shown; k++)
-	{
-		pgmlr_fetch_refusal r;
-
-		if (!pgmlr_fetch_refused_item(current_job, k, &r))
-			break;
-		snprintf(slots[k].repo, sizeof(slots[k].repo), "%s:%s", r.repo_type, r.repo_id);
-		strlcpy(slots[k].revision, r.revision, sizeof(slots[k].revision));
-		strlcpy(slots[k].path, r.path, sizeof(slots[k].path));
-		strlcpy(slots[k].status, "refused", sizeof(slots[k].status));
-		strlcpy(slots[k].last_error, r.reason, sizeof(slots[k].last_error));
-		if (k == 0)
-			snprintf(first, sizeof(first), "manifest row refused: %s: %s", r.label, r.reason);
-		if (k < 10)
-			appendStringInfo(&detail, "%s%s: %s", k > 0 ? "\n" : "", r.label, r.reason);
-	}
-	if (total > 10)
-		appendStringInfo(&detail, "\n... and %d more", total - 10);
-
-	pgmlr_prefetch_record_refusals(total, shown, slots);
-	pfree(slots);
-
-	snprintf(summary, sizeof(summary), "%d|%s", total, first);
-	if (total > 0)
-	{
-		pgmlr_prefetch_record_error(first);
-		if (strcmp(summary, last_refusals_logged) != 0)
-			ereport(WARNING,
-					(errmsg("pgml_replication prefetch: %d manifest rows refused", total),
-					 errdetail_internal("%s", detail.data),
-					 errhint("Nothing is written for them. SELECT * FROM pgml_repl.prefetch_queue() WHERE status = 'refused' "
-							 "lists them; fix or delete them on the primary, where the CHECK constraints of "
-							 "pgml_repl.hf_manifest refuse such rows unless they were dropped.")));
-	}
-	strlcpy(last_refusals_logged, summary, sizeof(last_refusals_logged));
-	pfree(detail.data);
-	return total;
-}
-
-/* Copies the job's progress and the head of its queue to shared memory. */
 static void
-publish_progress(const pgmlr_fetch_progress *p, const char *state, const char *detail)
+record_cycle_error(const char *message)
 {
-	int			queued = pgmlr_fetch_queue_count(current_job);
-	int			shown = Min(queued, PREFETCH_QUEUE_SLOTS);
-	PrefetchQueueSlot *slots = palloc0(sizeof(PrefetchQueueSlot) * PREFETCH_QUEUE_SLOTS);
-	char		failure[PREFETCH_ERROR_LEN] = "";
-	TimestampTz now = GetCurrentTimestamp();
-
-	for (int k = 0; k < shown; k++)
-	{
-		pgmlr_fetch_queue_entry e;
-
-		if (!pgmlr_fetch_queue_item(current_job, k, &e))
-			break;
-		snprintf(slots[k].repo, sizeof(slots[k].repo), "%s:%s", e.repo_type, e.repo_id);
-		strlcpy(slots[k].revision, e.revision, sizeof(slots[k].revision));
-		strlcpy(slots[k].status, queue_status(e.state), sizeof(slots[k].status));
-		strlcpy(slots[k].path, e.path, sizeof(slots[k].path));
-		strlcpy(slots[k].blob, e.blob, sizeof(slots[k].blob));
-		slots[k].size = e.size;
-		slots[k].attempts = e.attempts;
-		strlcpy(slots[k].last_error, e.last_error, sizeof(slots[k].last_error));
-		slots[k].next_try_at = e.next_try_ms >= 0 ? TimestampTzPlusMilliseconds(now, e.next_try_ms) : 0;
-		if (failure[0] == '\0' && e.last_error[0] != '\0')
-			snprintf(failure, sizeof(failure), "%s:%s %s: %s", e.repo_type, e.repo_id, e.path, e.last_error);
-	}
-	if (failure[0] == '\0' && p->last_publish_error[0] != '\0')
-		strlcpy(failure, p->last_publish_error, sizeof(failure));
-
-	pgmlr_prefetch_record_progress(p, state, detail, failure, queued, shown, slots);
-	pgmlr_prefetch_record_pause(p->paused_ms > 0 ? TimestampTzPlusMilliseconds(now, p->paused_ms) : 0);
-	pfree(slots);
+	pgmlr_prefetch_record_error(message);
+	pgmlr_prefetch_set_state("standby", "error", message);
 }
 
 static bool
-start_job(const char *cache_root)
+start_job(const char *cache_root, const SourcePass *pass)
 {
 	pgmlr_fetch_options opts;
 	pgmlr_status st;
-	char	   *token;
-	char	   *endpoint;
-
-	/* The setting, else the huggingface_hub environment (hub_env.hpp). */
-	token = pgmlr_take_string(pgmlr_hf_hub_token(pgmlr_hf_token_setting(), &st));
-	endpoint = st.code == PGMLR_OK ? pgmlr_take_string(pgmlr_hf_hub_endpoint(pgmlr_hf_endpoint, &st)) : NULL;
-	if (st.code != PGMLR_OK)
-	{
-		pgmlr_prefetch_record_error(st.message);
-		pgmlr_prefetch_set_state("standby", "error", st.message);
-		return false;
-	}
+	char	   *token = NULL;
+	char	   *endpoint = NULL;
+	int			want;
 
 	pgmlr_fetch_options_init(&opts);
+	if (pass->kind == PGMLR_SOURCE_UPSTREAM)
+	{
+		/* No token: it stays on the primary, which serves gated files too. */
+		opts.upstream_conninfo = pass->conninfo;
+		/* One backend on the upstream per connection, as many as files at once. */
+		opts.max_connections = pgmlr_max_parallel_downloads;
+	}
+	else
+	{
+		/* The setting, else the huggingface_hub environment (hub_env.hpp). */
+		token = pgmlr_take_string(pgmlr_hf_hub_token(pgmlr_hf_token_setting(), &st));
+		endpoint = st.code == PGMLR_OK ? pgmlr_take_string(pgmlr_hf_hub_endpoint(pgmlr_hf_endpoint, &st)) : NULL;
+		if (st.code != PGMLR_OK)
+		{
+			record_cycle_error(st.message);
+			return false;
+		}
+		opts.endpoint = endpoint;
+		opts.token = token;
+		opts.ca_file = (pgmlr_hf_ca_file && pgmlr_hf_ca_file[0]) ? pgmlr_hf_ca_file : NULL;
+	}
 	opts.cache_root = cache_root;
-	opts.endpoint = endpoint;
-	opts.token = token;
-	opts.ca_file = (pgmlr_hf_ca_file && pgmlr_hf_ca_file[0]) ? pgmlr_hf_ca_file : NULL;
 	opts.max_parallel = pgmlr_max_parallel_downloads;
 	opts.min_free_disk = (int64) pgmlr_min_free_disk_mb * 1024 * 1024;
 	opts.max_bytes_per_second = (int64) pgmlr_max_download_rate_kb * 1024;
@@ -278,13 +186,26 @@ start_job(const char *cache_root)
 	opts.abort_flag = &ShutdownRequestPending;
 	opts.memory = fetch_memory;
 
+	/* Its sockets count against max_files_per_process, as dblink's do. */
+	want = pgmlr_fetch_connection_cap(&opts);
+	current_job_fds = pgmlr_reserve_fetch_fds(want);
+	if (current_job_fds == 0)
+	{
+		if (token)
+			pfree(token);
+		record_cycle_error("no file descriptor is free for a download connection (max_files_per_process)");
+		return false;
+	}
+	opts.max_connections = current_job_fds;
+
 	current_job = pgmlr_fetch_new(&opts, &st);
 	if (token)
 		pfree(token);			/* the core keeps its own copy */
 	if (current_job == NULL)
 	{
-		pgmlr_prefetch_record_error(st.message);
-		pgmlr_prefetch_set_state("standby", "error", st.message);
+		pgmlr_release_fetch_fds(current_job_fds);
+		current_job_fds = 0;
+		record_cycle_error(st.message);
 		return false;
 	}
 	return true;
@@ -299,8 +220,7 @@ cache_root(bool mkdir_if_missing)
 
 	if (dir == NULL)
 	{
-		pgmlr_prefetch_record_error(st.message);
-		pgmlr_prefetch_set_state("standby", "error", st.message);
+		record_cycle_error(st.message);
 		return NULL;
 	}
 	dir = pgmlr_take_string(dir);
@@ -310,30 +230,54 @@ cache_root(bool mkdir_if_missing)
 		char		message[PREFETCH_ERROR_LEN];
 
 		snprintf(message, sizeof(message), "could not create the cache folder \"%s\": %m", dir);
-		pgmlr_prefetch_record_error(message);
-		pgmlr_prefetch_set_state("standby", "error", message);
+		record_cycle_error(message);
 		return NULL;
 	}
 	return dir;
 }
 
-void
-pgmlr_prefetch_standby_cycle(void)
+/* The upstream answers and lets this role read blobs; else why not (logged once per change). */
+static bool
+upstream_answers(const SourcePass *pass)
+{
+	pgmlr_status st;
+	char		message[PREFETCH_ERROR_LEN];
+
+	pgmlr_prefetch_set_state("standby", "connecting", pass->label);
+	if (pgmlr_upstream_ping(pass->conninfo, UPSTREAM_PING_TIMEOUT_MS, &ShutdownRequestPending, &st))
+		return true;
+	if (st.code == PGMLR_ERR_CANCELED)
+		return false;
+	snprintf(message, sizeof(message), "%s%s%s%s", st.message, st.detail[0] ? ": " : "", st.detail,
+			 pass->hub_follows ? "; fetching from the Hub instead" : "");
+	if (pgmlr_prefetch_error_is_new(message))
+		ereport(WARNING,
+				(errmsg("pgml_replication prefetch: %s", message),
+				 st.hint[0] ? errhint("%s", st.hint) : 0));
+	pgmlr_prefetch_record_error(message);
+	if (!pass->hub_follows)
+		pgmlr_prefetch_set_state("standby", "error", message);
+	return false;
+}
+
+/*
+ * Plans from the manifest and runs the job to its end (or a cancel). The
+ * upstream is asked whether it answers only when something is missing, so
+ * a warm standby does not log in every naptime.
+ */
+static void
+run_pass(const char *root, SourcePass *pass)
 {
 	ManifestLoad load;
-	pgmlr_fetch_progress progress;
 	pgmlr_status st;
-	char	   *root;
 	char		detail[PREFETCH_ERROR_LEN];
+	const char *from = pass->kind == PGMLR_SOURCE_UPSTREAM ? "from the upstream; " : "from the Hub; ";
 	bool		done = false;
-	bool		partials_logged;
-	int64		refused;
+	bool		partials_logged = false;
+	int64		received = 0;
 
-	if (!pgmlr_prefetch_extension_ready("standby"))
+	if (!start_job(root, pass))
 		return;
-	if ((root = cache_root(true)) == NULL || !start_job(root))
-		return;
-
 	pgmlr_prefetch_set_state("standby", "scanning", "reading the manifest and the local cache");
 	memset(&load, 0, sizeof(load));
 	load.job = current_job;
@@ -343,35 +287,44 @@ pgmlr_prefetch_standby_cycle(void)
 		pgmlr_prefetch_set_state("standby", "error", "reading pgml_repl.hf_manifest failed; see last_error");
 		return;
 	}
+	pass->rows = load.rows;
 
 	pgmlr_fetch_plan(current_job, &st);
 	if (st.code != PGMLR_OK)
 	{
 		release_current_job();
-		pgmlr_prefetch_record_error(st.message);
-		pgmlr_prefetch_set_state("standby", "error", st.message);
+		record_cycle_error(st.message);
 		return;
 	}
-	refused = publish_refusals();
+	pass->refused = pgmlr_standby_publish_refusals(current_job);
+	if (pass->kind == PGMLR_SOURCE_UPSTREAM && pgmlr_fetch_queue_count(current_job) > 0 && !upstream_answers(pass))
+	{
+		pass->unreachable = !ShutdownRequestPending;
+		return;
+	}
 
-	memset(&progress, 0, sizeof(progress));
-	partials_logged = false;
 	pgmlr_yield_job_started();
 	while (!done)
 	{
-		done = pgmlr_fetch_step(current_job, FETCH_STEP_MS, &progress, &st);
-		snprintf(detail, sizeof(detail), "%s%lld of %lld files, %lld of %lld bytes",
-				 progress.paused_ms > 0 ? "paused by the Hub's rate limit (no request until its window ends); " : "",
-				 (long long) progress.files_done, (long long) progress.files_wanted,
-				 (long long) progress.bytes_done, (long long) progress.bytes_wanted);
+		pgmlr_fetch_progress *progress = &pass->progress;
+
+		done = pgmlr_fetch_step(current_job, FETCH_STEP_MS, progress, &st);
+		pgmlr_prefetch_add_source_bytes(pass->kind == PGMLR_SOURCE_UPSTREAM ? progress->bytes_received - received : 0,
+										pass->kind == PGMLR_SOURCE_HUB ? progress->bytes_received - received : 0);
+		received = progress->bytes_received;
+		snprintf(detail, sizeof(detail), "%s%s%lld of %lld files, %lld of %lld bytes", from,
+				 progress->paused_ms > 0 ? "paused by the Hub's rate limit (no request until its window ends); " : "",
+				 (long long) progress->files_done, (long long) progress->files_wanted,
+				 (long long) progress->bytes_done, (long long) progress->bytes_wanted);
 		if (!done)
-			pgmlr_yield_after_step(current_job, &progress, detail, sizeof(detail));
-		publish_progress(&progress, done ? "idle" : (progress.paused_ms > 0 && progress.files_active == 0) ? "paused" : "downloading",
-						 detail);
-		if (!partials_logged && progress.partials_removed > 0)
+			pgmlr_yield_after_step(current_job, progress, detail, sizeof(detail));
+		pgmlr_standby_publish_progress(current_job, pass,
+									   done ? "idle" : (progress->paused_ms > 0 && progress->files_active == 0) ? "paused" : "downloading",
+									   detail);
+		if (!partials_logged && progress->partials_removed > 0)
 			ereport(LOG,
 					(errmsg("pgml_replication prefetch: removed %lld partial downloads of blobs no longer in the manifest",
-							(long long) progress.partials_removed)));
+							(long long) progress->partials_removed)));
 		partials_logged = true;
 
 		if (ShutdownRequestPending || !PostmasterIsAlive())
@@ -385,33 +338,103 @@ pgmlr_prefetch_standby_cycle(void)
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
-
-	if (done && st.code == PGMLR_OK)
+	pass->ran_to_end = done && st.code == PGMLR_OK;
+	if (st.code != PGMLR_OK && st.code != PGMLR_ERR_CANCELED)
 	{
+		pgmlr_prefetch_record_error(st.message);
+		pgmlr_standby_publish_progress(current_job, pass, "error", st.message);
+	}
+}
+
+static bool
+pass_complete(const SourcePass *pass)
+{
+	const pgmlr_fetch_progress *p = &pass->progress;
+
+	return pass->ran_to_end && p->files_failed == 0 && p->links_failed == 0 && pass->refused == 0;
+}
+
+/* Whether any source after index i is the Hub. */
+static bool
+hub_after(const pgmlr_fetch_source_list *list, int i)
+{
+	for (int k = i + 1; k < list->count; k++)
+		if (list->kinds[k] == PGMLR_SOURCE_HUB)
+			return true;
+	return false;
+}
+
+void
+pgmlr_prefetch_standby_cycle(void)
+{
+	CycleSources sources;
+	SourcePass	pass;
+	HTAB	   *earlier = NULL;
+	char	   *root;
+	char		detail[PREFETCH_ERROR_LEN];
+	int64		fetched = 0;
+
+	if (!pgmlr_prefetch_extension_ready("standby"))
+		return;
+	if ((root = cache_root(true)) == NULL)
+		return;
+	pgmlr_cycle_sources(&sources);
+
+	memset(&pass, 0, sizeof(pass));
+	for (int i = 0; i < sources.list.count; i++)
+	{
+		pgmlr_fetch_source_kind kind = sources.list.kinds[i];
+
+		if (kind == PGMLR_SOURCE_UPSTREAM && sources.upstream_conninfo == NULL)
+		{
+			/* A log-shipping standby: the Hub, quietly, when it is listed. */
+			if (!hub_after(&sources.list, i))
+				record_cycle_error(sources.no_upstream);
+			continue;
+		}
+		/* What the pass before failed on shows beside the next source's tries. */
+		if (pass.ran_to_end && current_job != NULL)
+			earlier = pgmlr_standby_collect_failures(current_job);
+		release_current_job();
+		memset(&pass, 0, sizeof(pass));
+		pass.kind = kind;
+		pass.conninfo = kind == PGMLR_SOURCE_UPSTREAM ? sources.upstream_conninfo : NULL;
+		pass.label = kind == PGMLR_SOURCE_UPSTREAM ? sources.upstream_label : NULL;
+		pass.hub_follows = hub_after(&sources.list, i);
+		pass.earlier_failures = earlier;
+		run_pass(root, &pass);
+		fetched += pass.progress.files_done;
+		if (pass.unreachable)
+			continue;
+		if (!pass.ran_to_end || pass_complete(&pass))
+			break;
+	}
+
+	if (pass.ran_to_end)
+	{
+		const pgmlr_fetch_progress *p = &pass.progress;
+
 		/* Never "complete" while anything of the manifest is missing. */
-		if (progress.files_failed > 0 || progress.links_failed > 0 || refused > 0)
+		if (!pass_complete(&pass))
 		{
 			snprintf(detail, sizeof(detail),
 					 "cache incomplete: %lld manifest rows refused (prefetch_queue() lists them with status refused), "
 					 "%lld files failed (%lld of them held back until next_try_at), %lld links or refs failed; "
 					 "failures are retried next cycle",
-					 (long long) refused, (long long) progress.files_failed, (long long) progress.files_held,
-					 (long long) progress.links_failed);
-			publish_progress(&progress, "error", detail);
+					 (long long) pass.refused, (long long) p->files_failed, (long long) p->files_held,
+					 (long long) p->links_failed);
+			pgmlr_standby_publish_progress(current_job, &pass, "error", detail);
 		}
 		else
 		{
 			snprintf(detail, sizeof(detail), "cache complete: %lld manifest rows, %lld files fetched this cycle",
-					 (long long) load.rows, (long long) progress.files_done);
-			publish_progress(&progress, "idle", detail);
+					 (long long) pass.rows, (long long) fetched);
+			pgmlr_standby_publish_progress(current_job, &pass, "idle", detail);
 		}
-	}
-	else if (st.code != PGMLR_OK && st.code != PGMLR_ERR_CANCELED)
-	{
-		pgmlr_prefetch_record_error(st.message);
-		publish_progress(&progress, "error", st.message);
 	}
 	/* Canceled (SIGTERM, prefetch off) or finished: temp files go, published files stay. */
 	pgmlr_prefetch_clear_current();
 	release_current_job();
+	if (earlier != NULL)
+		hash_destroy(earlier);
 }

@@ -223,6 +223,15 @@ pgmlr_prefetch_record_progress(const pgmlr_fetch_progress *p, const char *state,
 }
 
 void
+pgmlr_prefetch_add_source_bytes(int64 from_upstream, int64 from_hub)
+{
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	prefetch_shared->bytes_from_upstream += from_upstream;
+	prefetch_shared->bytes_from_hub += from_hub;
+	LWLockRelease(prefetch_shared->lock);
+}
+
+void
 pgmlr_prefetch_record_pause(TimestampTz until)
 {
 	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
@@ -292,14 +301,30 @@ text_or_null(const char *s, bool *isnull)
 	return *isnull ? (Datum) 0 : CStringGetTextDatum(s);
 }
 
+/*
+ * Columns are only ever added at the end: a database whose extension is
+ * still at an older version (ALTER EXTENSION ... UPDATE not yet run) gets
+ * the columns its functions declare.
+ */
+static void
+put_leading_columns(ReturnSetInfo *rsinfo, Datum *values, bool *nulls, int built)
+{
+	if (rsinfo->setDesc->natts > built)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the SQL definition of this function has more columns than this pgml_replication library knows"),
+				 errhint("Install the pgml_replication library that matches the extension version, then restart the server.")));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
 PG_FUNCTION_INFO_V1(pgmlr_prefetch_status);
 Datum
 pgmlr_prefetch_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PrefetchShared snap;
-	Datum		values[24];
-	bool		nulls[24];
+	Datum		values[26];
+	bool		nulls[26];
 	int			i = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -344,9 +369,11 @@ pgmlr_prefetch_status(PG_FUNCTION_ARGS)
 	values[i++] = Int64GetDatum(snap.refused_total);
 	/* A pause that has ended is no pause. */
 	values[i] = timestamp_or_null(snap.paused_until > GetCurrentTimestamp() ? snap.paused_until : 0, &nulls[i]), i++;
+	values[i++] = Int64GetDatum(snap.bytes_from_upstream);
+	values[i++] = Int64GetDatum(snap.bytes_from_hub);
 	Assert(i == lengthof(values));
 
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	put_leading_columns(rsinfo, values, nulls, lengthof(values));
 	return (Datum) 0;
 }
 
@@ -374,8 +401,8 @@ pgmlr_prefetch_queue(PG_FUNCTION_ARGS)
 
 	for (int k = 0; k < n; k++)
 	{
-		Datum		values[9];
-		bool		nulls[9] = {0};
+		Datum		values[10];
+		bool		nulls[10] = {0};
 
 		values[0] = CStringGetTextDatum(slots[k].repo);
 		values[1] = CStringGetTextDatum(slots[k].path);
@@ -386,7 +413,8 @@ pgmlr_prefetch_queue(PG_FUNCTION_ARGS)
 		values[6] = CStringGetTextDatum(slots[k].status);
 		values[7] = text_or_null(slots[k].revision, &nulls[7]);
 		values[8] = timestamp_or_null(slots[k].next_try_at, &nulls[8]);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		values[9] = text_or_null(slots[k].source, &nulls[9]);
+		put_leading_columns(rsinfo, values, nulls, lengthof(values));
 	}
 	return (Datum) 0;
 }

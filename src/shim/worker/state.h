@@ -32,6 +32,7 @@ typedef struct PrefetchQueueSlot
 	int64		size;
 	int32		attempts;
 	char		status[16];		/* pending, downloading, retrying, failed, held, refused */
+	char		source[16];		/* "upstream" or "hub": asked last; "" for refused */
 	char		last_error[PREFETCH_ERROR_LEN];	/* for refused and held: the reason */
 	TimestampTz next_try_at;	/* held or retrying: the next try; 0: none */
 } PrefetchQueueSlot;
@@ -72,6 +73,8 @@ typedef struct PrefetchShared
 	TimestampTz next_cycle_at;
 	TimestampTz paused_until;	/* the Hub's rate limit: no request before; 0: none */
 	int64		cycles;
+	int64		bytes_from_upstream;	/* body bytes received, since the worker started */
+	int64		bytes_from_hub;
 
 	int64		published_added;
 	int64		published_removed;
@@ -120,6 +123,8 @@ extern void pgmlr_prefetch_record_refusals(int64 total, int shown, const Prefetc
 extern void pgmlr_prefetch_record_progress(const pgmlr_fetch_progress *p, const char *state,
 										   const char *detail, const char *failure,
 										   int queued, int shown, const PrefetchQueueSlot *slots);
+/* Standby: body bytes received from each source since the last call. */
+extern void pgmlr_prefetch_add_source_bytes(int64 from_upstream, int64 from_hub);
 /* Standby: the Hub's rate limit pauses every request until then (0: no pause). */
 extern void pgmlr_prefetch_record_pause(TimestampTz until);
 /* Standby: no file is being downloaded any more. */
