@@ -3,7 +3,9 @@
 # downloads. Source, don't run.
 
 # worker_env_start PRIMARY_CACHE: sets PDIR PPORT RDIR RPORT RCACHE. The
-# replica downloads from WORKER_ENDPOINT, default the uncapped nginx.
+# replica downloads from WORKER_SOURCES (pgml_replication.hf_sources,
+# default hub: these items measure the Hub path, though the primary could
+# serve) at WORKER_ENDPOINT, default the uncapped nginx.
 worker_env_start() {
 	local cache="$1"
 	PDIR="$(make_pg_dir bench-primary)" && track pg "$PDIR"
@@ -21,6 +23,7 @@ worker_env_start() {
 	{
 		echo "port = $RPORT"
 		echo "unix_socket_directories = '$RDIR'"
+		echo "pgml_replication.hf_sources = '${WORKER_SOURCES:-hub}'"
 		echo "pgml_replication.hf_endpoint = '${WORKER_ENDPOINT:-http://127.0.0.1:$NGX_PORT}'"
 		echo "pgml_replication.max_parallel_downloads = ${BENCH_PARALLEL:-8}"
 		echo "pgml_replication.min_free_disk = 0"

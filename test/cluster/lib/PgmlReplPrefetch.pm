@@ -30,6 +30,9 @@ sub fixture_cache
 
 # A preloaded primary over $primary_cache and a streaming standby over an
 # empty cache folder, fetching from $hub. Returns ($primary, $standby, $standby_cache).
+# The standby's pgml_replication.hf_sources is 'hub' unless sources => says
+# otherwise: these tests are about the Hub path, and the primary, which holds
+# the cache, would otherwise serve it (067 and 068 test the upstream).
 use PgmlReplHub;
 
 sub prefetch_pair
@@ -39,6 +42,7 @@ sub prefetch_pair
 	my $common = "shared_preload_libraries = 'pgml_replication'\n"
 	  . "pgml_replication.naptime = " . ($o{naptime} // 1) . "\n"
 	  . "pgml_replication.min_free_disk = 0\n"
+	  . "pgml_replication.hf_sources = '" . ($o{sources} // 'hub') . "'\n"
 	  . ($o{conf} // '');
 	my $primary = PostgreSQL::Test::Cluster->new("${prefix}_primary");
 	$primary->init(allows_streaming => 1);
