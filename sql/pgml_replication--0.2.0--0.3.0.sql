@@ -23,11 +23,26 @@ COMMENT ON FUNCTION pgml_repl.hf_blob_read(text, bigint, integer) IS
 'Bytes offset .. offset + length - 1 (at most 64 MiB) of a blob that this server''s hf_manifest lists and its cache holds complete, for replicas fetching from this server; pgml_replication.max_blob_readers limits concurrent readers';
 REVOKE ALL ON FUNCTION pgml_repl.hf_blob_read(text, bigint, integer) FROM PUBLIC;
 
+-- What huggingface_hub wrote besides blobs, snapshots and refs (issue 12,
+-- "the whole cache as the client sees it"): trees/<commit>.json and the
+-- .no_exist/<commit>/<path> markers of every repo hf_manifest lists, for
+-- replicas fetching from this server. Not SECURITY DEFINER: it reads the
+-- manifest with the caller's privileges. Never granted to PUBLIC;
+-- create_replication_user() and allow_blob_fetch() grant it with
+-- hf_blob_read. Read-only, so a standby serves too.
+CREATE FUNCTION pgml_repl.hf_cache_extras()
+RETURNS TABLE(repo_type text, repo_id text, kind text, name text, content bytea)
+AS 'MODULE_PATHNAME', 'pgmlr_hf_cache_extras'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pgml_repl.hf_cache_extras() IS
+'The trees/<commit>.json files (kind tree, their bytes; over 16 MiB skipped with a WARNING) and .no_exist/<commit>/<path> markers (kind no_exist, content NULL) of every repo this server''s hf_manifest lists, for replicas fetching from this server';
+REVOKE ALL ON FUNCTION pgml_repl.hf_cache_extras() FROM PUBLIC;
+
 -- What a role needs to fetch blobs from this server: EXECUTE on
--- hf_blob_read, SELECT on hf_manifest, USAGE on the schema, and (address
+-- hf_blob_read and hf_cache_extras, SELECT on hf_manifest, USAGE on the schema, and (address
 -- given) a marked "host <pgml_replication.database> <role> <address>
 -- scram-sha-256" line in pg_hba.conf, written at COMMIT. disallow_blob_fetch
--- revokes EXECUTE and SELECT and (address given) removes that line.
+-- revokes both EXECUTEs and SELECT and (address given) removes that line.
 CREATE FUNCTION pgml_repl.allow_blob_fetch(
     address   text DEFAULT NULL,
     role_name name DEFAULT 'replication_user')
@@ -35,7 +50,7 @@ RETURNS TABLE(hba_rule text, changed boolean)
 AS 'MODULE_PATHNAME', 'pgmlr_allow_blob_fetch'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION pgml_repl.allow_blob_fetch(text, name) IS
-'Lets a role fetch blobs from this server: EXECUTE on hf_blob_read, SELECT on hf_manifest, USAGE on pgml_repl and, with an address, a pg_hba.conf line for pgml_replication.database';
+'Lets a role fetch blobs from this server: EXECUTE on hf_blob_read and hf_cache_extras, SELECT on hf_manifest, USAGE on pgml_repl and, with an address, a pg_hba.conf line for pgml_replication.database';
 
 CREATE FUNCTION pgml_repl.disallow_blob_fetch(
     address   text DEFAULT NULL,
@@ -44,7 +59,7 @@ RETURNS TABLE(hba_rule text, changed boolean)
 AS 'MODULE_PATHNAME', 'pgmlr_disallow_blob_fetch'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION pgml_repl.disallow_blob_fetch(text, name) IS
-'Undoes allow_blob_fetch(): revokes EXECUTE on hf_blob_read and SELECT on hf_manifest and, with an address, removes the pg_hba.conf line';
+'Undoes allow_blob_fetch(): revokes EXECUTE on hf_blob_read and hf_cache_extras and SELECT on hf_manifest and, with an address, removes the pg_hba.conf line';
 
 REVOKE EXECUTE ON FUNCTION pgml_repl.allow_blob_fetch(text, name) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION pgml_repl.disallow_blob_fetch(text, name) FROM PUBLIC;

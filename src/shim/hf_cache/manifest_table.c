@@ -141,6 +141,31 @@ pgmlr_manifest_table_find_blob(const char *blob, int *count)
 	return entries;
 }
 
+pgmlr_manifest_repo *
+pgmlr_manifest_table_repos(int *count)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext spi_cxt;
+	pgmlr_manifest_repo *repos;
+	uint64		n;
+
+	spi_connect();
+	spi_check(SPI_execute("SELECT DISTINCT repo_type, repo_id FROM " MANIFEST_TABLE " ORDER BY 1, 2", true, 0),
+			  SPI_OK_SELECT, "list the repos of");
+	n = SPI_processed;
+	spi_cxt = MemoryContextSwitchTo(caller);
+	repos = (pgmlr_manifest_repo *) palloc0(sizeof(pgmlr_manifest_repo) * (n + 1));
+	for (uint64 i = 0; i < n; i++)
+	{
+		repos[i].repo_type = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		repos[i].repo_id = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+	}
+	MemoryContextSwitchTo(spi_cxt);
+	SPI_finish();
+	*count = (int) n;
+	return repos;
+}
+
 void
 pgmlr_manifest_table_set_select(const char *role, bool grant)
 {

@@ -35,6 +35,19 @@ typedef struct pgmlr_manifest_blob_entry
 extern pgmlr_manifest_blob_entry *pgmlr_manifest_table_find_blob(const char *blob, int *count);
 
 /*
+ * Each distinct repo (type and id) the manifest lists, in key order,
+ * allocated in the caller's context; *count entries. Read-only, with the
+ * caller's privileges, like pgmlr_manifest_table_find_blob.
+ */
+typedef struct pgmlr_manifest_repo
+{
+	char	   *repo_type;
+	char	   *repo_id;
+} pgmlr_manifest_repo;
+
+extern pgmlr_manifest_repo *pgmlr_manifest_table_repos(int *count);
+
+/*
  * SELECT on the table for a role that fetches blobs (replication/blob_fetch.c):
  * granted or revoked (GRANT/REVOKE through SPI, inside the caller's SPI
  * connection), and whether roleid has it.
