@@ -30,6 +30,8 @@ CORE_SRCS = \
 	src/core/hf_cache/hub_env.cpp \
 	src/core/hf_cache/blob_read.cpp \
 	src/core/hf_cache/api_blob.cpp \
+	src/core/hf_cache/extras.cpp \
+	src/core/hf_cache/api_extras.cpp \
 	src/core/hf_fetch/rows.cpp \
 	src/core/hf_fetch/sink.cpp \
 	src/core/common/work_pool.cpp \
@@ -52,6 +54,9 @@ CORE_SRCS = \
 	src/core/hf_fetch/hub_source.cpp \
 	src/core/hf_fetch/upstream_answer.cpp \
 	src/core/hf_fetch/upstream_source.cpp \
+	src/core/hf_fetch/extras_write.cpp \
+	src/core/hf_fetch/upstream_extras.cpp \
+	src/core/hf_fetch/api_upstream_extras.cpp \
 	src/core/hf_fetch/job.cpp \
 	src/core/hf_fetch/api.cpp \
 	src/core/hf_fetch/yield_controller.cpp \
@@ -79,6 +84,7 @@ SHIM_SRCS = \
 	src/shim/hf_cache/functions.c \
 	src/shim/hf_cache/manifest_table.c \
 	src/shim/hf_cache/blob_read.c \
+	src/shim/hf_cache/extras.c \
 	src/shim/gucs.c \
 	src/shim/worker/state.c \
 	src/shim/worker/main.c \
@@ -120,4 +126,6 @@ UNIT_TEST_SRCS = \
 	test/unit/hf_fetch/yield_controller_test.cpp \
 	test/unit/hf_cache/hub_env_test.cpp \
 	test/unit/hf_cache/blob_read_test.cpp \
-	test/unit/hf_fetch/sources_test.cpp
+	test/unit/hf_fetch/sources_test.cpp \
+	test/unit/hf_cache/extras_test.cpp \
+	test/unit/hf_fetch/extras_write_test.cpp

@@ -4,8 +4,12 @@
 //   hf_fetch_cli --cache DIR (--endpoint URL | --upstream CONNINFO) [--token T] [--ca-file F]
 //                [--parallel N] [--min-free BYTES] [--retries N]
 //                [--max-rate BYTES_PER_S] [--range-size BYTES] [--streams N]
-//                [--verify-present] [--quiet]  < manifest.tsv
+//                [--verify-present] [--extras] [--quiet]  < manifest.tsv
 //
+// --extras (with --upstream): after the fetch, copies the upstream's
+// trees/<commit>.json files and .no_exist markers (pgml_repl.hf_cache_extras)
+// with pgmlr_upstream_extras_sync and prints one "extras: ..." line; a failed
+// sync exits 1.
 // --upstream: the blobs come from a server with pgml_replication over libpq
 // (pgml_repl.hf_blob_read) instead of the Hub; the conninfo names the
 // database the extension is in.
@@ -13,6 +17,7 @@
 //   repo_type  repo_id  revision  ref  path  blob  size     ("" or "-" ref: none)
 // Exit status: 0 all present, 1 some file failed, 2 bad usage or rows, 3 canceled.
 #include "pgml_repl/hf_fetch.h"
+#include "pgml_repl/upstream_extras.h"
 
 #include <chrono>
 #include <csignal>
@@ -46,7 +51,7 @@ int usage() {
 				 "usage: hf_fetch_cli --cache DIR (--endpoint URL | --upstream CONNINFO) [--token T] [--ca-file F]\n"
 				 "                    [--parallel N]\n"
 				 "                    [--min-free BYTES] [--retries N] [--max-rate BYTES_PER_S] [--range-size BYTES]\n"
-				 "                    [--streams N] [--verify-present] [--quiet]\n"
+				 "                    [--streams N] [--verify-present] [--extras] [--quiet]\n"
 				 "                    < rows.tsv\n");
 	return 2;
 }
@@ -57,6 +62,7 @@ int main(int argc, char **argv) {
 	pgmlr_fetch_options o;
 	pgmlr_fetch_options_init(&o);
 	bool quiet = false;
+	bool extras = false;
 	for (int i = 1; i < argc; ++i) {
 		std::string a = argv[i];
 		auto next = [&]() -> const char * { return i + 1 < argc ? argv[++i] : nullptr; };
@@ -73,6 +79,7 @@ int main(int argc, char **argv) {
 		else if (a == "--range-size" && (v = next())) o.range_size = std::atoll(v);
 		else if (a == "--streams" && (v = next())) o.max_streams_per_file = std::atoi(v);
 		else if (a == "--verify-present") o.verify_present = true;
+		else if (a == "--extras") extras = true;
 		else if (a == "--quiet") quiet = true;
 		else return usage();
 	}
@@ -151,5 +158,16 @@ int main(int argc, char **argv) {
 				(long long)p.links_created, (long long)p.refs_written, secs, secs > 0 ? p.bytes_received / secs / 1e6 : 0.0);
 	pgmlr_fetch_free(job);
 	if (st.code == PGMLR_ERR_CANCELED) return 3;
+	if (extras && o.upstream_conninfo) {
+		pgmlr_extras_result x;
+		if (!pgmlr_upstream_extras_sync(o.cache_root, o.upstream_conninfo, 60000, &g_abort, &x, &st)) {
+			std::fprintf(stderr, "extras error: %s\n%s\n%s\n", st.message, st.detail, st.hint);
+			return st.code == PGMLR_ERR_CANCELED ? 3 : 1;
+		}
+		std::printf("extras: trees_written=%lld markers_written=%lld unchanged=%lld refused=%lld\n",
+					(long long)x.trees_written, (long long)x.markers_written, (long long)x.unchanged,
+					(long long)x.refused);
+		if (x.refused) std::fprintf(stderr, "extras refused: %s\n", x.first_refusal);
+	}
 	return p.files_failed ? 1 : 0;
 }
