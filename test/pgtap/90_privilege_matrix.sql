@@ -25,7 +25,7 @@ SELECT $$SELECT pg_sleep(0.1) FROM pg_settings WHERE name = 'pgml_replication.hf
 
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(223);
+SELECT plan(230);
 
 CREATE ROLE pgmlr_pm_plain;
 CREATE ROLE pgmlr_pm_monitor IN ROLE pg_monitor;
@@ -72,6 +72,8 @@ INSERT INTO matrix VALUES
   'SELECT * FROM pgml_repl.disallow_blob_fetch(role_name => ''pgmlr_pm_none'')'),
  ('hf_blob_read(text, bigint, integer)',                   false, false, false, true,
   'SELECT pgml_repl.hf_blob_read(''x'', 0, 1)'),
+ ('hf_cache_extras()',                                     false, false, false, true,
+  'SELECT * FROM pgml_repl.hf_cache_extras()'),
  ('archive_status()',                                      false, true,  false, true,
   'SELECT * FROM pgml_repl.archive_status()'),
  ('replication_status()',                                  false, true,  false, true,
@@ -125,7 +127,7 @@ SELECT is(has_schema_privilege(r.role, 'pgml_repl', 'USAGE'), r.col <> 'plain',
           format('USAGE on schema pgml_repl for %s', r.col))
 FROM roles r ORDER BY r.ord;
 
--- 96: EXECUTE per function and role
+-- 100: EXECUTE per function and role
 SELECT is(has_function_privilege(r.role, f.oid, 'EXECUTE'),
           CASE r.col WHEN 'plain' THEN m.plain WHEN 'monitor' THEN m.monitor
                      WHEN 'execprog' THEN m.execprog ELSE m.super END,
@@ -133,7 +135,7 @@ SELECT is(has_function_privilege(r.role, f.oid, 'EXECUTE'),
 FROM matrix m JOIN ext_functions f USING (fn) CROSS JOIN roles r
 ORDER BY m.fn, r.ord;
 
--- 48: the roles without EXECUTE get 42501 from a representative call
+-- 51: the roles without EXECUTE get 42501 from a representative call
 SELECT is(pg_temp.sqlstate_as(r.role, m.call), '42501', format('%s denied to %s', m.fn, r.col))
 FROM matrix m CROSS JOIN roles r
 WHERE NOT CASE r.col WHEN 'plain' THEN m.plain WHEN 'monitor' THEN m.monitor
