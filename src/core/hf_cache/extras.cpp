@@ -99,7 +99,7 @@ public:
 	void finish() {
 		for (auto &s : skips_)
 			out_->warnings.push_back(folder_ + ": skipped " + std::to_string(s.count) + " " + s.what +
-									 (s.count == 1 ? "" : "s") + ", e.g. \"" + s.example + "\", which " + s.why);
+									 (s.count == 1 ? "" : "s") + ", e.g. " + s.example + ", which " + s.why);
 		if (capped_)
 			out_->warnings.push_back(folder_ + ": listed only the first " + std::to_string(kMaxMarkersPerRepo) +
 									 " .no_exist markers");
@@ -117,7 +117,7 @@ private:
 				++s.count;
 				return;
 			}
-		skips_.push_back(Skip{what, why, shown(rel), 1});
+		skips_.push_back(Skip{what, why, shown(rel), 1});  // shown() quotes it
 	}
 
 	Status not_there(const char *name, int repo_fd) {
