@@ -128,4 +128,5 @@ UNIT_TEST_SRCS = \
 	test/unit/hf_cache/blob_read_test.cpp \
 	test/unit/hf_fetch/sources_test.cpp \
 	test/unit/hf_cache/extras_test.cpp \
-	test/unit/hf_fetch/extras_write_test.cpp
+	test/unit/hf_fetch/extras_write_test.cpp \
+	test/unit/hf_fetch/upstream_extras_test.cpp
