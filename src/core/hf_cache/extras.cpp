@@ -62,7 +62,7 @@ public:
 		UniqueFd trees = open_dir_at(repo_fd, "trees");
 		if (trees.get() < 0) return not_there("trees", repo_fd);
 		std::vector<std::string> names;
-		if (!dir_names(trees.get(), &names)) return io_error("trees");
+		if (!dir_names(trees.get(), &names)) return unreadable("tree", "trees");
 		for (const std::string &n : names) {
 			const size_t stem = n.size() >= sizeof kJson - 1 ? n.size() - (sizeof kJson - 1) : 0;
 			if (n.size() < sizeof kJson || n.compare(stem, std::string::npos, kJson) != 0 ||
@@ -79,7 +79,7 @@ public:
 		UniqueFd top = open_dir_at(repo_fd, ".no_exist");
 		if (top.get() < 0) return not_there(".no_exist", repo_fd);
 		std::vector<std::string> commits;
-		if (!dir_names(top.get(), &commits)) return io_error(".no_exist");
+		if (!dir_names(top.get(), &commits)) return unreadable("marker", ".no_exist");
 		for (const std::string &c : commits) {
 			const std::string rel = ".no_exist/" + c;
 			if (!is_commit_hash(c)) {
@@ -126,8 +126,11 @@ private:
 		return {};
 	}
 
-	Status io_error(const std::string &rel) {
-		return make_error(ErrCode::Io, "could not read folder \"" + folder_ + "/" + rel + "\": " + std::strerror(errno));
+	// An entry that cannot be read (permissions, I/O) is skipped with a
+	// warning: the rest of the cache is still served.
+	Status unreadable(const std::string &what, const std::string &rel) {
+		skip(what, rel, std::string("could not be read: ") + std::strerror(errno));
+		return {};
 	}
 
 	Status read_tree(int trees_fd, const std::string &file, const std::string &commit) {
@@ -136,7 +139,7 @@ private:
 		UniqueFd fd(::openat(trees_fd, file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
 		struct stat st {};
 		if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-			if (fd.get() < 0 && errno != ELOOP && errno != ENOENT) return io_error(rel);
+			if (fd.get() < 0 && errno != ELOOP && errno != ENOENT) return unreadable("tree", rel);
 			skip("tree", rel, "is a link or not a regular file");
 			return {};
 		}
@@ -149,7 +152,7 @@ private:
 		while (done < content.size()) {
 			ssize_t n = ::pread(fd.get(), &content[done], content.size() - done, static_cast<off_t>(done));
 			if (n < 0 && errno == EINTR) continue;
-			if (n < 0) return io_error(rel);
+			if (n < 0) return unreadable("tree", rel);
 			if (n == 0) break;  // shrank while read: what was there
 			done += static_cast<size_t>(n);
 		}
@@ -162,7 +165,7 @@ private:
 	// or ending in "/"), depth folders below the commit's.
 	Status walk(int fd, const std::string &commit, const std::string &prefix, int depth) {
 		std::vector<std::string> names;
-		if (!dir_names(fd, &names)) return io_error(".no_exist/" + commit + "/" + prefix);
+		if (!dir_names(fd, &names)) return unreadable("marker", ".no_exist/" + commit + "/" + prefix);
 		for (const std::string &n : names) {
 			if (capped_) return {};
 			const std::string path = prefix + n;

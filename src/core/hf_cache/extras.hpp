@@ -11,7 +11,8 @@
 // openat), only regular files are read or listed, tree files are capped at
 // kMaxTreeFileBytes, the marker walk at kMaxMarkerDepth folders deep and
 // kMaxMarkersPerRepo markers, and every name goes through names.hpp.
-// Anything skipped is said in a warning (one per kind of skip and repo).
+// Anything skipped, an entry that cannot be read included, is said in a
+// warning (one per kind of skip and repo), so the rest is still served.
 #pragma once
 #include "common/core_only.hpp"
 
@@ -65,7 +66,8 @@ struct RepoExtras {
 // The extras of one repo of the cache at cache_root (absolute). A repo
 // folder that does not exist gives an empty listing. Errors: InvalidParameter
 // (a name breaks the Hub's rules), ConfigFile (a relative root), Permission
-// (the repo folder is a link or not a folder), Io.
+// (the repo folder is a link or not a folder), Io (the cache or the repo
+// folder cannot be opened).
 Result<RepoExtras> list_repo_extras(const std::string &cache_root, std::string_view repo_type,
 									std::string_view repo_id);
 

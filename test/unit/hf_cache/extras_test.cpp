@@ -141,3 +141,21 @@ TEST(ListExtras, LinkedRepoFolderIsRefused) {
 	ASSERT_FALSE(r);
 	EXPECT_EQ(r.error().code, ErrCode::Permission);
 }
+
+TEST(ListExtras, UnreadableEntriesAreSkippedNotFatal) {
+	if (geteuid() == 0) GTEST_SKIP() << "root reads files of mode 000";
+	Cache c;
+	put(c.repo() + "/trees/" + kC1 + ".json", "[]");
+	put(c.repo() + "/trees/" + kC2 + ".json", "[1]");
+	fs::permissions(c.repo() + "/trees/" + kC1 + ".json", fs::perms::none);
+	put(c.repo() + "/.no_exist/" + kC1 + "/locked/x.txt", "");
+	fs::permissions(c.repo() + "/.no_exist/" + kC1 + "/locked", fs::perms::none);
+	Result<RepoExtras> r = list_repo_extras(c.dir.path, "model", "org/m");
+	fs::permissions(c.repo() + "/.no_exist/" + kC1 + "/locked", fs::perms::owner_all);
+	ASSERT_TRUE(r) << r.error().message;
+	ASSERT_EQ(r->items.size(), 1u);
+	EXPECT_EQ(r->items[0].name, kC2);
+	std::string all;
+	for (auto &w : r->warnings) all += w + "\n";
+	EXPECT_NE(all.find("could not be read"), std::string::npos) << all;
+}
