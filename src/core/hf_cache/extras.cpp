@@ -64,6 +64,8 @@ public:
 		std::vector<std::string> names;
 		if (!dir_names(trees.get(), &names)) return unreadable("tree", "trees");
 		for (const std::string &n : names) {
+			// A replica's temp file (hf_fetch/extras_write.cpp) left by a crash.
+			if (n[0] == '.') continue;
 			const size_t stem = n.size() >= sizeof kJson - 1 ? n.size() - (sizeof kJson - 1) : 0;
 			if (n.size() < sizeof kJson || n.compare(stem, std::string::npos, kJson) != 0 ||
 				!is_commit_hash(std::string_view(n).substr(0, stem))) {

@@ -7,7 +7,8 @@
 // Every folder is opened from the cache root's descriptor one component at
 // a time with O_NOFOLLOW and created (mode 0755) when missing, so a link in
 // the cache never leads a write out of it. A tree file is replaced
-// atomically (temp file in trees/, fsync, rename, fsync the folder); a
+// atomically (temp file ".<commit>.json.pgml.<pid>.tmp" in trees/, which
+// the serving side ignores, fsync, rename, fsync the folder); a
 // marker is an empty file created with O_EXCL (a lost marker only costs the
 // client one question to the Hub, so it is not synced).
 #pragma once

@@ -55,6 +55,7 @@ TEST(ListExtras, TreesAndMarkers) {
 	Cache c;
 	put(c.repo() + "/trees/" + kC1 + ".json", "[{\"path\":\"a\"}]");
 	put(c.repo() + "/trees/" + kC2 + ".json", "[]");
+	put(c.repo() + "/trees/." + kC2 + ".json.pgml.123.tmp", "[");  // ignored without a warning
 	put(c.repo() + "/.no_exist/" + kC1 + "/tokenizer.json", "");
 	put(c.repo() + "/.no_exist/" + kC1 + "/sub/dir/x.txt", "");
 	Result<RepoExtras> r = list_repo_extras(c.dir.path, "model", "org/m");
