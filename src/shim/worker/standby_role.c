@@ -23,6 +23,7 @@
 #include "utils/timestamp.h"
 #include "pgml_repl/hf_cache.h"
 #include "pgml_repl/hf_fetch.h"
+#include "pgml_repl/upstream_extras.h"
 #include "hf_cache/manifest_table.h"
 #include "worker/fetch_sources.h"
 #include "worker/standby_report.h"
@@ -32,6 +33,11 @@
 #define FETCH_STEP_MS 200
 /* How long the upstream has to answer before the Hub is asked instead. */
 #define UPSTREAM_PING_TIMEOUT_MS 10000
+/* The upstream's trees and .no_exist markers are copied after a pass that
+ * fetched something, else at most this often (a warm standby logs in to
+ * its upstream only then). */
+#define EXTRAS_SYNC_EVERY_MS (10 * 60 * 1000)
+#define EXTRAS_SYNC_TIMEOUT_MS 60000
 
 /*
  * The running job lives in core memory and holds temp files and flocks in
@@ -346,6 +352,59 @@ run_pass(const char *root, SourcePass *pass)
 	}
 }
 
+static TimestampTz last_extras_sync = 0;
+
+/*
+ * Copies what huggingface_hub wrote on the upstream besides blobs (trees,
+ * .no_exist markers), so the cache equals the upstream's as the client sees
+ * it. Its failure is logged and recorded, but leaves the blobs' state alone.
+ */
+static void
+sync_upstream_extras(const char *root, const SourcePass *pass)
+{
+	pgmlr_extras_result res;
+	pgmlr_status st;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (!pass->ran_to_end || pass->unreachable)
+		return;
+	if (pass->progress.files_done == 0 && last_extras_sync != 0 &&
+		!TimestampDifferenceExceeds(last_extras_sync, now, EXTRAS_SYNC_EVERY_MS))
+		return;
+	last_extras_sync = now;
+	memset(&res, 0, sizeof(res));
+	pgstat_report_activity(STATE_RUNNING, "copying the upstream's trees and .no_exist markers");
+	if (!pgmlr_upstream_extras_sync(root, pass->conninfo, EXTRAS_SYNC_TIMEOUT_MS, &ShutdownRequestPending, &res, &st))
+	{
+		char		message[PREFETCH_ERROR_LEN];
+
+		if (st.code == PGMLR_ERR_CANCELED)
+			return;
+		snprintf(message, sizeof(message), "trees and .no_exist markers not copied: %s", st.message);
+		if (pgmlr_prefetch_error_is_new(message))
+			ereport(WARNING,
+					(errmsg("pgml_replication prefetch: %s", message),
+					 st.detail[0] ? errdetail_internal("%s", st.detail) : 0,
+					 st.hint[0] ? errhint("%s", st.hint) : 0));
+		pgmlr_prefetch_record_error(message);
+		return;
+	}
+	if (res.trees_written > 0 || res.markers_written > 0)
+		ereport(LOG,
+				(errmsg("pgml_replication prefetch: copied %lld trees and %lld .no_exist markers from the %s",
+						(long long) res.trees_written, (long long) res.markers_written, pass->label)));
+	if (res.refused > 0)
+	{
+		char		message[PREFETCH_ERROR_LEN];
+
+		snprintf(message, sizeof(message), "%lld trees or .no_exist markers from the %s refused, the first: %s",
+				 (long long) res.refused, pass->label, res.first_refusal);
+		if (pgmlr_prefetch_error_is_new(message))
+			ereport(WARNING, (errmsg("pgml_replication prefetch: %s", message)));
+		pgmlr_prefetch_record_error(message);
+	}
+}
+
 static bool
 pass_complete(const SourcePass *pass)
 {
@@ -404,6 +463,8 @@ pgmlr_prefetch_standby_cycle(void)
 		pass.earlier_failures = earlier;
 		run_pass(root, &pass);
 		fetched += pass.progress.files_done;
+		if (kind == PGMLR_SOURCE_UPSTREAM)
+			sync_upstream_extras(root, &pass);
 		if (pass.unreachable)
 			continue;
 		if (!pass.ran_to_end || pass_complete(&pass))

@@ -14,6 +14,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Digest::SHA;
 use Time::HiRes qw(time sleep);
 use PgmlReplHub;
 use PgmlReplPrefetch;
@@ -61,6 +62,22 @@ sub standby_of
 	return ($node, $cache);
 }
 
+# The trees/<commit>.json files and .no_exist markers of a cache, with
+# their content: what huggingface_hub wrote besides blobs, snapshots and refs.
+sub extras_listing
+{
+	my ($root) = @_;
+	my @lines;
+	for my $f (sort(glob("$root/*/trees/*.json")), sort(split /\n/, `find '$root' -path '*/.no_exist/*' -type f`))
+	{
+		open my $fh, '<:raw', $f or die "$f: $!";
+		local $/;
+		my $content = <$fh> // '';
+		push @lines, substr($f, length($root) + 1) . ' ' . length($content) . ' ' . Digest::SHA::sha256_hex($content);
+	}
+	return join("\n", @lines);
+}
+
 sub authorized
 {
 	my ($node, $offset) = @_;
@@ -76,6 +93,9 @@ my $st = wait_prefetch_complete($standby1, "state || '|' || files_failed || '|' 
 is($st, 'idle|0|0|', 'the standby\'s worker completes with nothing failed or queued and no error');
 same_cache($cache1, $primary_cache, 'its cache equals the primary\'s');
 is(join(',', bad_blobs($cache1)), '', 'every blob hashes to its name');
+my $primary_extras = extras_listing($primary_cache);
+like($primary_extras, qr{/trees/[0-9a-f]{40}\.json .*\n.*\.no_exist/}s, 'the primary\'s cache has a tree file and a .no_exist marker');
+is(extras_listing($cache1), $primary_extras, 'the standby copied its trees and .no_exist markers, byte for byte');
 my ($from_upstream, $from_hub) = split /\|/, prefetch_status($standby1, "bytes_from_upstream || '|' || bytes_from_hub");
 is($from_hub, '0', 'no byte came from the Hub');
 my $blob_bytes = 0;
@@ -97,6 +117,7 @@ $standby1->wait_for_catchup($standby2, 'replay', $primary->lsn('insert'));
 $st = wait_prefetch_complete($standby2, "state || '|' || files_failed || '|' || queued_files", 120);
 is($st, 'idle|0|0', 'the cascading standby completes');
 same_cache($cache2, $primary_cache, 'its cache equals the primary\'s too');
+is(extras_listing($cache2), $primary_extras, 'trees and markers included, served by the standby above');
 is(prefetch_status($standby2, 'bytes_from_hub'), '0', 'nothing from the Hub');
 cmp_ok(authorized($standby1, $offset), '>=', 1, 'it fetched from the first standby, which serves its own cache');
 

@@ -111,11 +111,11 @@ $s2->safe_psql('postgres', "ALTER SYSTEM SET primary_conninfo = '" . conninfo_to
 $s2->reload;
 
 # The new primary gets a model; its worker publishes it; s2 fetches it from s1.
+my $offset = -s $s1->logfile;
 my $rev = 'f' x 40;
 my $new = add_cache_file($cache{s1_068}, 'models--org--after-failover', $rev, 'model.bin', 'n' x 500_000, 1);
 ok($s1->poll_query_until('postgres', "SELECT count(*) = 1 FROM pgml_repl.hf_manifest WHERE blob = '$new'"),
 	'the new primary publishes the new model');
-my $offset = -s $s1->logfile;
 ok($s2->poll_query_until('postgres', "SELECT count(*) = 1 FROM pgml_repl.hf_manifest WHERE blob = '$new'"),
 	're-pointed, the second standby replays it from the new primary');
 $st = undef;
