@@ -248,10 +248,22 @@ upstream_answers(const SourcePass *pass)
 {
 	pgmlr_status st;
 	char		message[PREFETCH_ERROR_LEN];
+	bool		answered;
+	int			fd;
 
 	pgmlr_prefetch_set_state("standby", "connecting", pass->label);
-	if (pgmlr_upstream_ping(pass->conninfo, UPSTREAM_PING_TIMEOUT_MS, &ShutdownRequestPending, &st))
+	/* Its socket counts against max_files_per_process too. */
+	fd = pgmlr_reserve_fetch_fds(1);
+	answered = fd == 1 && pgmlr_upstream_ping(pass->conninfo, UPSTREAM_PING_TIMEOUT_MS, &ShutdownRequestPending, &st);
+	pgmlr_release_fetch_fds(fd);
+	if (answered)
 		return true;
+	if (fd == 0)
+	{
+		pgmlr_status_clear(&st);
+		snprintf(st.message, sizeof(st.message), "%s: no file descriptor is free for a connection (max_files_per_process)",
+				 pass->label);
+	}
 	if (st.code == PGMLR_ERR_CANCELED)
 		return false;
 	snprintf(message, sizeof(message), "%s%s%s%s", st.message, st.detail[0] ? ": " : "", st.detail,
@@ -365,6 +377,8 @@ sync_upstream_extras(const char *root, const SourcePass *pass)
 	pgmlr_extras_result res;
 	pgmlr_status st;
 	TimestampTz now = GetCurrentTimestamp();
+	bool		synced;
+	int			fd;
 
 	if (!pass->ran_to_end || pass->unreachable)
 		return;
@@ -374,7 +388,15 @@ sync_upstream_extras(const char *root, const SourcePass *pass)
 	last_extras_sync = now;
 	memset(&res, 0, sizeof(res));
 	pgstat_report_activity(STATE_RUNNING, "copying the upstream's trees and .no_exist markers");
-	if (!pgmlr_upstream_extras_sync(root, pass->conninfo, EXTRAS_SYNC_TIMEOUT_MS, &ShutdownRequestPending, &res, &st))
+	fd = pgmlr_reserve_fetch_fds(1);
+	synced = fd == 1 && pgmlr_upstream_extras_sync(root, pass->conninfo, EXTRAS_SYNC_TIMEOUT_MS, &ShutdownRequestPending, &res, &st);
+	pgmlr_release_fetch_fds(fd);
+	if (fd == 0)
+	{
+		pgmlr_status_clear(&st);
+		strlcpy(st.message, "no file descriptor is free for a connection (max_files_per_process)", sizeof(st.message));
+	}
+	if (!synced)
 	{
 		char		message[PREFETCH_ERROR_LEN];
 
