@@ -25,27 +25,27 @@ public:
 	// A 429 with a pause is not the file's failure: it starts again once the
 	// host's window ends (start_ready launches nothing before).
 	void wait_for_host(Transfer &t, const std::string &why) {
-		Impl &j = self();
-		if (j.retry.gives_up(0, t.attempts))
-			return j.fail(t, why + " (gave up after " + std::to_string(t.attempts) + " attempts)", true);
-		j.detach(t);
-		if (!t.file.is_open() && !t.ranged) t.lock.release();
-		t.last_error = why + " (rate limited: no request to the host until its window ends)";
-		t.state = BlobState::backoff;
-		t.next_try = Clock::now();
+		wait_not_failed(t, why + " (rate limited: no request to the host until its window ends)", Clock::now());
 	}
 
 	// A source busy serving others (an upstream at max_blob_readers) is not
-	// the file's failure either: it waits its turn, bounded by the attempt cap.
+	// the file's failure either: it waits its turn.
 	void wait_while_busy(Transfer &t, const std::string &why, long retry_after_s) {
+		wait_not_failed(t, why + " (busy: waiting for a turn)",
+						Clock::now() + std::chrono::milliseconds(self().retry.next_delay_ms(0, retry_after_s)));
+	}
+
+	// Backs off until next_try without counting a failure; the attempt cap
+	// still bounds how often.
+	void wait_not_failed(Transfer &t, const std::string &why, Clock::time_point next_try) {
 		Impl &j = self();
 		if (j.retry.gives_up(0, t.attempts))
 			return j.fail(t, why + " (gave up after " + std::to_string(t.attempts) + " attempts)", true);
 		j.detach(t);
 		if (!t.file.is_open() && !t.ranged) t.lock.release();
-		t.last_error = why + " (busy: waiting for a turn)";
+		t.last_error = why;
 		t.state = BlobState::backoff;
-		t.next_try = Clock::now() + std::chrono::milliseconds(j.retry.next_delay_ms(0, retry_after_s));
+		t.next_try = next_try;
 	}
 
 	void hold(Transfer &t, FetchMemory::HoldKind kind, const std::string &why, const TransferEnd *end, bool keep) {

@@ -10,11 +10,11 @@
 #include <memory>
 #include <string_view>
 
-#include <libpq-fe.h>
 #include <poll.h>
 
 #include "hf_fetch/extras_write.hpp"
 #include "hf_fetch/upstream_answer.hpp"
+#include "hf_fetch/upstream_pq.hpp"
 
 namespace pgmlr::hf_fetch {
 
@@ -22,14 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct ConnFree {
-	void operator()(PGconn *c) const { PQfinish(c); }
-};
-struct ResultFree {
-	void operator()(PGresult *r) const { PQclear(r); }
-};
-using ConnPtr = std::unique_ptr<PGconn, ConnFree>;
-using ResultPtr = std::unique_ptr<PGresult, ResultFree>;
 
 constexpr char kQuery[] = "SELECT repo_type, repo_id, kind, name, content FROM pgml_repl.hf_cache_extras()";
 constexpr char kApplicationName[] = "pgml_replication fetch";
@@ -83,7 +75,7 @@ public:
 			if (f < 0) return connection_error();
 			if (!PQconsumeInput(pg_.get())) return connection_error();
 			while (!PQisBusy(pg_.get())) {
-				ResultPtr r(PQgetResult(pg_.get()));
+				PqResult r(PQgetResult(pg_.get()));
 				if (!r) return failure;
 				ExecStatusType st = PQresultStatus(r.get());
 				if (st == PGRES_SINGLE_TUPLE && !failure) {
@@ -144,7 +136,7 @@ private:
 	volatile sig_atomic_t *abort_;
 	Clock::time_point deadline_;
 	int timeout_ms_;
-	ConnPtr pg_;
+	PqConn pg_;
 };
 
 std::string_view field(PGresult *r, int col) {

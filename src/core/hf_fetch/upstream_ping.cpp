@@ -13,10 +13,10 @@
 #include <chrono>
 #include <memory>
 
-#include <libpq-fe.h>
 #include <poll.h>
 
 #include "hf_fetch/upstream_answer.hpp"
+#include "hf_fetch/upstream_pq.hpp"
 #include "hf_fetch/upstream_conninfo.hpp"
 
 namespace pgmlr::hf_fetch {
@@ -28,12 +28,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct ConnFree {
-	void operator()(PGconn *c) const { PQfinish(c); }
-};
-struct ResultFree {
-	void operator()(PGresult *r) const { PQclear(r); }
-};
 
 constexpr int kSliceMs = 100;
 constexpr int kDefaultTimeoutMs = 10000;
@@ -134,7 +128,7 @@ Status upstream_ping(const std::string &conninfo, int timeout_ms, volatile sig_a
 	if (abort_flag && *abort_flag) return canceled(label);
 	const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
 
-	std::unique_ptr<PGconn, ConnFree> conn(PQconnectStart(conninfo.c_str()));
+	PqConn conn(PQconnectStart(conninfo.c_str()));
 	PGconn *c = conn.get();
 	if (!c) return make_error(ErrCode::OutOfMemory, label + ": out of memory for a connection");
 	if (PQstatus(c) == CONNECTION_BAD) return ping_connection_error(label, PQuser(c) ? PQuser(c) : "", pq_message(c));
@@ -178,7 +172,7 @@ Status upstream_ping(const std::string &conninfo, int timeout_ms, volatile sig_a
 	}
 	// Not busy: the first result is there without waiting. The rest is
 	// dropped with the connection.
-	std::unique_ptr<PGresult, ResultFree> r(PQgetResult(c));
+	PqResult r(PQgetResult(c));
 	if (!r) return ping_connection_error(label, role, pq_message(c));
 	if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
 		const char *state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);

@@ -10,10 +10,11 @@
 #include <chrono>
 #include <deque>
 
-#include <libpq-fe.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+#include "hf_fetch/upstream_pq.hpp"
 
 namespace pgmlr::hf_fetch {
 
@@ -21,14 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct ConnFree {
-	void operator()(PGconn *c) const { PQfinish(c); }
-};
-struct ResultFree {
-	void operator()(PGresult *r) const { PQclear(r); }
-};
-using ConnPtr = std::unique_ptr<PGconn, ConnFree>;
-using ResultPtr = std::unique_ptr<PGresult, ResultFree>;
 
 constexpr char kQuery[] = "SELECT pgml_repl.hf_blob_read($1, $2, $3)";
 constexpr char kApplicationName[] = "pgml_replication fetch";
@@ -48,7 +41,7 @@ std::string pq_error(PGconn *c) {
 }  // namespace
 
 struct UpstreamSource::Conn {
-	ConnPtr pg;
+	PqConn pg;
 	bool connected = false;
 	PostgresPollingStatusType want = PGRES_POLLING_WRITING;
 	Clock::time_point since{};
@@ -65,7 +58,7 @@ struct UpstreamSource::Transfer final : SourceTransfer {
 	int64_t end = 0;
 	int64_t in_flight_len = 0;
 	Conn *conn = nullptr;
-	std::deque<ResultPtr> chunks;  // answered, in order; the first from ready_off
+	std::deque<PqResult> chunks;  // answered, in order; the first from ready_off
 	size_t ready_off = 0;
 	bool paused = false;
 	bool failed_query = false;  // an ERROR came; its end is set once the results are drained
@@ -177,7 +170,7 @@ void UpstreamSource::query_step(Transfer &t) {
 	}
 	if (!PQconsumeInput(pg)) return end(t, upstream_connection_end(label_, pq_error(pg)));
 	while (c.in_flight && !PQisBusy(pg)) {
-		ResultPtr r(PQgetResult(pg));
+		PqResult r(PQgetResult(pg));
 		if (!r) {
 			c.in_flight = false;
 			if (t.failed_query) return end(t, t.query_end);

@@ -14,7 +14,8 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(fixture_cache prefetch_pair cache_listing same_cache wait_prefetch_complete
-  prefetch_status add_cache_file add_sparse_file bad_blobs read_ref wait_standby_idle partial_files);
+  prefetch_status add_cache_file add_sparse_file bad_blobs read_ref wait_standby_idle partial_files
+  wait_prefetch_until);
 
 # Builds the fixture caches (test/fixtures/build_hf_cache.py) in a temp folder;
 # returns that folder (the healthy cache is <folder>/hub).
@@ -213,6 +214,22 @@ sub wait_prefetch_complete
 	}
 	diag('prefetch_status: ' . prefetch_status($node, '*'));
 	return undef;
+}
+
+# Runs wait_prefetch_complete cycles until $cols reads $want, at most
+# $timeout seconds in all (a cycle may end before the source above has the
+# files). Returns the last value read ('' when none).
+sub wait_prefetch_until
+{
+	my ($node, $cols, $want, $timeout) = @_;
+	my $deadline = time() + ($timeout // 180);
+	my $got = '';
+	while (time() < $deadline)
+	{
+		$got = wait_prefetch_complete($node, $cols, 60) // '';
+		last if $got eq $want;
+	}
+	return $got;
 }
 
 1;

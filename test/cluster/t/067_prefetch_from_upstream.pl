@@ -152,13 +152,7 @@ add_cache_file($hub_cache, 'models--org--gone', $rev, 'weights.bin', $gone_conte
 my $hub = PgmlReplHub->start(cache => $hub_cache);
 $standby1->append_conf('postgresql.conf', "pgml_replication.hf_endpoint = '" . $hub->url . "'\n");
 $standby1->reload;
-$st = undef;
-$deadline = time() + 180;
-while (time() < $deadline)
-{
-	$st = wait_prefetch_complete($standby1, "state || '|' || queued_files", 60);
-	last if defined $st && $st eq 'idle|0';
-}
+$st = wait_prefetch_until($standby1, "state || '|' || queued_files", 'idle|0', 180);
 is($st, 'idle|0', 'the standby completes once the Hub answers');
 ok(-f "$cache1/models--org--gone/blobs/$gone", 'the blob is installed');
 is(join(',', bad_blobs($cache1)), '', 'and hashes to its name');

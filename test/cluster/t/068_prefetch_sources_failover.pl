@@ -118,13 +118,7 @@ ok($s1->poll_query_until('postgres', "SELECT count(*) = 1 FROM pgml_repl.hf_mani
 	'the new primary publishes the new model');
 ok($s2->poll_query_until('postgres', "SELECT count(*) = 1 FROM pgml_repl.hf_manifest WHERE blob = '$new'"),
 	're-pointed, the second standby replays it from the new primary');
-$st = undef;
-$deadline = time() + 120;
-while (time() < $deadline)
-{
-	$st = wait_prefetch_complete($s2, "state || '|' || queued_files || '|' || bytes_from_hub", 60);
-	last if defined $st && $st eq 'idle|0|0';
-}
+$st = wait_prefetch_until($s2, "state || '|' || queued_files || '|' || bytes_from_hub", 'idle|0|0', 120);
 is($st, 'idle|0|0', 'and completes, nothing from the Hub');
 ok(-f "$cache{s2_068}/models--org--after-failover/blobs/$new", 'the new model\'s blob is there');
 is(join(',', bad_blobs($cache{s2_068})), '', 'every blob hashes to its name');

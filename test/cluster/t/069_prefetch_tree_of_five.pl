@@ -91,13 +91,7 @@ my @standbys = ([ $s1, 's1' ], [ $s2, 's2' ], [ $c1, 'c1' ], [ $c2, 'c2' ]);
 for my $s (@standbys)
 {
 	my ($node, $key) = @$s;
-	my $st = '';
-	my $deadline = time() + 240;
-	while (time() < $deadline)
-	{
-		$st = wait_prefetch_complete($node, "state || '|' || queued_files", 120) // '';
-		last if $st eq 'idle|0';
-	}
+	my $st = wait_prefetch_until($node, "state || '|' || queued_files", 'idle|0', 240);
 	is($st, 'idle|0', "$key: its worker completes");
 	same_cache($cache{$key}, $primary_cache, "$key: its cache equals the primary's");
 	is(prefetch_status($node, 'bytes_from_hub'), '0', "$key: no byte from the Hub");
