@@ -5,20 +5,34 @@
 # worker_env_start PRIMARY_CACHE: sets PDIR PPORT RDIR RPORT RCACHE. The
 # replica downloads from WORKER_SOURCES (pgml_replication.hf_sources,
 # default hub: these items measure the Hub path, though the primary could
-# serve) at WORKER_ENDPOINT, default the uncapped nginx.
+# serve) at WORKER_ENDPOINT, default the uncapped nginx. BENCH_PRIMARY_CONF:
+# extra postgresql.conf lines for the primary (item 12: max_blob_readers).
 worker_env_start() {
+	worker_primary_start "$1" && worker_replica_add "$PPORT"
+}
+
+# worker_primary_start PRIMARY_CACHE: the primary alone; sets PDIR PPORT.
+worker_primary_start() {
 	local cache="$1"
 	PDIR="$(make_pg_dir bench-primary)" && track pg "$PDIR"
 	PPORT="$(free_port)" || return 1
 	HF_HUB_CACHE="$cache" scratch_cluster_start "$PDIR" "$PPORT" \
 		"shared_preload_libraries = 'pgml_replication'" \
-		"pgml_replication.naptime = 3600" >>"$BENCH_LOG" 2>&1 || return 1
+		"pgml_replication.naptime = 3600" \
+		${BENCH_PRIMARY_CONF:+"$BENCH_PRIMARY_CONF"} >>"$BENCH_LOG" 2>&1 || return 1
 	BPORT="$PPORT" bpsql -c "CREATE EXTENSION pgml_replication" >>"$BENCH_LOG" 2>&1 || return 1
 	BPORT="$PPORT" bpsql -c "SELECT * FROM pgml_repl.publish_hf_manifest()" >>"$BENCH_LOG" 2>&1 || return 1
+}
+
+# worker_replica_add UPSTREAM_PORT: a standby (not started) cloned from the
+# server on UPSTREAM_PORT, the primary or a standby (cascading: its
+# primary_conninfo, hence its upstream, is that standby); sets RDIR RPORT
+# RCACHE.
+worker_replica_add() {
 	RDIR="$(make_pg_dir bench-replica)" && track pg "$RDIR"
 	RPORT="$(free_port)" || return 1
 	RCACHE="$RDIR/hf-cache"
-	as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PPORT" -U postgres -D "$RDIR/data" -R -X stream \
+	as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$1" -U postgres -D "$RDIR/data" -R -X stream \
 		>>"$BENCH_LOG" 2>&1 || return 1
 	{
 		echo "port = $RPORT"
