@@ -49,7 +49,10 @@ def main():
             rows.append(dict(zip(HEAD, r)))
     for r in rows:
         skipped = r["note"].startswith("skipped")
-        r["verdict"] = "skipped" if skipped and r["ours_value"] == "" else check(r["bar"], r["ratio"], r["ours_value"])
+        if r["note"].startswith("FAILED"):
+            r["verdict"] = "FAILED"
+        else:
+            r["verdict"] = "skipped" if skipped and r["ours_value"] == "" else check(r["bar"], r["ratio"], r["ours_value"])
 
     table = [["#", "measure", "ours", "baseline", "ratio", "bar", "verdict", "note"]]
     for r in rows:
@@ -74,6 +77,10 @@ def main():
             f.write("| " + " | ".join(c.replace("|", "\\|") for c in t) + " |\n")
         missed = [r for r in rows if r["verdict"] == "MISSED"]
         f.write("\n")
+        failed = [r for r in rows if r["verdict"] == "FAILED"]
+        if failed:
+            f.write("**Failed (a side broke, no figure):** " + "; ".join("item %s (%s): %s" % (r["item"], r["what"], r["note"][len("FAILED: "):])
+                                                                     for r in failed) + ".\n\n")
         if missed:
             f.write("**Bars missed:** " + "; ".join("item %s (%s vs %s)" % (r["item"], r["what"], r["baseline"] or r["ours"])
                                                     for r in missed) + ".\n\n")
