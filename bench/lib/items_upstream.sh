@@ -12,6 +12,10 @@
 # BENCH_PARALLEL connections, two direct standbys (12b) twice that. The
 # default max_blob_readers (4) would answer "busy" (a 3 s wait) to the rest.
 ITEM12_READERS="${ITEM12_READERS:-${BENCH_PARALLEL:-8}}"
+# hf_sources of 12a's upstream side. Only to see the byte check fail:
+# ITEM12_UP_SOURCES='upstream, hub' ITEM12_READERS=0 (serving off) sends
+# every byte through the Hub, and the run must fail.
+ITEM12_UP_SOURCES="${ITEM12_UP_SOURCES:-upstream}"
 
 # bench_fail MSG: a broken side. Loud on stderr, in the log and in
 # $RES/failed.txt (bench/run then exits 1; report.py lists it).
@@ -31,9 +35,10 @@ bytes_delta() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, "
 # from: all of them from that source, none from the other. Appends
 # "SOURCES FROM_UPSTREAM FROM_HUB" to $WORK/item12a.bytes.
 upstream_side() {
-	local src="$1" b0 b1 du dh s want
+	local src="$1" b0 b1 du dh s want setting="$1"
 	want="$(manifest_bytes "$PREFETCH_MANIFEST")"
-	rpsql -c "ALTER SYSTEM SET pgml_replication.hf_sources = '$src'" -c "SELECT pg_reload_conf()" >>"$BENCH_LOG" 2>&1 || return 1
+	[ "$src" = upstream ] && setting="$ITEM12_UP_SOURCES"
+	rpsql -c "ALTER SYSTEM SET pgml_replication.hf_sources = '$setting'" -c "SELECT pg_reload_conf()" >>"$BENCH_LOG" 2>&1 || return 1
 	sleep 1 # the worker takes the reload before prefetch_now() (the byte check below catches it if not)
 	b0="$(repl_bytes)" || return 1
 	s="$(side_worker_transfer)" || return 1
@@ -62,7 +67,7 @@ item12a() {
 	warm_large
 	: >"$WORK/item12a.bytes"
 	MED[side_from_upstream]="" MED[side_from_hub]="" MED[side_rsync]=""
-	if ! BENCH_PRIMARY_CONF="pgml_replication.max_blob_readers = $ITEM12_READERS" WORKER_SOURCES=upstream worker_ready "$LARGE/cache"; then
+	if ! BENCH_PRIMARY_CONF="pgml_replication.max_blob_readers = $ITEM12_READERS" WORKER_SOURCES="$ITEM12_UP_SOURCES" worker_ready "$LARGE/cache"; then
 		bench_fail "12a: the primary + replica set-up (first cycle from the upstream) failed (see $BENCH_LOG)"
 		row 12a "upstream vs Hub, one replica, few large" "prefetch worker from its upstream" "" "" "" s "" "ratio>=0.8" \
 			"FAILED: set-up (first cycle from the upstream) failed"
