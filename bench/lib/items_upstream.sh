@@ -30,13 +30,13 @@ bench_fail() {
 # "BYTES_FROM_UPSTREAM BYTES_FROM_HUB WORKER_PID" of the replica on RPORT
 # (the counters are since its worker started).
 repl_bytes() { rpsql -c "SELECT bytes_from_upstream || ' ' || bytes_from_hub || ' ' || coalesce(worker_pid, 0) FROM pgml_repl.prefetch_status()"; }
-# bytes_delta BEFORE AFTER: "FROM_UPSTREAM FROM_HUB" in between; when the
-# worker restarted meanwhile (another pid: the counters started again from
-# 0) the counts of the new worker, logged.
+# bytes_delta BEFORE AFTER: "FROM_UPSTREAM FROM_HUB RESTARTED" in between;
+# when the worker restarted meanwhile (another pid: the counters started
+# again from 0) the counts of the new worker and RESTARTED 1, logged.
 bytes_delta() {
 	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
-		if (x[3] != y[3]) { x[1] = 0; x[2] = 0; printf "bytes_delta: the worker restarted (pid %s -> %s)\n", x[3], y[3] >> "/dev/stderr" }
-		printf "%.0f %.0f\n", y[1] - x[1], y[2] - x[2] }' 2>>"$BENCH_LOG"
+		r = 0; if (x[3] != y[3]) { r = 1; x[1] = 0; x[2] = 0; printf "bytes_delta: the worker restarted (pid %s -> %s)\n", x[3], y[3] > "/dev/stderr" }
+		printf "%.0f %.0f %d\n", y[1] - x[1], y[2] - x[2], r }' 2>>"$BENCH_LOG"
 }
 
 # ------------------------------------------------- 12a. one replica, 3 ways
@@ -45,7 +45,7 @@ bytes_delta() {
 # from: all of them from that source, none from the other. Appends
 # "SOURCES FROM_UPSTREAM FROM_HUB" to $WORK/item12a.bytes.
 upstream_side() {
-	local src="$1" b0 b1 du dh s want setting="$1"
+	local src="$1" b0 b1 du dh restarted s want setting="$1"
 	want="$(manifest_bytes "$PREFETCH_MANIFEST")"
 	[ "$src" = upstream ] && setting="$ITEM12_UP_SOURCES"
 	rpsql -c "ALTER SYSTEM SET pgml_replication.hf_sources = '$setting'" -c "SELECT pg_reload_conf()" >>"$BENCH_LOG" 2>&1 || return 1
@@ -53,7 +53,8 @@ upstream_side() {
 	b0="$(repl_bytes)" || return 1
 	s="$(side_worker_transfer)" || return 1
 	b1="$(repl_bytes)" || return 1
-	read -r du dh <<<"$(bytes_delta "$b0" "$b1")"
+	read -r du dh restarted <<<"$(bytes_delta "$b0" "$b1")"
+	((restarted)) && { bench_fail "12a: the replica's worker restarted during a $src run (see $BENCH_LOG)"; return 1; }
 	echo "$src $du $dh" >>"$WORK/item12a.bytes"
 	if [ "$src" = upstream ] && { [ "$dh" != 0 ] || ((du < want)); }; then
 		bench_fail "12a: the upstream run took $dh bytes from the Hub and $du from the upstream (want 0 and >= $want)"
@@ -207,7 +208,7 @@ fan_wait() {
 # $WORK/item12b.bytes (primary sent = the direct standbys' (0, 1)
 # bytes_from_upstream; cascade = 2 and 3's; hub = all four's bytes_from_hub).
 fan_side() {
-	local src="$1" i b0=() b1=() t0 t0_ns s want du dh psent=0 csent=0 hsent=0 usent=0
+	local src="$1" i b0=() b1=() t0 t0_ns s want du dh restarted min psent=0 csent=0 hsent=0 usent=0
 	want="$(manifest_bytes "$PREFETCH_MANIFEST")"
 	fan_layout "$src" || return 1
 	for i in 0 1 2 3; do
@@ -224,15 +225,23 @@ fan_side() {
 	for i in 0 1 2 3; do
 		use_replica "$i"
 		b1[i]="$(repl_bytes)" || return 1
-		read -r du dh <<<"$(bytes_delta "${b0[i]}" "${b1[i]}")"
+		read -r du dh restarted <<<"$(bytes_delta "${b0[i]}" "${b1[i]}")"
 		echo "fan_side $src: replica $i from_upstream $du from_hub $dh" >>"$BENCH_LOG"
+		# A worker that restarted mid-run counts only what it fetched since:
+		# no lower bound then, and the restart goes into the note and the log.
+		min="$want"
+		if ((restarted)); then
+			min=0
+			echo "$src replica $i" >>"$WORK/item12b.restarts"
+			{ echo "replica $i server log, last lines:"; tail -n 20 "$RDIR/server.log"; } >>"$BENCH_LOG" 2>&1
+		fi
 		((i < 2)) && psent=$((psent + du)) || csent=$((csent + du))
 		hsent=$((hsent + dh)) usent=$((usent + du))
-		if [ "$src" = upstream ] && { ((dh != 0)) || ((du < want)); }; then
+		if [ "$src" = upstream ] && { ((dh != 0)) || ((du < min)); }; then
 			bench_fail "12b: replica $i took $dh bytes from the Hub and $du from its upstream in an upstream run (want 0 and >= $want)"
 			return 1
 		fi
-		if [ "$src" = hub ] && { ((du != 0)) || ((dh < want)); }; then
+		if [ "$src" = hub ] && { ((du != 0)) || ((dh < min)); }; then
 			bench_fail "12b: replica $i took $du bytes from an upstream and $dh from the Hub in a Hub run (want 0 and >= $want)"
 			return 1
 		fi
@@ -263,6 +272,7 @@ item12b() {
 	PREFETCH_MANIFEST="$src/manifest.tsv" PREFETCH_URL="$NGX_URL" WORKER_ENDPOINT=""
 	warm_cache "$src"
 	: >"$WORK/item12b.bytes"
+	: >"$WORK/item12b.restarts"
 	MED[side_fan_upstream]="" MED[side_fan_hub]=""
 	local t0_ns t0
 	t0_ns=$(now_ns) t0="$(local_ts)"
@@ -282,7 +292,7 @@ item12b() {
 	up="${MED[side_fan_upstream]}" hub="${MED[side_fan_hub]}"
 	row 12b "four replicas at once, until all warm" "2 direct + 2 cascading standbys, hf_sources = upstream" "$up" \
 		"4 direct standbys, hf_sources = hub (nginx)" "$hub" s "$(ratio "$hub" "$up")" "" \
-		"report; $((bytes >> 20)) MiB each ($cnote); $(awk -v b="$bytes" '$1 == "upstream" { printf "upstream runs: primary sent %.2fx the cache (direct standbys bytes_from_upstream %d), the direct standbys sent %d to the cascading ones, the Hub %d; ", $2 / b, $2, $3, $4; exit }' "$WORK/item12b.bytes")$(awk -v b="$bytes" '$1 == "hub" { printf "Hub runs: the Hub sent %.2fx the cache (bytes_from_hub summed %d), the primary %d; ", $4 / b, $4, $2; exit }' "$WORK/item12b.bytes")primary max_blob_readers = $((2 * ITEM12_READERS)), direct standbys' $ITEM12_READERS, max_parallel_downloads ${BENCH_PARALLEL:-8}; every byte hashed"
+		"report; $((bytes >> 20)) MiB each ($cnote); $(awk -v b="$bytes" '$1 == "upstream" { printf "upstream runs: primary sent %.2fx the cache (direct standbys bytes_from_upstream %d), the direct standbys sent %d to the cascading ones, the Hub %d; ", $2 / b, $2, $3, $4; exit }' "$WORK/item12b.bytes")$(awk -v b="$bytes" '$1 == "hub" { printf "Hub runs: the Hub sent %.2fx the cache (bytes_from_hub summed %d), the primary %d; ", $4 / b, $4, $2; exit }' "$WORK/item12b.bytes")primary max_blob_readers = $((2 * ITEM12_READERS)), direct standbys' $ITEM12_READERS, max_parallel_downloads ${BENCH_PARALLEL:-8}; every byte hashed$( [ -s "$WORK/item12b.restarts" ] && echo "; a worker restarted mid-run (its bytes counted from the restart): $(sort "$WORK/item12b.restarts" | uniq -c | awk '{ printf "%s%s x%s", (NR > 1 ? ", " : ""), $2 " " $3 " " $4, $1 }')")"
 	fan_env_stop
 }
 
