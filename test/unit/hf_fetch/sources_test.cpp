@@ -21,6 +21,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../silent_server.hpp"
+
 using namespace pgmlr::hf_fetch;
 using Clock = std::chrono::steady_clock;
 
@@ -198,25 +200,6 @@ int closed_port() {
 	return ntohs(a.sin_port);
 }
 
-// A loopback port that accepts TCP connections (the kernel's backlog) and
-// never says a word: libpq waits for the server's first answer.
-struct SilentServer {
-	int fd = -1;
-	int port = 0;
-	SilentServer() {
-		fd = socket(AF_INET, SOCK_STREAM, 0);
-		sockaddr_in a{};
-		a.sin_family = AF_INET;
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a), 0);
-		EXPECT_EQ(listen(fd, 8), 0);
-		socklen_t len = sizeof a;
-		getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len);
-		port = ntohs(a.sin_port);
-	}
-	~SilentServer() { close(fd); }
-};
-
 long ms_since(Clock::time_point t) {
 	return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count());
 }
@@ -248,6 +231,7 @@ TEST(UpstreamPing, AbortFlagSetBeforeIsCanceled) {
 
 TEST(UpstreamPing, SilentServerTimesOut) {
 	SilentServer server;
+	ASSERT_GT(server.port, 0);
 	std::string conninfo = "host=127.0.0.1 port=" + std::to_string(server.port) + " sslmode=disable dbname=pgml";
 	pgmlr_status st;
 	auto t0 = Clock::now();
@@ -261,6 +245,7 @@ TEST(UpstreamPing, SilentServerTimesOut) {
 
 TEST(UpstreamPing, AbortFlagSetWhileWaitingIsSeenWithinASlice) {
 	SilentServer server;
+	ASSERT_GT(server.port, 0);
 	std::string conninfo = "host=127.0.0.1 port=" + std::to_string(server.port) + " dbname=pgml";
 	static volatile sig_atomic_t abort_flag;
 	abort_flag = 0;

@@ -16,35 +16,12 @@
 #include <csignal>
 #include <string>
 
+#include "../silent_server.hpp"
 #include "../temp_files.hpp"
 
 using namespace pgmlr;
 using namespace pgmlr::hf_fetch;
 
-namespace {
-
-// A TCP socket on 127.0.0.1 that listens and never accepts: the kernel
-// completes the handshake, the "server" never says a word.
-struct SilentServer {
-	int fd = -1;
-	int port = 0;
-	SilentServer() {
-		fd = socket(AF_INET, SOCK_STREAM, 0);
-		sockaddr_in a{};
-		a.sin_family = AF_INET;
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0 || listen(fd, 4) != 0) return;
-		socklen_t len = sizeof a;
-		getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len);
-		port = ntohs(a.sin_port);
-	}
-	~SilentServer() { close(fd); }
-	std::string conninfo() const {
-		return "host=127.0.0.1 port=" + std::to_string(port) + " user=u password=sekrit dbname=postgres";
-	}
-};
-
-}  // namespace
 
 TEST(UpstreamExtras, SilentUpstreamTimesOut) {
 	SilentServer s;
