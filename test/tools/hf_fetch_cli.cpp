@@ -78,6 +78,7 @@ int main(int argc, char **argv) {
 		else if (a == "--max-rate" && (v = next())) o.max_bytes_per_second = std::atoll(v);
 		else if (a == "--range-size" && (v = next())) o.range_size = std::atoll(v);
 		else if (a == "--streams" && (v = next())) o.max_streams_per_file = std::atoi(v);
+		else if (a == "--max-connections" && (v = next())) o.max_connections = std::atoi(v);
 		else if (a == "--verify-present") o.verify_present = true;
 		else if (a == "--extras") extras = true;
 		else if (a == "--quiet") quiet = true;
