@@ -242,6 +242,27 @@ cache_root(bool mkdir_if_missing)
 	return dir;
 }
 
+/* What a connection that found no free descriptor reports. */
+static void
+no_fd_status(pgmlr_status *st, const char *label)
+{
+	pgmlr_status_clear(st);
+	snprintf(st->message, sizeof(st->message), "%s: no file descriptor is free for a connection (max_files_per_process)",
+			 label);
+}
+
+/* A failure beside the blobs' own: a WARNING when it is new, and last_error. */
+static void
+report_failure(const char *message, const char *detail, const char *hint)
+{
+	if (pgmlr_prefetch_error_is_new(message))
+		ereport(WARNING,
+				(errmsg("pgml_replication prefetch: %s", message),
+				 detail && detail[0] ? errdetail_internal("%s", detail) : 0,
+				 hint && hint[0] ? errhint("%s", hint) : 0));
+	pgmlr_prefetch_record_error(message);
+}
+
 /* The upstream answers and lets this role read blobs; else why not (logged once per change). */
 static bool
 upstream_answers(const SourcePass *pass)
@@ -259,20 +280,12 @@ upstream_answers(const SourcePass *pass)
 	if (answered)
 		return true;
 	if (fd == 0)
-	{
-		pgmlr_status_clear(&st);
-		snprintf(st.message, sizeof(st.message), "%s: no file descriptor is free for a connection (max_files_per_process)",
-				 pass->label);
-	}
+		no_fd_status(&st, pass->label);
 	if (st.code == PGMLR_ERR_CANCELED)
 		return false;
 	snprintf(message, sizeof(message), "%s%s%s%s", st.message, st.detail[0] ? ": " : "", st.detail,
 			 pass->hub_follows ? "; fetching from the Hub instead" : "");
-	if (pgmlr_prefetch_error_is_new(message))
-		ereport(WARNING,
-				(errmsg("pgml_replication prefetch: %s", message),
-				 st.hint[0] ? errhint("%s", st.hint) : 0));
-	pgmlr_prefetch_record_error(message);
+	report_failure(message, NULL, st.hint);
 	if (!pass->hub_follows)
 		pgmlr_prefetch_set_state("standby", "error", message);
 	return false;
@@ -392,10 +405,7 @@ sync_upstream_extras(const char *root, const SourcePass *pass)
 	synced = fd == 1 && pgmlr_upstream_extras_sync(root, pass->conninfo, EXTRAS_SYNC_TIMEOUT_MS, &ShutdownRequestPending, &res, &st);
 	pgmlr_release_fetch_fds(fd);
 	if (fd == 0)
-	{
-		pgmlr_status_clear(&st);
-		strlcpy(st.message, "no file descriptor is free for a connection (max_files_per_process)", sizeof(st.message));
-	}
+		no_fd_status(&st, pass->label);
 	if (!synced)
 	{
 		char		message[PREFETCH_ERROR_LEN];
@@ -403,12 +413,7 @@ sync_upstream_extras(const char *root, const SourcePass *pass)
 		if (st.code == PGMLR_ERR_CANCELED)
 			return;
 		snprintf(message, sizeof(message), "trees and .no_exist markers not copied: %s", st.message);
-		if (pgmlr_prefetch_error_is_new(message))
-			ereport(WARNING,
-					(errmsg("pgml_replication prefetch: %s", message),
-					 st.detail[0] ? errdetail_internal("%s", st.detail) : 0,
-					 st.hint[0] ? errhint("%s", st.hint) : 0));
-		pgmlr_prefetch_record_error(message);
+		report_failure(message, st.detail, st.hint);
 		return;
 	}
 	if (res.trees_written > 0 || res.markers_written > 0)
@@ -421,9 +426,7 @@ sync_upstream_extras(const char *root, const SourcePass *pass)
 
 		snprintf(message, sizeof(message), "%lld trees or .no_exist markers from the %s refused, the first: %s",
 				 (long long) res.refused, pass->label, res.first_refusal);
-		if (pgmlr_prefetch_error_is_new(message))
-			ereport(WARNING, (errmsg("pgml_replication prefetch: %s", message)));
-		pgmlr_prefetch_record_error(message);
+		report_failure(message, NULL, NULL);
 	}
 }
 
