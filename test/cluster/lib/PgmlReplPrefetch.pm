@@ -15,7 +15,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(fixture_cache prefetch_pair cache_listing same_cache wait_prefetch_complete
   prefetch_status add_cache_file add_sparse_file bad_blobs read_ref wait_standby_idle partial_files
-  wait_prefetch_until);
+  wait_prefetch_until cli_manifest_rows wait_tcp_login);
 
 # Builds the fixture caches (test/fixtures/build_hf_cache.py) in a temp folder;
 # returns that folder (the healthy cache is <folder>/hub).
@@ -230,6 +230,32 @@ sub wait_prefetch_until
 		last if $got eq $want;
 	}
 	return $got;
+}
+
+# The node's manifest as test/tools/hf_fetch_cli reads it on stdin: one
+# tab-separated line per ref, "-" for none.
+sub cli_manifest_rows
+{
+	my ($node) = @_;
+	my $rows = $node->safe_psql('postgres', q{
+		SELECT concat_ws(E'\t', repo_type, repo_id, revision, coalesce(r, '-'), path, blob, size)
+		FROM pgml_repl.hf_manifest LEFT JOIN LATERAL unnest(refs) r ON true ORDER BY repo_id, path});
+	return grep { length } split /\n/, $rows;
+}
+
+# The postmaster reads pg_hba.conf after the reload a COMMIT asked for: waits
+# (bounded, 30 s) until $connstr may log in; ok() names $role.
+sub wait_tcp_login
+{
+	my ($node, $connstr, $role) = @_;
+	my $in = 0;
+	for (1 .. 300)
+	{
+		my ($prc) = $node->psql('postgres', 'SELECT 1', connstr => $connstr, extra_params => ['-w']);
+		$in = $prc == 0 and last;
+		sleep 0.1;
+	}
+	return ok($in, "$role may log in over TCP");
 }
 
 1;

@@ -62,23 +62,10 @@ sub conninfo { "host=127.0.0.1 port=" . $primary->port . " user=$_[0] password=$
 
 # The postmaster reads pg_hba.conf after the reload COMMIT asked for: wait
 # (bounded) until both roles may log in over TCP.
-for my $role ('fetcher', 'plain065')
-{
-	my $in = 0;
-	for (1 .. 300)
-	{
-		my ($prc) = $primary->psql('postgres', 'SELECT 1', connstr => conninfo($role), extra_params => ['-w']);
-		$in = $prc == 0 and last;
-		select(undef, undef, undef, 0.1);
-	}
-	ok($in, "$role may log in over TCP");
-}
+wait_tcp_login($primary, conninfo($_), $_) for ('fetcher', 'plain065');
 
 # The manifest as the CLI reads it: one line per ref.
-my $rows = $primary->safe_psql('postgres', q{
-	SELECT concat_ws(E'\t', repo_type, repo_id, revision, coalesce(r, '-'), path, blob, size)
-	FROM pgml_repl.hf_manifest LEFT JOIN LATERAL unnest(refs) r ON true ORDER BY repo_id, path});
-my @rows = grep { length } split /\n/, $rows;
+my @rows = cli_manifest_rows($primary);
 is(scalar(@rows), 5, 'five manifest rows');
 my ($victim_row) = grep { /\t$victim\t/ } @rows;
 my @good_rows = grep { !/\t$victim\t/ } @rows;

@@ -77,17 +77,7 @@ $primary->reload;
 
 sub conninfo { "host=127.0.0.1 port=" . $primary->port . " user=$_[0] password=$password dbname=postgres" }
 
-for my $role ('fetcher', 'plain066')
-{
-	my $in = 0;
-	for (1 .. 300)
-	{
-		my ($prc) = $primary->psql('postgres', 'SELECT 1', connstr => conninfo($role), extra_params => ['-w']);
-		$in = $prc == 0 and last;
-		select(undef, undef, undef, 0.1);
-	}
-	ok($in, "$role may log in over TCP");
-}
+wait_tcp_login($primary, conninfo($_), $_) for ('fetcher', 'plain066');
 
 my ($stdout, $stderr) = ('', '');
 $primary->psql('postgres', 'SELECT count(*) FROM pgml_repl.hf_cache_extras()', stdout => \$stdout, stderr => \$stderr);
@@ -95,10 +85,7 @@ is($stdout, 6, 'the primary serves two trees and four markers (the linked tree i
 like($stderr, qr/WARNING:  hf_cache_extras: models--org--extras: skipped 1 tree, e\.g\. "trees\/4{40}\.json", which is a link or not a regular file/,
 	'with a WARNING naming the linked tree');
 
-my $rows = $primary->safe_psql('postgres', q{
-	SELECT concat_ws(E'\t', repo_type, repo_id, revision, coalesce(r, '-'), path, blob, size)
-	FROM pgml_repl.hf_manifest LEFT JOIN LATERAL unnest(refs) r ON true ORDER BY repo_id, path});
-my @rows = grep { length } split /\n/, $rows;
+my @rows = cli_manifest_rows($primary);
 
 sub fetch
 {
