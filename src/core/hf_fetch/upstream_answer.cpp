@@ -21,11 +21,6 @@ std::string first_of_list(const char *v) {
 	return s.substr(0, s.find(','));
 }
 
-std::string trimmed(std::string s) {
-	while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-	return s;
-}
-
 const char kGrantHint[] =
 	" (hint: on the primary, SELECT pgml_repl.allow_blob_fetch(<address>, <role>) grants EXECUTE on "
 	"pgml_repl.hf_blob_read and adds the pg_hba.conf line for this database)";
@@ -40,12 +35,17 @@ TransferEnd make(TransferEnd::Kind kind, bool keep, std::string why) {
 
 }  // namespace
 
+std::string trimmed_message(std::string s) {
+	while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) s.pop_back();
+	return s;
+}
+
 bool upstream_label(const std::string &conninfo, std::string *label, std::string *why) {
 	char *err = nullptr;
 	std::unique_ptr<PQconninfoOption, OptionsFree> opts(PQconninfoParse(conninfo.c_str(), &err));
 	if (!opts) {
 		// libpq's message names the offending keyword, not the values.
-		*why = err ? trimmed(err) : std::string("out of memory");
+		*why = err ? trimmed_message(err) : std::string("out of memory");
 		if (err) PQfreemem(err);
 		return false;
 	}
@@ -70,7 +70,7 @@ int64_t next_chunk_length(int64_t next, int64_t end, int64_t chunk) {
 
 TransferEnd upstream_error_end(const std::string &label, const std::string &blob, const std::string &sqlstate,
 							   const std::string &message) {
-	std::string msg = trimmed(message);
+	std::string msg = trimmed_message(message);
 	std::string prefix = label + ": ";
 	if (sqlstate == "58P01")
 		return make(TransferEnd::Kind::retry, true, prefix + "blob " + blob + " is not (yet) in its cache");
@@ -95,7 +95,7 @@ TransferEnd upstream_error_end(const std::string &label, const std::string &blob
 }
 
 TransferEnd upstream_connection_end(const std::string &label, const std::string &message) {
-	std::string msg = trimmed(message);
+	std::string msg = trimmed_message(message);
 	std::string prefix = label + ": ";
 	for (const char *refused : {"no pg_hba.conf entry", "authentication failed", "does not exist",
 								"permission denied", "password is required", "pg_hba.conf rejects"})

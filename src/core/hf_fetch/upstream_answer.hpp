@@ -25,6 +25,9 @@ constexpr long kUpstreamBusyRetryS = 3;
 bool upstream_label(const std::string &conninfo, std::string *label, std::string *why);
 
 // How many bytes to ask next: at most chunk, never past end.
+// A libpq or server message without its trailing newline and spaces.
+std::string trimmed_message(std::string s);
+
 int64_t next_chunk_length(int64_t next, int64_t end, int64_t chunk = kUpstreamChunk);
 
 // A query of hf_blob_read() for blob ended with an ERROR (sqlstate, message).

@@ -5,7 +5,6 @@
 #include "common/core_only.hpp"
 #include "hf_fetch/upstream_extras.hpp"
 
-#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <string_view>
@@ -25,20 +24,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr char kQuery[] = "SELECT repo_type, repo_id, kind, name, content FROM pgml_repl.hf_cache_extras()";
 constexpr char kApplicationName[] = "pgml_replication fetch";
-constexpr int kPollStepMs = 100;
 constexpr char kGrantHint[] =
 	"On the upstream, SELECT * FROM pgml_repl.allow_blob_fetch('<replica address>', '<role>'); grants EXECUTE on "
 	"hf_blob_read and hf_cache_extras and adds the pg_hba.conf line.";
 
-std::string trimmed(std::string s) {
-	while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-	return s;
-}
-
-std::string pq_error(PGconn *c) {
-	const char *m = c ? PQerrorMessage(c) : nullptr;
-	return m && *m ? trimmed(m) : "connection lost";
-}
 
 class Session {
 public:
@@ -52,12 +41,11 @@ public:
 		pg_.reset(PQconnectStartParams(keys, values, 1));
 		if (!pg_ || PQstatus(pg_.get()) == CONNECTION_BAD) return connection_error();
 		PQsetNoticeProcessor(pg_.get(), [](void *, const char *) {}, nullptr);
-		PostgresPollingStatusType want = PGRES_POLLING_WRITING;
-		while (want != PGRES_POLLING_OK) {
-			if (want == PGRES_POLLING_FAILED) return connection_error();
-			Result<bool> ready = wait(want == PGRES_POLLING_READING ? POLLIN : POLLOUT);
-			if (!ready) return ready.error();
-			if (*ready) want = PQconnectPoll(pg_.get());
+		switch (pq_connect_bounded(pg_.get(), deadline_, abort_)) {
+		case PqConnect::ok: break;
+		case PqConnect::failed: return connection_error();
+		case PqConnect::timed_out: return timed_out();
+		case PqConnect::aborted: return canceled();
 		}
 		if (PQsetnonblocking(pg_.get(), 1) != 0) return connection_error();
 		return {};
@@ -92,22 +80,25 @@ public:
 private:
 	// Waits up to one poll step for the socket; false when nothing came yet.
 	Result<bool> wait(short events) {
-		if (abort_ && *abort_) return make_error(ErrCode::Canceled, label_ + ": canceled");
-		if (Clock::now() >= deadline_)
-			return make_error(ErrCode::Io, label_ + ": timed out after " + std::to_string(timeout_ms_) + " ms",
-							  "The connection and the query of pgml_repl.hf_cache_extras() took longer.",
-							  "Retry later; a slow or unreachable upstream is tried again on the next cycle.");
-		struct pollfd p {};
-		p.fd = PQsocket(pg_.get());
-		if (p.fd < 0) return connection_error();
-		p.events = events;
-		int n = ::poll(&p, 1, kPollStepMs);
-		if (n < 0 && errno != EINTR) return make_error(ErrCode::Io, label_ + ": poll failed");
-		return n > 0;
+		switch (pq_wait(PQsocket(pg_.get()), events, deadline_, abort_)) {
+		case PqWait::aborted: return canceled();
+		case PqWait::timed_out: return timed_out();
+		case PqWait::idle: return false;
+		case PqWait::ready: break;
+		}
+		return true;
+	}
+
+	Error canceled() const { return make_error(ErrCode::Canceled, label_ + ": canceled"); }
+
+	Error timed_out() const {
+		return make_error(ErrCode::Io, label_ + ": timed out after " + std::to_string(timeout_ms_) + " ms",
+						  "The connection and the query of pgml_repl.hf_cache_extras() took longer.",
+						  "Retry later; a slow or unreachable upstream is tried again on the next cycle.");
 	}
 
 	Error connection_error() {
-		TransferEnd e = upstream_connection_end(label_, pq_error(pg_.get()));
+		TransferEnd e = upstream_connection_end(label_, pq_message(pg_.get()));
 		if (e.kind == TransferEnd::Kind::fail) {
 			std::string why = e.why.substr(0, e.why.find(" (hint:"));
 			return make_error(ErrCode::Permission, why, {}, kGrantHint);
@@ -119,7 +110,7 @@ private:
 		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 		const std::string sqlstate = state ? state : "";
-		const std::string text = msg ? msg : trimmed(PQresultErrorMessage(r));
+		const std::string text = msg ? msg : trimmed_message(PQresultErrorMessage(r));
 		if (sqlstate == "42501")
 			return make_error(ErrCode::Permission, label_ + ": not allowed to read the cache extras: " + text,
 							  "The role needs EXECUTE on pgml_repl.hf_cache_extras() and SELECT on pgml_repl.hf_manifest.",

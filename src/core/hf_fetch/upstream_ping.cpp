@@ -8,16 +8,11 @@
 #include "common/core_only.hpp"
 #include "hf_fetch/upstream_ping.hpp"
 
-#include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <memory>
-
-#include <poll.h>
 
 #include "hf_fetch/upstream_answer.hpp"
-#include "hf_fetch/upstream_pq.hpp"
 #include "hf_fetch/upstream_conninfo.hpp"
+#include "hf_fetch/upstream_pq.hpp"
 
 namespace pgmlr::hf_fetch {
 
@@ -28,14 +23,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-
-constexpr int kSliceMs = 100;
 constexpr int kDefaultTimeoutMs = 10000;
-
-std::string trimmed(std::string s) {
-	while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) s.pop_back();
-	return s;
-}
 
 // A SQL literal for a hint the user copies.
 std::string sql_literal(const std::string &s) {
@@ -45,26 +33,6 @@ std::string sql_literal(const std::string &s) {
 }
 
 std::string role_or_default(const std::string &role) { return role.empty() ? "replication_user" : role; }
-
-std::string pq_message(PGconn *c) {
-	const char *m = c ? PQerrorMessage(c) : nullptr;
-	return m && *m ? trimmed(m) : std::string("connection lost");
-}
-
-// Waits (at most one slice, less when the deadline is nearer) for fd to be
-// ready for events. false when the deadline has passed or the flag is set.
-enum class Wait { ready, idle, timed_out, aborted };
-
-Wait wait_slice(int fd, short events, Clock::time_point deadline, volatile sig_atomic_t *abort_flag) {
-	if (abort_flag && *abort_flag) return Wait::aborted;
-	auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-	if (left <= 0) return Wait::timed_out;
-	pollfd p{fd, events, 0};
-	int n = poll(&p, 1, static_cast<int>(std::min<long long>(left, kSliceMs)));
-	if (abort_flag && *abort_flag) return Wait::aborted;
-	if (n < 0 && errno != EINTR) return Wait::ready;  // let libpq find out what is wrong
-	return n > 0 ? Wait::ready : Wait::idle;
-}
 
 Error canceled(const std::string &label) {
 	return make_error(ErrCode::Canceled, label + ": the check was canceled");
@@ -79,7 +47,7 @@ Error timed_out(const std::string &label, int timeout_ms, const char *what) {
 }  // namespace
 
 Error ping_connection_error(const std::string &label, const std::string &role, const std::string &message) {
-	std::string msg = trimmed(message);
+	std::string msg = trimmed_message(message);
 	auto says = [&msg](const char *part) { return msg.find(part) != std::string::npos; };
 	if (says("authentication failed") || says("password is required"))
 		return make_error(ErrCode::Permission, label + ": login refused", msg,
@@ -102,7 +70,7 @@ Error ping_connection_error(const std::string &label, const std::string &role, c
 }
 
 Error ping_query_error(const std::string &label, const std::string &sqlstate, const std::string &message) {
-	std::string msg = trimmed(message);
+	std::string msg = trimmed_message(message);
 	if (sqlstate == "42883" || sqlstate == "3F000")
 		return make_error(ErrCode::NotFound, label + ": pgml_replication is not installed in that database", msg,
 						  "On the primary, CREATE EXTENSION pgml_replication (0.3.0 or later serves blobs) in the "
@@ -135,18 +103,11 @@ Status upstream_ping(const std::string &conninfo, int timeout_ms, volatile sig_a
 	PQsetNoticeProcessor(c, [](void *, const char *) {}, nullptr);
 	const std::string role = PQuser(c) ? PQuser(c) : "";
 
-	// Connecting: as if PQconnectPoll had just asked to write.
-	PostgresPollingStatusType want = PGRES_POLLING_WRITING;
-	while (want != PGRES_POLLING_OK) {
-		if (want == PGRES_POLLING_FAILED) return ping_connection_error(label, role, pq_message(c));
-		int fd = PQsocket(c);
-		if (fd < 0) return ping_connection_error(label, role, pq_message(c));
-		switch (wait_slice(fd, want == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline, abort_flag)) {
-		case Wait::aborted: return canceled(label);
-		case Wait::timed_out: return timed_out(label, timeout_ms, "connecting");
-		case Wait::idle: continue;
-		case Wait::ready: want = PQconnectPoll(c); break;
-		}
+	switch (pq_connect_bounded(c, deadline, abort_flag)) {
+	case PqConnect::ok: break;
+	case PqConnect::failed: return ping_connection_error(label, role, pq_message(c));
+	case PqConnect::timed_out: return timed_out(label, timeout_ms, "connecting");
+	case PqConnect::aborted: return canceled(label);
 	}
 
 	// The query, read without blocking.
@@ -163,11 +124,11 @@ Status upstream_ping(const std::string &conninfo, int timeout_ms, volatile sig_a
 		if (!PQisBusy(c)) break;
 		int fd = PQsocket(c);
 		if (fd < 0) return ping_connection_error(label, role, pq_message(c));
-		switch (wait_slice(fd, static_cast<short>(POLLIN | (flushing ? POLLOUT : 0)), deadline, abort_flag)) {
-		case Wait::aborted: return canceled(label);
-		case Wait::timed_out: return timed_out(label, timeout_ms, "the check for pgml_repl.hf_blob_read");
-		case Wait::idle:
-		case Wait::ready: break;
+		switch (pq_wait(fd, static_cast<short>(POLLIN | (flushing ? POLLOUT : 0)), deadline, abort_flag)) {
+		case PqWait::aborted: return canceled(label);
+		case PqWait::timed_out: return timed_out(label, timeout_ms, "the check for pgml_repl.hf_blob_read");
+		case PqWait::idle:
+		case PqWait::ready: break;
 		}
 	}
 	// Not busy: the first result is there without waiting. The rest is

@@ -33,11 +33,6 @@ constexpr size_t kPiece = 256 * 1024;
 // is extra).
 constexpr size_t kChunksAhead = 1;
 
-std::string pq_error(PGconn *c) {
-	const char *m = c ? PQerrorMessage(c) : nullptr;
-	return m && *m ? m : "connection lost";
-}
-
 }  // namespace
 
 struct UpstreamSource::Conn {
@@ -119,7 +114,7 @@ void UpstreamSource::give_connection(Transfer &t) {
 	c->pg.reset(PQconnectStartParams(keys, values, 1));
 	c->since = Clock::now();
 	if (!c->pg || PQstatus(c->pg.get()) == CONNECTION_BAD) {
-		end(t, upstream_connection_end(label_, pq_error(c->pg.get())));
+		end(t, upstream_connection_end(label_, pq_message(c->pg.get())));
 		return;
 	}
 	// libpq's default prints NOTICEs to stderr (the server log in a worker).
@@ -140,7 +135,7 @@ void UpstreamSource::connect_step(Conn &c, short revents) {
 	Transfer *t = c.user;
 	if (!t) return;
 	if (c.want == PGRES_POLLING_FAILED || (c.want == PGRES_POLLING_OK && !c.connected))
-		end(*t, upstream_connection_end(label_, pq_error(c.pg.get())));
+		end(*t, upstream_connection_end(label_, pq_message(c.pg.get())));
 	else if (Clock::now() - c.since > std::chrono::milliseconds(opts_.connect_timeout_ms))
 		end(*t, upstream_connection_end(label_, "timed out after " + std::to_string(opts_.connect_timeout_ms) + " ms"));
 }
@@ -152,7 +147,7 @@ void UpstreamSource::send_next(Transfer &t) {
 	std::string offset = std::to_string(t.asked), length = std::to_string(len);
 	const char *params[] = {t.blob.c_str(), offset.c_str(), length.c_str()};
 	if (!PQsendQueryParams(c.pg.get(), kQuery, 3, nullptr, params, nullptr, nullptr, 1))
-		return end(t, upstream_connection_end(label_, pq_error(c.pg.get())));
+		return end(t, upstream_connection_end(label_, pq_message(c.pg.get())));
 	c.in_flight = true;
 	c.flushing = true;
 	t.in_flight_len = len;
@@ -165,10 +160,10 @@ void UpstreamSource::query_step(Transfer &t) {
 	PGconn *pg = c.pg.get();
 	if (c.flushing) {
 		int f = PQflush(pg);
-		if (f < 0) return end(t, upstream_connection_end(label_, pq_error(pg)));
+		if (f < 0) return end(t, upstream_connection_end(label_, pq_message(pg)));
 		c.flushing = f == 1;
 	}
-	if (!PQconsumeInput(pg)) return end(t, upstream_connection_end(label_, pq_error(pg)));
+	if (!PQconsumeInput(pg)) return end(t, upstream_connection_end(label_, pq_message(pg)));
 	while (c.in_flight && !PQisBusy(pg)) {
 		PqResult r(PQgetResult(pg));
 		if (!r) {
