@@ -27,7 +27,9 @@
 //   - probe() (optional): ask what the source holds for a blob without its
 //     bytes (a HEAD), ending like a transfer with remote_etag/remote_size.
 //   - resume(): deliver again after take() answered pause (may deliver at once).
-//   - stop(): end a transfer without a report (cancel, give up).
+//   - stop(): end a transfer without a report (cancel, give up), also one
+//     that ended and is not reported yet: collect()'s callback may stop the
+//     transfers it has not reported.
 //   - wait(ms): block at most ms until run() has something to do or wake()
 //     was called; wake() is thread-safe (the publishing threads call it).
 // A source never throws out of a callback of a C library it uses; a failure

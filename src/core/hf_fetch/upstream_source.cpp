@@ -308,10 +308,17 @@ void UpstreamSource::sweep() {
 
 int UpstreamSource::collect(const std::function<void(BlobReceiver &, const TransferEnd &)> &ended) {
 	sweep();  // resume() may have ended a transfer since run()
-	std::vector<std::unique_ptr<Transfer>> done;
-	done.swap(ended_);
-	for (auto &t : done) ended(*t->rx, t->result);
-	return static_cast<int>(done.size());
+	// One at a time: a report may stop another ended transfer (a ranged
+	// download that gives up stops its other streams and frees their
+	// receivers), which must then not be reported.
+	int count = 0;
+	while (!ended_.empty()) {
+		std::unique_ptr<Transfer> t = std::move(ended_.front());
+		ended_.erase(ended_.begin());
+		ended(*t->rx, t->result);
+		++count;
+	}
+	return count;
 }
 
 bool UpstreamSource::has_work_now() const {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -204,6 +205,29 @@ TEST(UpstreamSource, EmptyRangeCompletesWithoutAServer) {
 	std::string why;
 	EXPECT_EQ(one.source->start(one.task, ByteRange(5, 10), one.rx, &why), nullptr);
 	EXPECT_NE(why.find("upstream 127.0.0.1:1"), std::string::npos);
+}
+
+// A ranged download that gives up stops its other streams from the report
+// of the first, and frees their receivers: a transfer that ended in the same
+// run() but is stopped before its report must not be reported (the worker
+// died of that report on a cascading standby whose upstream lacked a blob).
+TEST(UpstreamSource, ATransferStoppedBeforeItsReportIsNotReported) {
+	OneTransfer one("host=127.0.0.1 port=1 dbname=postgres", 0);
+	ASSERT_TRUE(one.source);
+	Sink second_rx;
+	std::string why;
+	SourceTransfer *second = one.source->start(one.task, ByteRange(0, 0), second_rx, &why);
+	ASSERT_NE(second, nullptr) << why;
+	one.source->run();  // both empty ranges end here
+	std::vector<BlobReceiver *> reported;
+	int count = one.source->collect([&](BlobReceiver &rx, const TransferEnd &) {
+		reported.push_back(&rx);
+		if (&rx == &one.rx) one.source->stop(second);
+	});
+	ASSERT_EQ(reported.size(), 1u);
+	EXPECT_EQ(reported[0], &one.rx);
+	EXPECT_EQ(count, 1);
+	EXPECT_EQ(one.source->collect([&](BlobReceiver &rx, const TransferEnd &) { reported.push_back(&rx); }), 0);
 }
 
 }  // namespace
