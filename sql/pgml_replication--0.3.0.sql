@@ -378,6 +378,18 @@ COMMENT ON FUNCTION pgml_repl.hf_blob_read(text, bigint, integer) IS
 'Bytes offset .. offset + length - 1 (at most 64 MiB) of a blob that this server''s hf_manifest lists and its cache holds complete, for replicas fetching from this server; pgml_replication.max_blob_readers limits concurrent readers';
 REVOKE ALL ON FUNCTION pgml_repl.hf_blob_read(text, bigint, integer) FROM PUBLIC;
 
+-- The same range, under the same checks and the same reader slot, as rows of
+-- at most 256 KiB that stream when the function is called in a SELECT list:
+-- what a replica's worker uses (libpq's single-row mode), so neither side
+-- holds more than a row. Granted with hf_blob_read.
+CREATE FUNCTION pgml_repl.hf_blob_read_rows(blob text, "offset" bigint, length integer)
+RETURNS SETOF bytea
+AS 'MODULE_PATHNAME', 'pgmlr_hf_blob_read_rows'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE ROWS 256;
+COMMENT ON FUNCTION pgml_repl.hf_blob_read_rows(text, bigint, integer) IS
+'hf_blob_read() as rows of at most 256 KiB, in order, that stream when called in a SELECT list (SELECT pgml_repl.hf_blob_read_rows(...)); the same checks and reader limit';
+REVOKE ALL ON FUNCTION pgml_repl.hf_blob_read_rows(text, bigint, integer) FROM PUBLIC;
+
 -- What huggingface_hub wrote besides blobs, snapshots and refs (issue 12,
 -- "the whole cache as the client sees it"): trees/<commit>.json and the
 -- .no_exist/<commit>/<path> markers of every repo hf_manifest lists, for
@@ -394,10 +406,10 @@ COMMENT ON FUNCTION pgml_repl.hf_cache_extras() IS
 REVOKE ALL ON FUNCTION pgml_repl.hf_cache_extras() FROM PUBLIC;
 
 -- What a role needs to fetch blobs from this server: EXECUTE on
--- hf_blob_read and hf_cache_extras, SELECT on hf_manifest, USAGE on the schema, and (address
+-- hf_blob_read, hf_blob_read_rows and hf_cache_extras, SELECT on hf_manifest, USAGE on the schema, and (address
 -- given) a marked "host <pgml_replication.database> <role> <address>
 -- scram-sha-256" line in pg_hba.conf, written at COMMIT. disallow_blob_fetch
--- revokes both EXECUTEs and SELECT and (address given) removes that line.
+-- revokes the EXECUTEs and SELECT and (address given) removes that line.
 CREATE FUNCTION pgml_repl.allow_blob_fetch(
     address   text DEFAULT NULL,
     role_name name DEFAULT 'replication_user')
@@ -405,7 +417,7 @@ RETURNS TABLE(hba_rule text, changed boolean)
 AS 'MODULE_PATHNAME', 'pgmlr_allow_blob_fetch'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION pgml_repl.allow_blob_fetch(text, name) IS
-'Lets a role fetch blobs from this server: EXECUTE on hf_blob_read and hf_cache_extras, SELECT on hf_manifest, USAGE on pgml_repl and, with an address, a pg_hba.conf line for pgml_replication.database';
+'Lets a role fetch blobs from this server: EXECUTE on hf_blob_read, hf_blob_read_rows and hf_cache_extras, SELECT on hf_manifest, USAGE on pgml_repl and, with an address, a pg_hba.conf line for pgml_replication.database';
 
 CREATE FUNCTION pgml_repl.disallow_blob_fetch(
     address   text DEFAULT NULL,
@@ -414,7 +426,7 @@ RETURNS TABLE(hba_rule text, changed boolean)
 AS 'MODULE_PATHNAME', 'pgmlr_disallow_blob_fetch'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION pgml_repl.disallow_blob_fetch(text, name) IS
-'Undoes allow_blob_fetch(): revokes EXECUTE on hf_blob_read and hf_cache_extras and SELECT on hf_manifest and, with an address, removes the pg_hba.conf line';
+'Undoes allow_blob_fetch(): revokes EXECUTE on hf_blob_read, hf_blob_read_rows and hf_cache_extras and SELECT on hf_manifest and, with an address, removes the pg_hba.conf line';
 
 REVOKE EXECUTE ON FUNCTION pgml_repl.allow_blob_fetch(text, name) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION pgml_repl.disallow_blob_fetch(text, name) FROM PUBLIC;

@@ -20,7 +20,7 @@ SELECT format('SELECT pg_sleep(0.1) WHERE current_setting(%L) IS DISTINCT FROM %
 
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(33);
+SELECT plan(45);
 
 SELECT has_function('pgml_repl', 'hf_blob_read', ARRAY['text', 'bigint', 'integer'], 'hf_blob_read exists');
 SELECT is(current_setting('pgml_replication.max_blob_readers'), '4', 'max_blob_readers defaults to 4');
@@ -43,6 +43,29 @@ SELECT is(pgml_repl.hf_blob_read(:'weights', 1, 2), '\x0102'::bytea, 'a range in
 -- A reading transaction holds one slot, however many reads it makes.
 SELECT is((SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND database = 0),
           1::bigint, 'a reading transaction holds one reader slot');
+
+-- hf_blob_read_rows(): the same bytes as rows of at most 256 KiB, under the
+-- same checks (the 20 MiB blobs of cluster test 065 come as many rows).
+SELECT has_function('pgml_repl', 'hf_blob_read_rows', ARRAY['text', 'bigint', 'integer'], 'hf_blob_read_rows exists');
+SELECT ok(NOT has_function_privilege('public', 'pgml_repl.hf_blob_read_rows(text, bigint, integer)', 'EXECUTE'),
+          'PUBLIC cannot run hf_blob_read_rows');
+SELECT is((SELECT encode(sha256(string_agg(r, ''::bytea)), 'hex')
+             FROM (SELECT pgml_repl.hf_blob_read_rows(:'weights', 0, 16384) AS r) s), :'weights',
+          'the rows of the whole blob hash to its name');
+SELECT is(ARRAY(SELECT pgml_repl.hf_blob_read_rows(:'weights', 16380, 100)), ARRAY['\xfcfdfeff'::bytea],
+          'a range clamped at the end is one row of the last bytes');
+SELECT is((SELECT count(*) FROM (SELECT pgml_repl.hf_blob_read_rows(:'weights', 0, NULL)) s), 0::bigint,
+          'STRICT: a NULL argument gives no rows');
+SELECT throws_ok($$SELECT pgml_repl.hf_blob_read_rows('../../etc/passwd', 0, 1)$$, '22023', 'invalid blob name',
+                 'rows: a path is not a blob name');
+SELECT throws_ok(format('SELECT pgml_repl.hf_blob_read_rows(%L, 0, 1)', repeat('d', 64)), '42704',
+                 format('blob %s is not in pgml_repl.hf_manifest', repeat('d', 64)), 'rows: a blob the manifest does not list');
+SELECT throws_ok(format('SELECT pgml_repl.hf_blob_read_rows(%L, 0, 1)', :'absent'), '58P01',
+                 format('blob %s is not in the cache', :'absent'), 'rows: a listed blob the cache does not hold');
+SELECT throws_ok(format('SELECT pgml_repl.hf_blob_read_rows(%L, 16384, 1)', :'weights'), '22023',
+                 'offset 16384 is past the end of the blob', 'rows: an offset at the end');
+SELECT throws_ok(format('SELECT pgml_repl.hf_blob_read_rows(%L, 0, 67108865)', :'weights'), '22023',
+                 'length must be from 1 to 67108864', 'rows: a length over 64 MiB');
 
 -- Refusals, each with its SQLSTATE.
 SELECT throws_ok($$SELECT pgml_repl.hf_blob_read('../../etc/passwd', 0, 1)$$, '22023', 'invalid blob name',
@@ -81,6 +104,8 @@ GRANT USAGE ON SCHEMA pgml_repl TO blob_tap_plain;
 SET LOCAL ROLE blob_tap_plain;
 SELECT throws_ok(format('SELECT pgml_repl.hf_blob_read(%L, 0, 1)', :'weights'), '42501', NULL,
                  'a plain role cannot read blobs');
+SELECT throws_ok(format('SELECT pgml_repl.hf_blob_read_rows(%L, 0, 1)', :'weights'), '42501', NULL,
+                 'nor their rows');
 RESET ROLE;
 SELECT is((SELECT changed FROM pgml_repl.allow_blob_fetch(role_name => 'blob_tap_fetcher')), true,
           'allow_blob_fetch() grants a role');
@@ -92,6 +117,8 @@ SELECT is((SELECT regexp_replace(hba_rule, '\s+', ' ', 'g') FROM pgml_repl.allow
 SET LOCAL ROLE blob_tap_fetcher;
 SELECT is(encode(sha256(pgml_repl.hf_blob_read(:'weights', 0, 16384)), 'hex'), :'weights',
           'the granted role reads the blob');
+SELECT is((SELECT count(*) FROM (SELECT pgml_repl.hf_blob_read_rows(:'weights', 0, 16384)) s), 1::bigint,
+          'and its rows');
 RESET ROLE;
 SELECT is((SELECT changed FROM pgml_repl.disallow_blob_fetch(role_name => 'blob_tap_fetcher')), true,
           'disallow_blob_fetch() revokes');
@@ -106,6 +133,7 @@ SELECT throws_ok($$SELECT * FROM pgml_repl.allow_blob_fetch('all', 'blob_tap_fet
 SELECT lives_ok($$SELECT * FROM pgml_repl.create_replication_user('blob_tap_new')$$,
                 'create_replication_user() creates a role');
 SELECT ok(has_function_privilege('blob_tap_new', 'pgml_repl.hf_blob_read(text, bigint, integer)', 'EXECUTE')
+          AND has_function_privilege('blob_tap_new', 'pgml_repl.hf_blob_read_rows(text, bigint, integer)', 'EXECUTE')
           AND has_table_privilege('blob_tap_new', 'pgml_repl.hf_manifest', 'SELECT'),
           'create_replication_user() grants what fetching needs');
 

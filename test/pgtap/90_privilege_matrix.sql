@@ -25,7 +25,7 @@ SELECT $$SELECT pg_sleep(0.1) FROM pg_settings WHERE name = 'pgml_replication.hf
 
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(230);
+SELECT plan(237);
 
 CREATE ROLE pgmlr_pm_plain;
 CREATE ROLE pgmlr_pm_monitor IN ROLE pg_monitor;
@@ -72,6 +72,8 @@ INSERT INTO matrix VALUES
   'SELECT * FROM pgml_repl.disallow_blob_fetch(role_name => ''pgmlr_pm_none'')'),
  ('hf_blob_read(text, bigint, integer)',                   false, false, false, true,
   'SELECT pgml_repl.hf_blob_read(''x'', 0, 1)'),
+ ('hf_blob_read_rows(text, bigint, integer)',              false, false, false, true,
+  'SELECT pgml_repl.hf_blob_read_rows(''x'', 0, 1)'),
  ('hf_cache_extras()',                                     false, false, false, true,
   'SELECT * FROM pgml_repl.hf_cache_extras()'),
  ('archive_status()',                                      false, true,  false, true,

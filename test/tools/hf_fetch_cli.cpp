@@ -4,15 +4,16 @@
 //   hf_fetch_cli --cache DIR (--endpoint URL | --upstream CONNINFO) [--token T] [--ca-file F]
 //                [--parallel N] [--min-free BYTES] [--retries N]
 //                [--max-rate BYTES_PER_S] [--range-size BYTES] [--streams N]
-//                [--verify-present] [--extras] [--quiet]  < manifest.tsv
+//                [--upstream-chunk BYTES] [--verify-present] [--extras] [--quiet]  < manifest.tsv
 //
 // --extras (with --upstream): after the fetch, copies the upstream's
 // trees/<commit>.json files and .no_exist markers (pgml_repl.hf_cache_extras)
 // with pgmlr_upstream_extras_sync and prints one "extras: ..." line; a failed
 // sync exits 1.
 // --upstream: the blobs come from a server with pgml_replication over libpq
-// (pgml_repl.hf_blob_read) instead of the Hub; the conninfo names the
-// database the extension is in.
+// (pgml_repl.hf_blob_read_rows) instead of the Hub; the conninfo names the
+// database the extension is in. --upstream-chunk: bytes per query (64 KiB to
+// 64 MiB; default 64 MiB).
 // Manifest: one row per line, tab-separated:
 //   repo_type  repo_id  revision  ref  path  blob  size     ("" or "-" ref: none)
 // Exit status: 0 all present, 1 some file failed, 2 bad usage or rows, 3 canceled.
@@ -51,6 +52,7 @@ int usage() {
 				 "usage: hf_fetch_cli --cache DIR (--endpoint URL | --upstream CONNINFO) [--token T] [--ca-file F]\n"
 				 "                    [--parallel N]\n"
 				 "                    [--min-free BYTES] [--retries N] [--max-rate BYTES_PER_S] [--range-size BYTES]\n"
+				 "                    [--upstream-chunk BYTES]\n"
 				 "                    [--streams N] [--verify-present] [--extras] [--quiet]\n"
 				 "                    < rows.tsv\n");
 	return 2;
@@ -77,6 +79,7 @@ int main(int argc, char **argv) {
 		else if (a == "--retries" && (v = next())) o.max_retries = std::atoi(v);
 		else if (a == "--max-rate" && (v = next())) o.max_bytes_per_second = std::atoll(v);
 		else if (a == "--range-size" && (v = next())) o.range_size = std::atoll(v);
+		else if (a == "--upstream-chunk" && (v = next())) o.upstream_chunk = std::atoll(v);
 		else if (a == "--streams" && (v = next())) o.max_streams_per_file = std::atoi(v);
 		else if (a == "--max-connections" && (v = next())) o.max_connections = std::atoi(v);
 		else if (a == "--verify-present") o.verify_present = true;

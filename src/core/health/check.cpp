@@ -205,7 +205,7 @@ Check check_blob_fetch(const pgmlr_doctor_facts &f) {
 	const std::string db = f.fetch_database ? str(f.fetch_database) : std::string("the extension's database");
 	auto [can, cannot, first_cannot] = split_roles(f, [&](const pgmlr_doctor_role &r) {
 		std::vector<std::string> missing;
-		if (!r.can_fetch) missing.push_back("EXECUTE on pgml_repl.hf_blob_read, hf_cache_extras");
+		if (!r.can_fetch) missing.push_back("EXECUTE on pgml_repl.hf_blob_read, hf_blob_read_rows, hf_cache_extras");
 		if (f.hba_visible && !r.has_fetch_hba_rule) missing.push_back("a pg_hba.conf host line for database " + db);
 		return missing;
 	});

@@ -13,6 +13,7 @@
 #include "hf_fetch/fetch_memory.hpp"
 #include "hf_fetch/job.hpp"
 #include "hf_fetch/ranged_download.hpp"
+#include "hf_fetch/upstream_answer.hpp"
 #include "common/c_boundary.hpp"
 #include "common/error.hpp"
 #include "hf_cache/hub_env.hpp"
@@ -83,7 +84,8 @@ Result<hff::Options> options_from_c(const pgmlr_fetch_options *c) {
 	if (c->min_free_disk < 0 || c->connect_timeout_ms <= 0 || c->low_speed_limit < 0 || c->low_speed_time_s < 0 ||
 		c->backoff_base_ms < 0 || c->backoff_max_ms < c->backoff_base_ms || c->lock_wait_ms < 0 ||
 		c->max_bytes_per_second < 0 || c->range_size < 65536 || c->max_streams_per_file < 1 || c->max_streams_per_file > 64 ||
-		c->max_connections < 0)
+		c->max_connections < 0 || c->upstream_chunk < 0 || (c->upstream_chunk > 0 && c->upstream_chunk < 65536) ||
+		c->upstream_chunk > (int64_t{64} << 20))
 		return pgmlr::make_error(pgmlr::ErrCode::InvalidParameter, "a fetch timeout, limit or backoff option is out of range");
 	o.max_parallel = c->max_parallel;
 	o.min_free_disk = c->min_free_disk;
@@ -99,6 +101,7 @@ Result<hff::Options> options_from_c(const pgmlr_fetch_options *c) {
 	o.range_size = c->range_size;
 	o.max_streams_per_file = c->max_streams_per_file;
 	o.max_connections = c->max_connections;
+	o.upstream_chunk = c->upstream_chunk;
 	o.abort_flag = c->abort_flag;
 	o.memory = c->memory ? &c->memory->memory : nullptr;
 	return o;
@@ -204,6 +207,7 @@ extern "C" void pgmlr_fetch_options_init(pgmlr_fetch_options *opts) {
 	opts->verify_present = false;
 	opts->range_size = d.range_size;
 	opts->max_streams_per_file = d.max_streams_per_file;
+	opts->upstream_chunk = d.upstream_chunk;
 }
 
 extern "C" int pgmlr_fetch_connection_cap(const pgmlr_fetch_options *opts) {
@@ -211,6 +215,8 @@ extern "C" int pgmlr_fetch_connection_cap(const pgmlr_fetch_options *opts) {
 	hff::Options o;
 	o.max_parallel = opts->max_parallel;
 	o.max_streams_per_file = opts->max_streams_per_file;
+	if (opts->upstream_conninfo && *opts->upstream_conninfo)
+		o.max_streams_per_file = hff::upstream_streams_per_file(o.max_streams_per_file);
 	o.max_connections = opts->max_connections;
 	return hff::RangedFiles::connection_cap(o);
 }

@@ -28,11 +28,13 @@ Job::~Job() = default;
 
 Result<std::unique_ptr<Job>> Job::create(Options opts) {
 	if (!opts.upstream_conninfo.empty()) {
+		opts.max_streams_per_file = upstream_streams_per_file(opts.max_streams_per_file);
 		UpstreamOptions up;
 		up.conninfo = opts.upstream_conninfo;
 		up.max_connections = RangedFiles::connection_cap(opts);
 		up.connect_timeout_ms = opts.connect_timeout_ms;
 		up.abort_flag = opts.abort_flag;
+		if (opts.upstream_chunk > 0) up.chunk = opts.upstream_chunk;
 		Result<std::unique_ptr<UpstreamSource>> source = UpstreamSource::create(std::move(up));
 		if (!source) return source.error();
 		// The fetch memory's keys (host pauses, holds): this upstream, not the Hub.

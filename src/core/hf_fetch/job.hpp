@@ -46,6 +46,7 @@ struct Options {
 	// 0: RangedFiles::connection_cap's default. The worker sets what it could
 	// reserve from PostgreSQL's descriptor budget (AcquireExternalFD).
 	int max_connections = 0;
+	int64_t upstream_chunk = 0;  // bytes per hf_blob_read_rows() query; 0: kUpstreamChunk
 	volatile sig_atomic_t *abort_flag = nullptr;
 	FetchMemory *memory = nullptr;  // host pauses and holds across jobs (the worker's); nullptr: the job's own
 };

@@ -23,7 +23,7 @@ std::string first_of_list(const char *v) {
 
 const char kGrantHint[] =
 	" (hint: on the primary, SELECT pgml_repl.allow_blob_fetch(<address>, <role>) grants EXECUTE on "
-	"pgml_repl.hf_blob_read and adds the pg_hba.conf line for this database)";
+	"pgml_repl.hf_blob_read_rows and adds the pg_hba.conf line for this database)";
 
 TransferEnd make(TransferEnd::Kind kind, bool keep, std::string why) {
 	TransferEnd e;
@@ -86,7 +86,7 @@ TransferEnd upstream_error_end(const std::string &label, const std::string &blob
 		return make(TransferEnd::Kind::fail, true, prefix + "not allowed to fetch blobs: " + msg + kGrantHint);
 	if (sqlstate == "42883" || sqlstate == "3F000")
 		return make(TransferEnd::Kind::fail, true,
-					prefix + "no pgml_repl.hf_blob_read() there (pgml_replication 0.3.0 or later serves blobs): " + msg);
+					prefix + "no pgml_repl.hf_blob_read_rows() there (pgml_replication 0.3.0 or later serves blobs): " + msg);
 	if (sqlstate == "22023")
 		return make(TransferEnd::Kind::fail, true, prefix + "refused the request: " + msg);
 	// Connection class, cancels (statement_timeout), shutdowns, lack of

@@ -15,7 +15,15 @@ namespace pgmlr::hf_fetch {
 
 // Bytes asked per hf_blob_read() call: bounded memory on both sides (the
 // serving side caps a call at 64 MiB).
-constexpr int64_t kUpstreamChunk = int64_t{8} << 20;
+constexpr int64_t kUpstreamChunk = int64_t{64} << 20;
+// Streams per file from an upstream: each is a backend on the upstream, which
+// is also a database server (often the primary). On a 2-core loopback set-up
+// 16 streams a file were slower than 4 (the backends compete for the CPU the
+// bytes need); a real link's latency is covered by 4 and max_parallel.
+constexpr int kUpstreamStreamsPerFile = 4;
+inline int upstream_streams_per_file(int configured) {
+	return configured < kUpstreamStreamsPerFile ? configured : kUpstreamStreamsPerFile;
+}
 // A server at max_blob_readers (53300) is asked again after this long.
 constexpr long kUpstreamBusyRetryS = 3;
 

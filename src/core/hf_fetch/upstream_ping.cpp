@@ -17,7 +17,7 @@
 namespace pgmlr::hf_fetch {
 
 const char kPingQuery[] =
-	"SELECT pg_catalog.has_function_privilege('pgml_repl.hf_blob_read(text,bigint,integer)', 'EXECUTE')";
+	"SELECT pg_catalog.has_function_privilege('pgml_repl.hf_blob_read_rows(text,bigint,integer)', 'EXECUTE')";
 
 namespace {
 
@@ -75,14 +75,14 @@ Error ping_query_error(const std::string &label, const std::string &sqlstate, co
 		return make_error(ErrCode::NotFound, label + ": pgml_replication is not installed in that database", msg,
 						  "On the primary, CREATE EXTENSION pgml_replication (0.3.0 or later serves blobs) in the "
 						  "database pgml_replication.database names, or set that setting to the database it is in.");
-	return make_error(ErrCode::Io, label + ": the check for pgml_repl.hf_blob_read failed" +
+	return make_error(ErrCode::Io, label + ": the check for pgml_repl.hf_blob_read_rows failed" +
 									   (sqlstate.empty() ? std::string() : " (" + sqlstate + ")"),
 					  msg);
 }
 
 Error ping_no_privilege(const std::string &label, const std::string &role) {
 	std::string r = role_or_default(role);
-	return make_error(ErrCode::Permission, label + ": role \"" + r + "\" may not run pgml_repl.hf_blob_read", {},
+	return make_error(ErrCode::Permission, label + ": role \"" + r + "\" may not run pgml_repl.hf_blob_read_rows", {},
 					  "On the primary, SELECT pgml_repl.allow_blob_fetch(role_name => " + sql_literal(r) +
 						  ") grants it (with an address first, it also adds the pg_hba.conf line).");
 }
@@ -126,7 +126,7 @@ Status upstream_ping(const std::string &conninfo, int timeout_ms, volatile sig_a
 		if (fd < 0) return ping_connection_error(label, role, pq_message(c));
 		switch (pq_wait(fd, static_cast<short>(POLLIN | (flushing ? POLLOUT : 0)), deadline, abort_flag)) {
 		case PqWait::aborted: return canceled(label);
-		case PqWait::timed_out: return timed_out(label, timeout_ms, "the check for pgml_repl.hf_blob_read");
+		case PqWait::timed_out: return timed_out(label, timeout_ms, "the check for pgml_repl.hf_blob_read_rows");
 		case PqWait::idle:
 		case PqWait::ready: break;
 		}

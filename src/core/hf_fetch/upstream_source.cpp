@@ -1,7 +1,8 @@
 // The upstream server over libpq (see upstream_source.hpp): connecting
-// (PQconnectStartParams/PQconnectPoll), the chunked hf_blob_read() queries in
-// binary result format, handing the bytes over in order with the receiver's
-// pause and refusal, and the pool of connections. Every libpq call returns a
+// (PQconnectStartParams/PQconnectPoll), the chunked hf_blob_read_rows()
+// queries in binary result format and single-row mode, handing the rows over
+// in order with the receiver's pause and refusal, and the pool of
+// connections. Every libpq call returns a
 // value that is checked here; no callback of libpq is used.
 #include "common/core_only.hpp"
 #include "hf_fetch/upstream_source.hpp"
@@ -23,15 +24,17 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 
-constexpr char kQuery[] = "SELECT pgml_repl.hf_blob_read($1, $2, $3)";
+// In the SELECT list, so rows stream (in FROM, the server would gather
+// them all first).
+constexpr char kQuery[] = "SELECT pgml_repl.hf_blob_read_rows($1, $2, $3)";
 constexpr char kApplicationName[] = "pgml_replication fetch";
 // The receiver gets the bytes in pieces of this size, as libcurl hands them
 // to the Hub's transfers: the rate limit's tokens and the writers' blocks
 // are sized for that, not for a whole chunk.
 constexpr size_t kPiece = 256 * 1024;
-// Chunks answered and not yet handed over, per transfer (the one in flight
-// is extra).
-constexpr size_t kChunksAhead = 1;
+// Rows (of 256 KiB) read and not yet handed over, per transfer: at this many
+// the socket is left unread until the receiver takes some.
+constexpr size_t kRowsAhead = 8;
 
 }  // namespace
 
@@ -51,12 +54,13 @@ struct UpstreamSource::Transfer final : SourceTransfer {
 	int64_t next = 0;   // the next byte handed to the receiver
 	int64_t asked = 0;  // the byte after the last one asked for
 	int64_t end = 0;
-	int64_t in_flight_len = 0;
+	int64_t in_flight_len = 0;  // bytes the query in flight asked for
+	int64_t in_flight_got = 0;  // and its rows have brought so far
 	Conn *conn = nullptr;
-	std::deque<PqResult> chunks;  // answered, in order; the first from ready_off
+	std::deque<PqResult> rows;  // one row each, in order; the first from ready_off
 	size_t ready_off = 0;
 	bool paused = false;
-	bool failed_query = false;  // an ERROR came; its end is set once the results are drained
+	bool failed_query = false;  // set with query_end; the transfer ends once the rows before it are handed over
 	TransferEnd query_end;
 	bool over = false;
 	TransferEnd result;
@@ -143,16 +147,60 @@ void UpstreamSource::connect_step(Conn &c, short revents) {
 void UpstreamSource::send_next(Transfer &t) {
 	Conn &c = *t.conn;
 	int64_t len = next_chunk_length(t.asked, t.end, opts_.chunk);
-	if (len <= 0 || c.in_flight || t.chunks.size() > kChunksAhead) return;
+	if (len <= 0 || c.in_flight || t.failed_query) return;
 	std::string offset = std::to_string(t.asked), length = std::to_string(len);
 	const char *params[] = {t.blob.c_str(), offset.c_str(), length.c_str()};
 	if (!PQsendQueryParams(c.pg.get(), kQuery, 3, nullptr, params, nullptr, nullptr, 1))
 		return end(t, upstream_connection_end(label_, pq_message(c.pg.get())));
 	c.in_flight = true;
 	c.flushing = true;
+	// Only right after sending; it fails only if libpq's state says otherwise.
+	if (!PQsetSingleRowMode(c.pg.get()))
+		return end(t, upstream_connection_end(label_, "libpq refused single-row mode"));
 	t.in_flight_len = len;
+	t.in_flight_got = 0;
 	t.asked += len;
 }
+
+namespace {
+
+void query_failed(UpstreamSource::Transfer &t, TransferEnd e) {
+	if (t.failed_query) return;
+	t.failed_query = true;
+	t.query_end = std::move(e);
+}
+
+// Checks one result of the query in flight: a row must be the next bytes
+// asked for, the end must come after exactly the bytes asked for.
+void take_result(const std::string &label, UpstreamSource::Transfer &t, PGresult *r) {
+	ExecStatusType st = PQresultStatus(r);
+	if (st == PGRES_SINGLE_TUPLE) {
+		int64_t len = PQgetlength(r, 0, 0);
+		if (PQnfields(r) != 1 || PQfformat(r, 0) != 1 || PQgetisnull(r, 0, 0) || len <= 0 ||
+			t.in_flight_got + len > t.in_flight_len)
+			return query_failed(t, TransferEnd{TransferEnd::Kind::retry, true,
+											   label + ": answered a row of blob " + t.blob +
+												   " that is not the next bytes asked for (" + std::to_string(len) +
+												   " bytes, " + std::to_string(t.in_flight_len - t.in_flight_got) +
+												   " still due)",
+											   0});
+		t.in_flight_got += len;
+		return;  // the caller keeps r
+	}
+	if (st == PGRES_TUPLES_OK) {
+		if (t.in_flight_got != t.in_flight_len)
+			query_failed(t, TransferEnd{TransferEnd::Kind::retry, true,
+										label + ": answered " + std::to_string(t.in_flight_got) + " bytes of blob " +
+											t.blob + " where " + std::to_string(t.in_flight_len) + " were asked",
+										0});
+		return;
+	}
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	const char *msg = PQresultErrorMessage(r);
+	query_failed(t, upstream_error_end(label, t.blob, state ? state : "", msg ? msg : ""));
+}
+
+}  // namespace
 
 // Reads what has arrived for the query in flight, without blocking.
 void UpstreamSource::query_step(Transfer &t) {
@@ -163,39 +211,25 @@ void UpstreamSource::query_step(Transfer &t) {
 		if (f < 0) return end(t, upstream_connection_end(label_, pq_message(pg)));
 		c.flushing = f == 1;
 	}
+	// A full buffer leaves the socket unread: TCP then holds the server back.
+	if (t.rows.size() >= kRowsAhead) return;
 	if (!PQconsumeInput(pg)) return end(t, upstream_connection_end(label_, pq_message(pg)));
-	while (c.in_flight && !PQisBusy(pg)) {
+	while (c.in_flight && t.rows.size() < kRowsAhead && !PQisBusy(pg)) {
 		PqResult r(PQgetResult(pg));
 		if (!r) {
 			c.in_flight = false;
-			if (t.failed_query) return end(t, t.query_end);
 			break;
 		}
-		ExecStatusType st = PQresultStatus(r.get());
-		if (st == PGRES_TUPLES_OK && !t.failed_query) {
-			if (PQntuples(r.get()) != 1 || PQnfields(r.get()) != 1 || PQfformat(r.get(), 0) != 1 ||
-				PQgetisnull(r.get(), 0, 0) || PQgetlength(r.get(), 0, 0) != t.in_flight_len) {
-				t.failed_query = true;
-				t.query_end = TransferEnd{TransferEnd::Kind::retry, true,
-										  label_ + ": answered " + std::to_string(PQgetlength(r.get(), 0, 0)) +
-											  " bytes of blob " + t.blob + " where " + std::to_string(t.in_flight_len) +
-											  " were asked",
-										  0};
-			} else {
-				t.chunks.push_back(std::move(r));
-			}
-		} else if (st != PGRES_TUPLES_OK && !t.failed_query) {
-			const char *state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
-			const char *msg = PQresultErrorMessage(r.get());
-			t.failed_query = true;
-			t.query_end = upstream_error_end(label_, t.blob, state ? state : "", msg ? msg : "");
-		}
+		bool fine = !t.failed_query;
+		take_result(label_, t, r.get());
+		// Rows after a failure are read to the end of the query and dropped.
+		if (fine && !t.failed_query && PQresultStatus(r.get()) == PGRES_SINGLE_TUPLE) t.rows.push_back(std::move(r));
 	}
 }
 
 void UpstreamSource::deliver(Transfer &t) {
-	while (!t.over && !t.paused && !t.chunks.empty()) {
-		PGresult *r = t.chunks.front().get();
+	while (!t.over && !t.paused && !t.rows.empty()) {
+		PGresult *r = t.rows.front().get();
 		size_t len = static_cast<size_t>(PQgetlength(r, 0, 0));
 		size_t n = std::min(kPiece, len - t.ready_off);
 		switch (t.rx->take(PQgetvalue(r, 0, 0) + t.ready_off, n)) {
@@ -203,7 +237,7 @@ void UpstreamSource::deliver(Transfer &t) {
 			t.ready_off += n;
 			t.next += static_cast<int64_t>(n);
 			if (t.ready_off == len) {
-				t.chunks.pop_front();
+				t.rows.pop_front();
 				t.ready_off = 0;
 			}
 			break;
@@ -214,10 +248,13 @@ void UpstreamSource::deliver(Transfer &t) {
 			return end(t, TransferEnd{TransferEnd::Kind::retry, true, label_ + ": the bytes were refused", 0});
 		}
 	}
-	if (!t.over && t.next >= t.end && t.chunks.empty() && !(t.conn && t.conn->in_flight)) {
+	if (t.over || !t.rows.empty() || (t.conn && t.conn->in_flight)) return;
+	if (t.next >= t.end) {
 		TransferEnd done;
 		done.kind = TransferEnd::Kind::complete;
 		end(t, done);
+	} else if (t.failed_query) {
+		end(t, t.query_end);  // the rows before the failure are kept
 	}
 }
 
@@ -225,7 +262,7 @@ void UpstreamSource::end(Transfer &t, TransferEnd e) {
 	if (t.over) return;
 	t.over = true;
 	t.result = std::move(e);
-	t.chunks.clear();
+	t.rows.clear();
 	if (t.conn) {
 		bool reusable = t.conn->connected && !t.conn->in_flight && PQstatus(t.conn->pg.get()) == CONNECTION_OK;
 		release(t.conn, reusable);
@@ -328,10 +365,11 @@ bool UpstreamSource::has_work_now() const {
 	for (auto &t : transfers_) {
 		if (t->over) return true;
 		if (!t->conn && (free_conn || t->asked >= t->end)) return true;
-		if (!t->paused && !t->chunks.empty()) return true;
-		if (t->conn && t->conn->connected && !t->conn->in_flight && t->chunks.size() <= kChunksAhead &&
-			t->asked < t->end)
-			return true;
+		if (!t->paused && !t->rows.empty()) return true;
+		if (!t->conn || !t->conn->connected) continue;
+		if (!t->conn->in_flight && t->asked < t->end && !t->failed_query) return true;
+		// A row libpq has already read from the socket: poll() would not say so.
+		if (t->conn->in_flight && t->rows.size() < kRowsAhead && !PQisBusy(t->conn->pg.get())) return true;
 	}
 	return false;
 }
@@ -343,7 +381,8 @@ void UpstreamSource::wait(int max_ms) {
 		if (fd < 0 || !c->user) continue;
 		short ev = 0;
 		if (!c->connected) ev = c->want == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-		else if (c->in_flight) ev = static_cast<short>(POLLIN | (c->flushing ? POLLOUT : 0));
+		else if (c->in_flight)
+			ev = static_cast<short>((c->user->rows.size() < kRowsAhead ? POLLIN : 0) | (c->flushing ? POLLOUT : 0));
 		if (ev) fds.push_back(pollfd{fd, ev, 0});
 	}
 	// A connection that is being made times out: wake up for that too.

@@ -1,12 +1,13 @@
 // The upstream server as a Source: a PostgreSQL server with pgml_replication
 // (the primary, or a standby above this one) serves a blob's bytes through
-// SELECT pgml_repl.hf_blob_read(blob, offset, length) over libpq. One
+// SELECT pgml_repl.hf_blob_read_rows(blob, offset, length) over libpq. One
 // connection per running transfer, from a pool reused across transfers (at
 // most max_connections), all non-blocking: connecting, sending and reading
 // are driven from run(), wait() polls the sockets and an eventfd (wake()).
-// A transfer asks its range in chunks (upstream_answer.hpp), one query ahead
-// of the bytes it hands over, so the next chunk travels while the receiver
-// writes this one. Errors become TransferEnd values (upstream_answer.cpp);
+// A transfer asks its range in chunks (upstream_answer.hpp), one query at a
+// time; each answers rows of 256 KiB in libpq's single-row mode, handed over
+// as they come. A few rows are held at most: while the receiver is paused
+// the socket is not read, and TCP holds the server back. Errors become TransferEnd values (upstream_answer.cpp);
 // nothing throws through libpq, and no message carries the password.
 #pragma once
 #include "common/core_only.hpp"

@@ -65,7 +65,7 @@ char	   *pgmlr_upstream_label(const char *conninfo, pgmlr_status *status);
 /*
  * Does the upstream answer? Connects (non-blocking, at most timeout_ms,
  * checking *abort_flag at least every 100 ms) and checks that the role may
- * run pgml_repl.hf_blob_read there. true when it may; false with *status
+ * run pgml_repl.hf_blob_read_rows there. true when it may; false with *status
  * set otherwise: the message names the upstream (its label) and says why
  * (connection refused, authentication, no such database, the extension
  * missing there, no privilege), the hint what to do. CANCELED when

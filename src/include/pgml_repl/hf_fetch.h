@@ -59,6 +59,8 @@ typedef struct pgmlr_fetch_options
 	int64_t		max_bytes_per_second;	/* all transfers together; 0 = no limit */
 	int64_t		range_size;		/* bytes per range of a file fetched in parallel ranges */
 	int			max_streams_per_file;	/* connections per file, 1..64; 1 = one stream */
+	int64_t		upstream_chunk;	/* bytes per query to an upstream, 64 KiB..64 MiB;
+								 * 0: 64 MiB (the tests ask for less) */
 	int			max_connections;	/* to the source at once, all files and ranges;
 									 * 0: pgmlr_fetch_connection_cap()'s default */
 	volatile sig_atomic_t *abort_flag;	/* checked by curl's progress callback */

@@ -82,9 +82,10 @@ gather_cache(pgmlr_doctor_facts *f)
 	f->cache_invalid_names = counts.cache_invalid_names;
 }
 
-/* Whether role a may call hf_blob_read and hf_cache_extras and read the manifest they look in. */
+/* Whether role a may call hf_blob_read(_rows) and hf_cache_extras and read the manifest they look in. */
 #define CAN_FETCH_SQL \
 	"(pg_catalog.has_function_privilege(a.oid, 'pgml_repl.hf_blob_read(text, bigint, integer)', 'EXECUTE')" \
+	" AND pg_catalog.has_function_privilege(a.oid, 'pgml_repl.hf_blob_read_rows(text, bigint, integer)', 'EXECUTE')" \
 	" AND pg_catalog.has_function_privilege(a.oid, 'pgml_repl.hf_cache_extras()', 'EXECUTE')" \
 	" AND pg_catalog.has_table_privilege(a.oid, 'pgml_repl.hf_manifest', 'SELECT'))"
 

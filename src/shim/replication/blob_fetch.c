@@ -1,7 +1,8 @@
 /*
  * replication/blob_fetch.c — what a role needs to fetch blobs from this
  * server with pgml_repl.hf_blob_read() over a normal connection: EXECUTE on
- * the function and on hf_cache_extras() (trees and .no_exist markers), SELECT on hf_manifest (hf_cache/manifest_table.c grants it),
+ * it, on hf_blob_read_rows() and on hf_cache_extras() (trees and .no_exist
+ * markers), SELECT on hf_manifest (hf_cache/manifest_table.c grants it),
  * USAGE on the schema, and a marked "host <database> <role> <address>
  * scram-sha-256" line in pg_hba.conf (hba_rules.c queues it for COMMIT).
  * allow_blob_fetch() and disallow_blob_fetch() give and take it;
@@ -30,6 +31,7 @@
 #include "hf_cache/manifest_table.h"
 
 #define BLOB_READ_FUNCTION "pgml_repl.hf_blob_read(text, bigint, integer)"
+#define BLOB_ROWS_FUNCTION "pgml_repl.hf_blob_read_rows(text, bigint, integer)"
 #define EXTRAS_FUNCTION "pgml_repl.hf_cache_extras()"
 
 const char *
@@ -53,17 +55,21 @@ existing_role(const char *role)
 	return roleid;
 }
 
-/* EXECUTE on hf_blob_read and hf_cache_extras, SELECT on hf_manifest and USAGE on the schema. */
+static bool
+may_execute(Oid roleid, const char *signature)
+{
+	Oid			fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein, CStringGetDatum(signature)));
+
+	return pg_proc_aclcheck(fn, roleid, ACL_EXECUTE) == ACLCHECK_OK;
+}
+
+/* EXECUTE on hf_blob_read(_rows) and hf_cache_extras, SELECT on hf_manifest and USAGE on the schema. */
 static bool
 role_can_fetch(Oid roleid)
 {
-	Oid			fn = DatumGetObjectId(DirectFunctionCall1(regprocedurein, CStringGetDatum(BLOB_READ_FUNCTION)));
-	Oid			extras = DatumGetObjectId(DirectFunctionCall1(regprocedurein, CStringGetDatum(EXTRAS_FUNCTION)));
-
 	return pg_namespace_aclcheck(get_namespace_oid("pgml_repl", false), roleid, ACL_USAGE) == ACLCHECK_OK &&
-		pg_proc_aclcheck(fn, roleid, ACL_EXECUTE) == ACLCHECK_OK &&
-		pg_proc_aclcheck(extras, roleid, ACL_EXECUTE) == ACLCHECK_OK &&
-		pgmlr_manifest_table_readable_by(roleid);
+		may_execute(roleid, BLOB_READ_FUNCTION) && may_execute(roleid, BLOB_ROWS_FUNCTION) &&
+		may_execute(roleid, EXTRAS_FUNCTION) && pgmlr_manifest_table_readable_by(roleid);
 }
 
 static void
@@ -97,6 +103,7 @@ pgmlr_blob_fetch_allow(const char *role, const char *address, char **rule)
 	{
 		run_grant("GRANT USAGE ON SCHEMA pgml_repl TO %s", role);
 		run_grant("GRANT EXECUTE ON FUNCTION " BLOB_READ_FUNCTION " TO %s", role);
+		run_grant("GRANT EXECUTE ON FUNCTION " BLOB_ROWS_FUNCTION " TO %s", role);
 		run_grant("GRANT EXECUTE ON FUNCTION " EXTRAS_FUNCTION " TO %s", role);
 		pgmlr_manifest_table_set_select(role, true);
 	}
@@ -119,6 +126,7 @@ blob_fetch_disallow(const char *role, const char *address, char **rule)
 	if (!RecoveryInProgress())
 	{
 		run_grant("REVOKE EXECUTE ON FUNCTION " BLOB_READ_FUNCTION " FROM %s", role);
+		run_grant("REVOKE EXECUTE ON FUNCTION " BLOB_ROWS_FUNCTION " FROM %s", role);
 		run_grant("REVOKE EXECUTE ON FUNCTION " EXTRAS_FUNCTION " FROM %s", role);
 		pgmlr_manifest_table_set_select(role, false);
 	}

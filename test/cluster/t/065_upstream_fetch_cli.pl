@@ -55,7 +55,7 @@ $primary->safe_psql('postgres',
 	"SELECT * FROM pgml_repl.create_replication_user('fetcher', '$password', '127.0.0.1')");
 $primary->safe_psql('postgres', "CREATE ROLE plain065 LOGIN PASSWORD '$password'");
 $primary->safe_psql('postgres', "SELECT * FROM pgml_repl.allow_blob_fetch('127.0.0.1', 'plain065')");
-$primary->safe_psql('postgres', 'REVOKE EXECUTE ON FUNCTION pgml_repl.hf_blob_read(text, bigint, integer) FROM plain065');
+$primary->safe_psql('postgres', 'REVOKE EXECUTE ON FUNCTION pgml_repl.hf_blob_read_rows(text, bigint, integer) FROM plain065');
 $primary->reload;
 
 sub conninfo { "host=127.0.0.1 port=" . $primary->port . " user=$_[0] password=$password dbname=postgres" }
@@ -76,13 +76,13 @@ sub fetch
 	my ($dest, $user, @lines) = @_;
 	my ($in, $out, $err) = (join("\n", @lines) . "\n", '', '');
 	IPC::Run::run([ $cli, '--cache', $dest, '--upstream', conninfo($user), '--parallel', '2',
-		'--streams', '2', '--range-size', 12 << 20, '--retries', '2', '--quiet' ],
+		'--streams', '2', '--range-size', 12 << 20, '--upstream-chunk', 8 << 20, '--retries', '2', '--quiet' ],
 		\$in, \$out, \$err, IPC::Run::timeout(120));
 	return ($? >> 8, $out, $err);
 }
 
 # Everything but the victim: the 20 and 24 MiB files in 12 MiB ranges over
-# two connections each, a range in 8 MiB chunks.
+# two connections each, a range in 8 MiB queries (--upstream-chunk) of 256 KiB rows.
 my $dest = PostgreSQL::Test::Utils::tempdir('replica_hf') . '/hub';
 mkdir $dest;
 my $log_offset = -s $primary->logfile;
@@ -123,7 +123,7 @@ close $fh;
 is($rc, 0, 'with the right bytes back the victim is fetched') or diag($err);
 same_cache($dest, $cache, 'the fetched cache equals the primary\'s');
 
-# A role with a line and USAGE but no EXECUTE on hf_blob_read.
+# A role with a line and USAGE but no EXECUTE on hf_blob_read_rows (what the client calls).
 my $other = PostgreSQL::Test::Utils::tempdir('plain_hf') . '/hub';
 mkdir $other;
 ($rc, $out, $err) = fetch($other, 'plain065', $victim_row);

@@ -188,7 +188,7 @@ TEST(Doctor, BlobFetch) {
 	f.roles = roles;
 	f.n_roles = 2;
 	expect(pgmlr::check_blob_fetch(f), CheckState::Warning,
-		   "old_repl lacks EXECUTE on pgml_repl.hf_blob_read, hf_cache_extras and a pg_hba.conf host line for database postgres",
+		   "old_repl lacks EXECUTE on pgml_repl.hf_blob_read, hf_blob_read_rows, hf_cache_extras and a pg_hba.conf host line for database postgres",
 		   "allow_blob_fetch('<replica address>', 'old_repl')");
 	roles[1].can_fetch = true;
 	expect(pgmlr::check_blob_fetch(f), CheckState::Warning, "old_repl lacks a pg_hba.conf host line");

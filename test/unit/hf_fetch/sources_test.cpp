@@ -310,7 +310,7 @@ TEST(UpstreamPing, QueryAnswersClassified) {
 	EXPECT_TRUE(has(e.message, "57014"));
 	e = ping_no_privilege(kL, "o'brien");
 	EXPECT_EQ(e.code, pgmlr::ErrCode::Permission);
-	EXPECT_EQ(e.message, kL + ": role \"o'brien\" may not run pgml_repl.hf_blob_read");
+	EXPECT_EQ(e.message, kL + ": role \"o'brien\" may not run pgml_repl.hf_blob_read_rows");
 	EXPECT_TRUE(has(e.hint, "allow_blob_fetch(role_name => 'o''brien')")) << e.hint;
 }
 
