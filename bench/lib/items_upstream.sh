@@ -1,6 +1,6 @@
 # Item 12 of bench/run: a standby's prefetch worker fetching from its
 # upstream PostgreSQL server (pgml_replication.hf_sources = 'upstream',
-# hf_blob_read() over libpq in 8 MiB chunks) against the Hub path (nginx).
+# hf_blob_read_rows() over libpq, 256 KiB rows in 64 MiB queries) against the Hub path (nginx).
 # Source, don't run.
 #
 # 12a: one replica, the few-large cache: worker from the upstream vs worker
