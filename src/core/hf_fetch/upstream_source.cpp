@@ -104,7 +104,19 @@ SourceTransfer *UpstreamSource::start(const BlobTask &task, ByteRange range, Blo
 	return transfers_.back().get();
 }
 
+int UpstreamSource::connections_in_use() const {
+	return static_cast<int>(std::count_if(conns_.begin(), conns_.end(), [](const auto &c) { return c->user != nullptr; }));
+}
+
+bool UpstreamSource::may_use_another_connection() const {
+	int cap = busy_cap_ > 0 ? std::min(busy_cap_, opts_.max_connections) : opts_.max_connections;
+	if (connections_in_use() >= cap) return false;
+	return static_cast<int>(conns_.size()) < opts_.max_connections ||
+		   std::any_of(conns_.begin(), conns_.end(), [](const auto &c) { return !c->user && c->connected; });
+}
+
 void UpstreamSource::give_connection(Transfer &t) {
+	if (!may_use_another_connection()) return;  // waits for one
 	for (auto &c : conns_)
 		if (!c->user && c->connected) {
 			c->user = &t;
@@ -222,6 +234,10 @@ void UpstreamSource::query_step(Transfer &t) {
 		}
 		bool fine = !t.failed_query;
 		take_result(label_, t, r.get());
+		if (fine && t.failed_query && t.query_end.busy) busy_cap_ = std::max(1, connections_in_use() - 1);
+		if (fine && !t.failed_query && PQresultStatus(r.get()) == PGRES_TUPLES_OK && busy_cap_ > 0 &&
+			++busy_cap_ >= opts_.max_connections)
+			busy_cap_ = 0;
 		// Rows after a failure are read to the end of the query and dropped.
 		if (fine && !t.failed_query && PQresultStatus(r.get()) == PGRES_SINGLE_TUPLE) t.rows.push_back(std::move(r));
 	}
@@ -360,8 +376,7 @@ int UpstreamSource::collect(const std::function<void(BlobReceiver &, const Trans
 
 bool UpstreamSource::has_work_now() const {
 	if (!ended_.empty() || aborted()) return true;
-	bool free_conn = static_cast<int>(conns_.size()) < opts_.max_connections ||
-					 std::any_of(conns_.begin(), conns_.end(), [](const auto &c) { return !c->user && c->connected; });
+	bool free_conn = may_use_another_connection();
 	for (auto &t : transfers_) {
 		if (t->over) return true;
 		if (!t->conn && (free_conn || t->asked >= t->end)) return true;

@@ -67,6 +67,8 @@ private:
 	void drop_transfer(Transfer *t);
 	void sweep();  // ended transfers to ended_
 	bool has_work_now() const;
+	int connections_in_use() const;
+	bool may_use_another_connection() const;
 
 	UpstreamOptions opts_;
 	std::string label_;
@@ -74,6 +76,12 @@ private:
 	std::vector<std::unique_ptr<Conn>> conns_;
 	std::vector<std::unique_ptr<Transfer>> transfers_;  // running or waiting for a connection
 	std::vector<std::unique_ptr<Transfer>> ended_;      // for collect()
+	// After a "busy" answer (the upstream at max_blob_readers): the
+	// connections in use at most, one more per query that completes; 0 when
+	// no answer was busy since the cap grew back to max_connections. Other
+	// transfers then wait here for a connection instead of being told "busy"
+	// too, so a standby settles at the pace the upstream grants.
+	int busy_cap_ = 0;
 };
 
 }  // namespace pgmlr::hf_fetch

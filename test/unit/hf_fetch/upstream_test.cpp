@@ -1,15 +1,22 @@
 // The upstream source's pure parts (upstream_answer.hpp): its name from a
 // conninfo (never the password), chunk planning, SQLSTATEs and connection
-// failures as TransferEnd values; and UpstreamSource itself where no server
-// is needed: a conninfo libpq rejects, a closed port, an empty range.
+// failures as TransferEnd values; UpstreamSource where no server is needed
+// (a conninfo libpq rejects, a closed port, an empty range), and against a
+// scripted server (fake_pg_server.hpp): rows in order across queries, what
+// an error, a short answer or a row too many leave, and the pace after a
+// busy answer.
 #include "hf_fetch/upstream_answer.hpp"
 #include "hf_fetch/upstream_source.hpp"
 #include "pgml_repl/hf_fetch.h"
+#include "fake_pg_server.hpp"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -165,9 +172,10 @@ struct OneTransfer {
 	std::unique_ptr<UpstreamSource> source;
 	BlobTask task;
 	Sink rx;
-	OneTransfer(const std::string &conninfo, int64_t size) {
+	OneTransfer(const std::string &conninfo, int64_t size, int64_t chunk = kUpstreamChunk) {
 		UpstreamOptions o;
 		o.conninfo = conninfo;
+		o.chunk = chunk;
 		auto s = UpstreamSource::create(o);
 		EXPECT_TRUE(s);
 		if (!s) return;
@@ -231,6 +239,138 @@ TEST(UpstreamSource, ATransferStoppedBeforeItsReportIsNotReported) {
 	EXPECT_EQ(reported[0], &one.rx);
 	EXPECT_EQ(count, 1);
 	EXPECT_EQ(one.source->collect([&](BlobReceiver &rx, const TransferEnd &) { reported.push_back(&rx); }), 0);
+}
+
+// Byte i of the scripted blob.
+std::string blob_bytes(int64_t n) {
+	std::string s(static_cast<size_t>(n), '\0');
+	for (int64_t i = 0; i < n; ++i) s[static_cast<size_t>(i)] = static_cast<char>((i * 131 + 7) & 0xff);
+	return s;
+}
+
+// content[from, to) as rows of at most row bytes.
+std::vector<std::string> rows_of(const std::string &content, int64_t from, int64_t to, int64_t row) {
+	std::vector<std::string> out;
+	for (int64_t at = from; at < to; at += row)
+		out.push_back(content.substr(static_cast<size_t>(at), static_cast<size_t>(std::min(row, to - at))));
+	return out;
+}
+
+TEST(UpstreamRows, RowsAreHandedOverInOrderAcrossQueries) {
+	const std::string content = blob_bytes(300001);
+	std::mutex m;
+	std::vector<std::pair<int64_t, int64_t>> asked;
+	FakePgServer server([&](const std::string &, int64_t off, int64_t len) {
+		std::lock_guard<std::mutex> g(m);
+		asked.emplace_back(off, len);
+		return FakePgServer::Answer::ok(rows_of(content, off, off + len, 10000));
+	});
+	ASSERT_NE(server.port, 0);
+	OneTransfer one(server.conninfo(), static_cast<int64_t>(content.size()), 65536);
+	ASSERT_TRUE(one.source);
+	TransferEnd e = run_until_end(*one.source);
+	EXPECT_EQ(e.kind, TransferEnd::Kind::complete) << e.why;
+	EXPECT_TRUE(one.rx.got == content) << one.rx.got.size() << " bytes";
+	std::lock_guard<std::mutex> g(m);
+	ASSERT_EQ(asked.size(), 5u);  // 4 x 64 KiB + the rest
+	for (size_t i = 0; i < asked.size(); ++i) EXPECT_EQ(asked[i].first, static_cast<int64_t>(i) * 65536);
+	EXPECT_EQ(asked.back().second, 300001 - 4 * 65536);
+}
+
+TEST(UpstreamRows, AnErrorAfterSomeRowsKeepsThoseRows) {
+	const std::string content = blob_bytes(100000);
+	FakePgServer server([&](const std::string &, int64_t off, int64_t) {
+		return FakePgServer::Answer::error(rows_of(content, off, off + 30000, 10000), "57014",
+										   "canceling statement due to statement timeout");
+	});
+	ASSERT_NE(server.port, 0);
+	OneTransfer one(server.conninfo(), 100000);
+	ASSERT_TRUE(one.source);
+	TransferEnd e = run_until_end(*one.source);
+	EXPECT_EQ(e.kind, TransferEnd::Kind::retry);
+	EXPECT_TRUE(e.keep_bytes);
+	EXPECT_NE(e.why.find("57014"), std::string::npos) << e.why;
+	EXPECT_TRUE(one.rx.got == content.substr(0, 30000)) << one.rx.got.size() << " bytes";
+}
+
+TEST(UpstreamRows, FewerBytesThanAskedAreRetriedAfterTheRows) {
+	const std::string content = blob_bytes(100000);
+	FakePgServer server([&](const std::string &, int64_t off, int64_t) {
+		return FakePgServer::Answer::ok(rows_of(content, off, off + 50000, 20000));
+	});
+	ASSERT_NE(server.port, 0);
+	OneTransfer one(server.conninfo(), 100000);
+	ASSERT_TRUE(one.source);
+	TransferEnd e = run_until_end(*one.source);
+	EXPECT_EQ(e.kind, TransferEnd::Kind::retry);
+	EXPECT_NE(e.why.find("answered 50000 bytes of blob"), std::string::npos) << e.why;
+	EXPECT_TRUE(one.rx.got == content.substr(0, 50000)) << one.rx.got.size() << " bytes";
+}
+
+TEST(UpstreamRows, ARowPastTheBytesAskedIsNotHandedOver) {
+	const std::string content = blob_bytes(100000);
+	FakePgServer server([&](const std::string &, int64_t, int64_t) {
+		return FakePgServer::Answer::ok({content.substr(0, 60000), std::string(50000, 'x')});
+	});
+	ASSERT_NE(server.port, 0);
+	OneTransfer one(server.conninfo(), 100000);
+	ASSERT_TRUE(one.source);
+	TransferEnd e = run_until_end(*one.source);
+	EXPECT_EQ(e.kind, TransferEnd::Kind::retry);
+	EXPECT_NE(e.why.find("not the next bytes asked for"), std::string::npos) << e.why;
+	EXPECT_TRUE(one.rx.got == content.substr(0, 60000)) << one.rx.got.size() << " bytes";
+}
+
+// After a busy answer the source uses fewer connections at once: a transfer
+// started again waits for the other's query instead of asking beside it.
+TEST(UpstreamRows, ABusyAnswerLowersTheConnectionsInUse) {
+	const std::string content = blob_bytes(100000);
+	std::atomic<bool> busy_given{false};
+	std::atomic<int> reading{0}, most_reading{0};
+	FakePgServer server([&](const std::string &, int64_t off, int64_t len) {
+		if (!busy_given.exchange(true)) return FakePgServer::Answer::error({}, "53300", "too many blob readers");
+		int now = ++reading;
+		for (int m = most_reading; now > m && !most_reading.compare_exchange_weak(m, now);) {
+		}
+		// Long enough that a query asked beside this one overlaps it.
+		std::this_thread::sleep_for(std::chrono::milliseconds(300));
+		--reading;
+		return FakePgServer::Answer::ok(rows_of(content, off, off + len, 10000));
+	});
+	ASSERT_NE(server.port, 0);
+	UpstreamOptions o;
+	o.conninfo = server.conninfo();
+	auto made = UpstreamSource::create(o);
+	ASSERT_TRUE(made);
+	UpstreamSource &source = **made;
+	BlobTask task;
+	task.blob = std::string(64, 'a');
+	task.size = 100000;
+	Sink low, high;
+	std::string why;
+	ASSERT_NE(source.start(task, ByteRange(0, 50000), low, &why), nullptr) << why;
+	ASSERT_NE(source.start(task, ByteRange(50000, 100000), high, &why), nullptr) << why;
+	std::vector<std::pair<BlobReceiver *, TransferEnd>> ends;
+	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+	while (ends.size() < 3 && std::chrono::steady_clock::now() < deadline) {
+		source.run();
+		source.collect([&](BlobReceiver &rx, const TransferEnd &e) {
+			ends.emplace_back(&rx, e);
+			if (e.busy) {  // as the job would, a little later: the same range again
+				Sink &again = &rx == &low ? low : high;
+				again.got.clear();
+				int64_t from = &rx == &low ? 0 : 50000;
+				EXPECT_NE(source.start(task, ByteRange(from, from + 50000), again, &why), nullptr) << why;
+			}
+		});
+		source.wait(100);
+	}
+	ASSERT_EQ(ends.size(), 3u);
+	EXPECT_TRUE(ends[0].second.busy) << ends[0].second.why;
+	EXPECT_EQ(ends[1].second.kind, TransferEnd::Kind::complete) << ends[1].second.why;
+	EXPECT_EQ(ends[2].second.kind, TransferEnd::Kind::complete) << ends[2].second.why;
+	EXPECT_TRUE(low.got + high.got == content);
+	EXPECT_EQ(most_reading.load(), 1);
 }
 
 }  // namespace
