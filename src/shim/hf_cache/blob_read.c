@@ -197,20 +197,14 @@ pgmlr_hf_blob_read(PG_FUNCTION_ARGS)
 }
 
 /*
- * hf_blob_read_rows(): the same range as rows of at most ROW_BYTES, value
- * per call, so that in a SELECT list each row is sent before the next is
- * read. Memory stays at one row on both sides (the client reads rows with
- * libpq's single-row mode), and no allocation grows with the range: a
- * bytea of the whole range costs three fresh copies of it per call (the
- * value, byteasend's copy, the message), and the page faults of touching
- * that fresh memory were most of the server's time.
- */
-/*
  * PostgreSQL 15 writes its 8 KiB send buffer to the socket as it fills, and
  * sets TCP_NODELAY, so the rows would leave as 8 KiB segments: most of the
  * receiving replica's kernel time went to them. Corked while the rows are
  * produced, the kernel sends full segments; uncorking pushes the rest. Best
- * effort: a Unix socket (or an unknown option) just stays as it is.
+ * effort: a Unix socket (or an unknown option) just stays as it is. The
+ * rows are sent between calls, so the cork lasts from the first call to the
+ * end of the query; a cursor left open between FETCHes keeps it, and the
+ * kernel then sends what is held within 200 ms.
  */
 static void
 set_tcp_cork(int on)
@@ -227,6 +221,15 @@ uncork_callback(void *arg)
 	set_tcp_cork(0);
 }
 
+/*
+ * hf_blob_read_rows(): the same range as rows of at most ROW_BYTES, value
+ * per call, so that in a SELECT list each row is sent before the next is
+ * read. Memory stays at one row on both sides (the client reads rows with
+ * libpq's single-row mode), and no allocation grows with the range: a
+ * bytea of the whole range costs three fresh copies of it per call (the
+ * value, byteasend's copy, the message), and the page faults of touching
+ * that fresh memory were most of the server's time.
+ */
 typedef struct blob_rows_state
 {
 	pgmlr_hf_blob *blob;
