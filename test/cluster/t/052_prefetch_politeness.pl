@@ -70,6 +70,7 @@ sub set_and_reload
 }
 
 use POSIX ();
+use File::Path ();
 
 # --- a primary cache of three 2 MiB files -----------------------------------
 my $cache = PostgreSQL::Test::Utils::tempdir('primary_hf') . '/hub';
@@ -149,6 +150,12 @@ is(wait_nice($pid, 12), 12, 'a restart applies the lower value: the worker start
 ok($primary->poll_query_until('postgres', 'SELECT count(*) = 3 FROM pgml_repl.hf_manifest'),
 	'the primary published the three files');
 $primary->wait_for_catchup($standby);
+# prefetch_pair() started the standby with prefetch on: before the restart
+# with prefetch off, its first cycle may already have fetched the files
+# (seen in a full run: a 3 ms cycle with nothing left to do). The timed
+# fetch starts from an empty cache; the worker is off, nothing writes there.
+File::Path::rmtree($standby_cache);
+mkdir $standby_cache or die "mkdir $standby_cache: $!";
 my $cycles = prefetch_status($standby, 'cycles');
 set_and_reload($standby, 'prefetch', 'on');
 
