@@ -27,6 +27,16 @@ extern char *pgmlr_take_string(char *s);
  * a handle never leaks it.
  */
 extern void pgmlr_own_handle(void *handle, void (*free_fn) (void *));
+/*
+ * An SQL-callable function whose body is one call, for SQL functions that
+ * share a C body and differ in an argument:
+ * PGMLR_FMGR_FORWARD(pgmlr_hf_blob_problem, name_problem(fcinfo, PGMLR_HF_BLOB))
+ * (PG_FUNCTION_INFO_V1 also declares the function.)
+ */
+#define PGMLR_FMGR_FORWARD(name, call) \
+	PG_FUNCTION_INFO_V1(name); \
+	Datum name(PG_FUNCTION_ARGS) { return call; }
+
 /* Superuser check with the house error text. */
 extern void pgmlr_require_superuser(const char *function_name);
 /*

@@ -39,12 +39,8 @@ extern "C" void pgmlr_yield_update(pgmlr_yield *yield, const pgmlr_yield_setting
 		s.enabled = settings->enabled;
 		s.floor_bps = settings->floor_bytes_per_second;
 		s.cap_bps = settings->max_bytes_per_second;
-		hff::LoadSample x;
-		x.at_ms = sample->at_ms;
-		x.busy_backends = sample->busy_backends;
-		x.readers_cpu = sample->readers_cpu;
-		x.node_cpu = sample->node_cpu;
-		x.bytes_received = sample->bytes_received;
+		const hff::LoadSample x{sample->at_ms, sample->busy_backends, sample->readers_cpu, sample->node_cpu,
+								sample->bytes_received};
 		hff::YieldDecision d = yield->controller.update(s, x);
 		out->bytes_per_second = d.rate_bps;
 		out->yielding = d.yielding;

@@ -235,6 +235,23 @@ pgbackrest_columns(Datum *values, bool *nulls, const pgmlr_archive_facts *facts)
 	values[COL_PGBACKREST_IN_SYNC] = BoolGetDatum(in_sync > 0);
 }
 
+/*
+ * One side of pg_stat_archiver, archived or failed: its count, last WAL and
+ * last time, from SPI columns spi_col .. spi_col + 2 into the output columns
+ * out_col .. out_col + 2 (the enum keeps both sides in that order).
+ */
+static void
+archiver_side(Datum *values, bool *nulls, int out_col, int spi_col, int64_t *count, const char **wal,
+			  bool *has_at, int64_t *at, const char **at_text)
+{
+	char	   *text;
+
+	*count = int8_column(values, nulls, out_col, spi_col);
+	*wal = text_or_null(values, nulls, out_col + 1, pgmlr_spi_first_text(spi_col + 1));
+	*has_at = timestamp_column(values, nulls, out_col + 2, spi_col + 2, at, &text);
+	*at_text = text;
+}
+
 PG_FUNCTION_INFO_V1(pgmlr_archive_status);
 
 Datum
@@ -250,8 +267,6 @@ pgmlr_archive_status(PG_FUNCTION_ARGS)
 	Datum		result;
 	bool		isnull;
 	Datum		d;
-	char	   *last_archived_at_text;
-	char	   *last_failed_at_text;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -274,18 +289,10 @@ pgmlr_archive_status(PG_FUNCTION_ARGS)
 	pgmlr_spi_select("SELECT archived_count, last_archived_wal, last_archived_time,"
 					 " failed_count, last_failed_wal, last_failed_time"
 					 " FROM pg_catalog.pg_stat_archiver");
-	facts.archived_count = int8_column(values, nulls, COL_ARCHIVED_COUNT, 1);
-	facts.last_archived_wal = text_or_null(values, nulls, COL_LAST_ARCHIVED_WAL, pgmlr_spi_first_text(2));
-	facts.has_last_archived_at = timestamp_column(values, nulls, COL_LAST_ARCHIVED_AT, 3,
-												  &facts.last_archived_at,
-												  &last_archived_at_text);
-	facts.last_archived_at_text = last_archived_at_text;
-	facts.failed_count = int8_column(values, nulls, COL_FAILED_COUNT, 4);
-	facts.last_failed_wal = text_or_null(values, nulls, COL_LAST_FAILED_WAL, pgmlr_spi_first_text(5));
-	facts.has_last_failed_at = timestamp_column(values, nulls, COL_LAST_FAILED_AT, 6,
-												&facts.last_failed_at,
-												&last_failed_at_text);
-	facts.last_failed_at_text = last_failed_at_text;
+	archiver_side(values, nulls, COL_ARCHIVED_COUNT, 1, &facts.archived_count, &facts.last_archived_wal,
+				  &facts.has_last_archived_at, &facts.last_archived_at, &facts.last_archived_at_text);
+	archiver_side(values, nulls, COL_FAILED_COUNT, 4, &facts.failed_count, &facts.last_failed_wal,
+				  &facts.has_last_failed_at, &facts.last_failed_at, &facts.last_failed_at_text);
 
 	/*
 	 * The archiver takes timeline history files first, then segments in

@@ -401,33 +401,13 @@ name_problem(FunctionCallInfo fcinfo, pgmlr_hf_name_kind kind)
 	PG_RETURN_TEXT_P(cstring_to_text(pgmlr_take_string(problem)));
 }
 
-PG_FUNCTION_INFO_V1(pgmlr_hf_repo_id_problem);
-Datum
-pgmlr_hf_repo_id_problem(PG_FUNCTION_ARGS)
-{
-	return name_problem(fcinfo, PGMLR_HF_REPO_ID);
-}
+PGMLR_FMGR_FORWARD(pgmlr_hf_repo_id_problem, name_problem(fcinfo, PGMLR_HF_REPO_ID))
 
-PG_FUNCTION_INFO_V1(pgmlr_hf_revision_problem);
-Datum
-pgmlr_hf_revision_problem(PG_FUNCTION_ARGS)
-{
-	return name_problem(fcinfo, PGMLR_HF_REVISION);
-}
+PGMLR_FMGR_FORWARD(pgmlr_hf_revision_problem, name_problem(fcinfo, PGMLR_HF_REVISION))
 
-PG_FUNCTION_INFO_V1(pgmlr_hf_path_problem);
-Datum
-pgmlr_hf_path_problem(PG_FUNCTION_ARGS)
-{
-	return name_problem(fcinfo, PGMLR_HF_PATH);
-}
+PGMLR_FMGR_FORWARD(pgmlr_hf_path_problem, name_problem(fcinfo, PGMLR_HF_PATH))
 
-PG_FUNCTION_INFO_V1(pgmlr_hf_blob_problem);
-Datum
-pgmlr_hf_blob_problem(PG_FUNCTION_ARGS)
-{
-	return name_problem(fcinfo, PGMLR_HF_BLOB);
-}
+PGMLR_FMGR_FORWARD(pgmlr_hf_blob_problem, name_problem(fcinfo, PGMLR_HF_BLOB))
 
 /* The first element of refs that breaks the rules, by its position. */
 PG_FUNCTION_INFO_V1(pgmlr_hf_refs_problem);

@@ -186,16 +186,6 @@ blob_fetch_function(FunctionCallInfo fcinfo, bool allow)
 	return (Datum) 0;
 }
 
-PG_FUNCTION_INFO_V1(pgmlr_allow_blob_fetch);
-Datum
-pgmlr_allow_blob_fetch(PG_FUNCTION_ARGS)
-{
-	return blob_fetch_function(fcinfo, true);
-}
+PGMLR_FMGR_FORWARD(pgmlr_allow_blob_fetch, blob_fetch_function(fcinfo, true))
 
-PG_FUNCTION_INFO_V1(pgmlr_disallow_blob_fetch);
-Datum
-pgmlr_disallow_blob_fetch(PG_FUNCTION_ARGS)
-{
-	return blob_fetch_function(fcinfo, false);
-}
+PGMLR_FMGR_FORWARD(pgmlr_disallow_blob_fetch, blob_fetch_function(fcinfo, false))
