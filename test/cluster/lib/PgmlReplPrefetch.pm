@@ -34,6 +34,9 @@ sub fixture_cache
 # The standby's pgml_replication.hf_sources is 'hub' unless sources => says
 # otherwise: these tests are about the Hub path, and the primary, which holds
 # the cache, would otherwise serve it (067 and 068 test the upstream).
+# standby_conf => lines for the standby alone before its first start, e.g.
+# "pgml_replication.prefetch = off\n" when a test times a fetch it starts
+# itself: set after the start, the first cycle may already have fetched.
 use PgmlReplHub;
 
 sub prefetch_pair
@@ -58,7 +61,8 @@ sub prefetch_pair
 	mkdir $standby_cache;
 	my $standby = PostgreSQL::Test::Cluster->new("${prefix}_standby");
 	$standby->init_from_backup($primary, "${prefix}_base", has_streaming => 1);
-	$standby->append_conf('postgresql.conf', "pgml_replication.hf_cache_dir = '$standby_cache'\n");
+	$standby->append_conf('postgresql.conf',
+		"pgml_replication.hf_cache_dir = '$standby_cache'\n" . ($o{standby_conf} // ''));
 	$standby->start;
 	return ($primary, $standby, $standby_cache);
 }

@@ -70,7 +70,6 @@ sub set_and_reload
 }
 
 use POSIX ();
-use File::Path ();
 
 # --- a primary cache of three 2 MiB files -----------------------------------
 my $cache = PostgreSQL::Test::Utils::tempdir('primary_hf') . '/hub';
@@ -84,7 +83,8 @@ my $hub = PgmlReplHub->start(cache => $cache);
 # The standby waits (prefetch off) while its priority is checked; a long
 # naptime so that the only cycles are the ones a reload or prefetch_now() starts.
 my $rate_kb = 1536;
-my ($primary, $standby, $standby_cache) = prefetch_pair(primary_cache => $cache, hub => $hub, prefix => 'pfn');
+my ($primary, $standby, $standby_cache) = prefetch_pair(primary_cache => $cache, hub => $hub, prefix => 'pfn',
+	standby_conf => "pgml_replication.prefetch = off\n");
 $standby->append_conf('postgresql.conf',
 	"pgml_replication.prefetch = off\npgml_replication.naptime = 60\n"
 	  . "pgml_replication.max_download_rate = ${rate_kb}kB\npgml_replication.max_parallel_downloads = 4\n");
@@ -150,12 +150,6 @@ is(wait_nice($pid, 12), 12, 'a restart applies the lower value: the worker start
 ok($primary->poll_query_until('postgres', 'SELECT count(*) = 3 FROM pgml_repl.hf_manifest'),
 	'the primary published the three files');
 $primary->wait_for_catchup($standby);
-# prefetch_pair() started the standby with prefetch on: before the restart
-# with prefetch off, its first cycle may already have fetched the files
-# (seen in a full run: a 3 ms cycle with nothing left to do). The timed
-# fetch starts from an empty cache; the worker is off, nothing writes there.
-File::Path::rmtree($standby_cache);
-mkdir $standby_cache or die "mkdir $standby_cache: $!";
 my $cycles = prefetch_status($standby, 'cycles');
 set_and_reload($standby, 'prefetch', 'on');
 

@@ -27,7 +27,8 @@ my $total = 0;
 $total += $_ for @sizes;
 
 my $hub = PgmlReplHub->start(cache => $cache);
-my ($primary, $standby, $standby_cache) = prefetch_pair(primary_cache => $cache, hub => $hub, prefix => 'yield');
+my ($primary, $standby, $standby_cache) = prefetch_pair(primary_cache => $cache, hub => $hub, prefix => 'yield',
+	standby_conf => "pgml_replication.prefetch = off\n");
 # A cap low enough that the download outlasts the test's steps, a floor far
 # below it; prefetch off until the readers run.
 $standby->append_conf('postgresql.conf',
