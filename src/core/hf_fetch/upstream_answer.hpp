@@ -6,6 +6,7 @@
 #pragma once
 #include "common/core_only.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -21,9 +22,7 @@ constexpr int64_t kUpstreamChunk = int64_t{64} << 20;
 // 16 streams a file were slower than 4 (the backends compete for the CPU the
 // bytes need); a real link's latency is covered by 4 and max_parallel.
 constexpr int kUpstreamStreamsPerFile = 4;
-inline int upstream_streams_per_file(int configured) {
-	return configured < kUpstreamStreamsPerFile ? configured : kUpstreamStreamsPerFile;
-}
+inline int upstream_streams_per_file(int configured) { return std::min(configured, kUpstreamStreamsPerFile); }
 // A server at max_blob_readers (53300) is asked again after this long.
 constexpr long kUpstreamBusyRetryS = 3;
 

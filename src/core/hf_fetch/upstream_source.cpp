@@ -177,39 +177,43 @@ void UpstreamSource::send_next(Transfer &t) {
 namespace {
 
 void query_failed(UpstreamSource::Transfer &t, TransferEnd e) {
-	if (t.failed_query) return;
 	t.failed_query = true;
 	t.query_end = std::move(e);
 }
 
+enum class Taken { row, end, failed };
+
 // Checks one result of the query in flight: a row must be the next bytes
 // asked for, the end must come after exactly the bytes asked for.
-void take_result(const std::string &label, UpstreamSource::Transfer &t, PGresult *r) {
+Taken take_result(const std::string &label, UpstreamSource::Transfer &t, PGresult *r) {
 	ExecStatusType st = PQresultStatus(r);
 	if (st == PGRES_SINGLE_TUPLE) {
 		int64_t len = PQgetlength(r, 0, 0);
 		if (PQnfields(r) != 1 || PQfformat(r, 0) != 1 || PQgetisnull(r, 0, 0) || len <= 0 ||
-			t.in_flight_got + len > t.in_flight_len)
-			return query_failed(t, TransferEnd{TransferEnd::Kind::retry, true,
-											   label + ": answered a row of blob " + t.blob +
-												   " that is not the next bytes asked for (" + std::to_string(len) +
-												   " bytes, " + std::to_string(t.in_flight_len - t.in_flight_got) +
-												   " still due)",
-											   0});
+			t.in_flight_got + len > t.in_flight_len) {
+			query_failed(t, TransferEnd{TransferEnd::Kind::retry, true,
+										label + ": answered a row of blob " + t.blob +
+											" that is not the next bytes asked for (" + std::to_string(len) +
+											" bytes, " + std::to_string(t.in_flight_len - t.in_flight_got) +
+											" still due)",
+										0});
+			return Taken::failed;
+		}
 		t.in_flight_got += len;
-		return;  // the caller keeps r
+		return Taken::row;
 	}
 	if (st == PGRES_TUPLES_OK) {
-		if (t.in_flight_got != t.in_flight_len)
-			query_failed(t, TransferEnd{TransferEnd::Kind::retry, true,
-										label + ": answered " + std::to_string(t.in_flight_got) + " bytes of blob " +
-											t.blob + " where " + std::to_string(t.in_flight_len) + " were asked",
-										0});
-		return;
+		if (t.in_flight_got == t.in_flight_len) return Taken::end;
+		query_failed(t, TransferEnd{TransferEnd::Kind::retry, true,
+									label + ": answered " + std::to_string(t.in_flight_got) + " bytes of blob " +
+										t.blob + " where " + std::to_string(t.in_flight_len) + " were asked",
+									0});
+		return Taken::failed;
 	}
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorMessage(r);
 	query_failed(t, upstream_error_end(label, t.blob, state ? state : "", msg ? msg : ""));
+	return Taken::failed;
 }
 
 }  // namespace
@@ -232,14 +236,17 @@ void UpstreamSource::query_step(Transfer &t) {
 			c.in_flight = false;
 			break;
 		}
-		bool fine = !t.failed_query;
-		take_result(label_, t, r.get());
-		if (fine && t.failed_query && t.query_end.busy) busy_cap_ = std::max(1, connections_in_use() - 1);
-		if (fine && !t.failed_query && PQresultStatus(r.get()) == PGRES_TUPLES_OK && busy_cap_ > 0 &&
-			++busy_cap_ >= opts_.max_connections)
-			busy_cap_ = 0;
-		// Rows after a failure are read to the end of the query and dropped.
-		if (fine && !t.failed_query && PQresultStatus(r.get()) == PGRES_SINGLE_TUPLE) t.rows.push_back(std::move(r));
+		// After a failure the rest of the query is read and dropped.
+		if (t.failed_query) continue;
+		switch (take_result(label_, t, r.get())) {
+		case Taken::row: t.rows.push_back(std::move(r)); break;
+		case Taken::end:
+			if (busy_cap_ > 0 && ++busy_cap_ >= opts_.max_connections) busy_cap_ = 0;
+			break;
+		case Taken::failed:
+			if (t.query_end.busy) busy_cap_ = std::max(1, connections_in_use() - 1);
+			break;
+		}
 	}
 }
 

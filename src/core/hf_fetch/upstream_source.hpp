@@ -7,8 +7,9 @@
 // A transfer asks its range in chunks (upstream_answer.hpp), one query at a
 // time; each answers rows of 256 KiB in libpq's single-row mode, handed over
 // as they come. A few rows are held at most: while the receiver is paused
-// the socket is not read, and TCP holds the server back. Errors become TransferEnd values (upstream_answer.cpp);
-// nothing throws through libpq, and no message carries the password.
+// the socket is not read, and TCP holds the server back. Errors become
+// TransferEnd values (upstream_answer.cpp); nothing throws through libpq,
+// and no message carries the password.
 #pragma once
 #include "common/core_only.hpp"
 
