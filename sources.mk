@@ -64,7 +64,12 @@ CORE_SRCS = \
 	src/core/hf_fetch/sources_setting.cpp \
 	src/core/hf_fetch/upstream_conninfo.cpp \
 	src/core/hf_fetch/upstream_ping.cpp \
-	src/core/hf_fetch/api_sources.cpp
+	src/core/hf_fetch/api_sources.cpp \
+	src/core/hf_fetch/model_request.cpp \
+	src/core/hf_fetch/api_model_request.cpp \
+	src/core/hf_fetch/hub_api.cpp \
+	src/core/hf_fetch/model_listing.cpp \
+	src/core/hf_fetch/api_models.cpp
 
 SHIM_SRCS = \
 	src/shim/module.c \
@@ -94,7 +99,10 @@ SHIM_SRCS = \
 	src/shim/worker/primary_role.c \
 	src/shim/worker/priority.c \
 	src/shim/worker/load_probe.c \
-	src/shim/worker/yield.c
+	src/shim/worker/yield.c \
+	src/shim/hf_fetch/wanted_models.c \
+	src/shim/hf_fetch/model_status.c \
+	src/shim/worker/models_role.c
 
 UNIT_TEST_SRCS = \
 	test/unit/common/error_test.cpp \
@@ -129,4 +137,7 @@ UNIT_TEST_SRCS = \
 	test/unit/hf_fetch/sources_test.cpp \
 	test/unit/hf_cache/extras_test.cpp \
 	test/unit/hf_fetch/extras_write_test.cpp \
-	test/unit/hf_fetch/upstream_extras_test.cpp
+	test/unit/hf_fetch/upstream_extras_test.cpp \
+	test/unit/hf_fetch/model_request_test.cpp \
+	test/unit/hf_fetch/model_listing_test.cpp \
+	test/unit/hf_fetch/hub_api_test.cpp

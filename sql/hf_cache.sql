@@ -120,7 +120,7 @@ SELECT pgml_repl.hf_revision_problem('main') AS revision_problem,
 
 -- The table keeps its rows in pg_dump and guards its content.
 \set VERBOSITY terse
-SELECT extcondition IS NOT NULL AND array_length(extconfig, 1) = 1 AS dumped
+SELECT extcondition IS NOT NULL AND 'pgml_repl.hf_manifest'::regclass = ANY (extconfig) AS dumped
 FROM pg_extension WHERE extname = 'pgml_replication';
 INSERT INTO pgml_repl.hf_manifest (repo_type, repo_id, revision, path, blob, size)
 VALUES ('kernel', 'x', repeat('a', 40), 'f', repeat('b', 40), 1);

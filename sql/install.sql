@@ -5,7 +5,8 @@ WHERE e.extname = 'pgml_replication';
 
 -- No function of the extension is executable by PUBLIC unless documented:
 -- the hf_*_problem() rules are, because the CHECK constraints of
--- pgml_repl.hf_manifest call them as the inserting role.
+-- pgml_repl.hf_manifest and pgml_repl.wanted_models call them as the
+-- inserting role.
 SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args
 FROM pg_proc p
 WHERE p.pronamespace = 'pgml_repl'::regnamespace

@@ -4,8 +4,9 @@ interoperability tests: writes a cache the way PostgresML does, scans one,
 loads every file of one offline.
 
     hf_client.py --vendor DIR --version V --workdir W COMMAND ...
-      download --endpoint URL --cache DIR SPEC...
-          SPEC is snapshot:TYPE:REPO_ID@REVISION (snapshot_download) or
+      download --endpoint URL --cache DIR [--token T] [--allow P ...] [--ignore P ...] SPEC...
+          SPEC is snapshot:TYPE:REPO_ID@REVISION (snapshot_download, with
+          allow_patterns/ignore_patterns when given) or
           file:TYPE:REPO_ID@REVISION:PATH (hf_hub_download)
       scan --cache DIR
           scan_cache_dir as JSON: {version, warnings, repos: [{type, id,
@@ -92,10 +93,11 @@ def download(hub, args):
         kind, repo_type, repo_id, revision, path = parse_spec(spec)
         if kind == "snapshot":
             where = hub.snapshot_download(repo_id, repo_type=repo_type, revision=revision, cache_dir=args.cache,
-                                          endpoint=args.endpoint)
+                                          endpoint=args.endpoint, token=args.token, allow_patterns=args.allow,
+                                          ignore_patterns=args.ignore)
         else:
             where = hub.hf_hub_download(repo_id, path, repo_type=repo_type, revision=revision, cache_dir=args.cache,
-                                        endpoint=args.endpoint)
+                                        endpoint=args.endpoint, token=args.token)
         print("%s -> %s" % (spec, os.path.relpath(where, args.cache)))
     return 0
 
@@ -161,6 +163,9 @@ def main(argv=None):
     d = sub.add_parser("download")
     d.add_argument("--endpoint", required=True)
     d.add_argument("--cache", required=True)
+    d.add_argument("--token")
+    d.add_argument("--allow", action="append")
+    d.add_argument("--ignore", action="append")
     d.add_argument("specs", nargs="+")
     s = sub.add_parser("scan")
     s.add_argument("--cache", required=True)

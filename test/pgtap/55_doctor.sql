@@ -1,6 +1,6 @@
 -- check() and check_summary(): signatures, privileges, statuses.
 BEGIN;
-SELECT plan(20);
+SELECT plan(23);
 
 SELECT has_function('pgml_repl', 'check', ARRAY[]::name[], 'check() exists');
 SELECT has_function('pgml_repl', 'check_summary', ARRAY[]::name[], 'check_summary() exists');
@@ -57,8 +57,17 @@ RESET ROLE;
 -- The same checks run for both, in the same order.
 SELECT is((SELECT array_agg(check_name) FROM pgml_repl.check()),
           ARRAY['wal_level', 'archive_mode', 'archive_command', 'wal_senders', 'replication_role',
-                'pg_hba_rule', 'blob_fetch', 'archiver', 'standbys', 'hf_manifest'],
+                'pg_hba_rule', 'blob_fetch', 'archiver', 'standbys', 'hf_manifest', 'declared_models'],
           'primary checks, in order');
+-- A declared model that no worker will fetch is an error with a hint; none declared is skipped.
+SELECT is((SELECT status FROM pgml_repl.check() WHERE check_name = 'declared_models'), 'skipped',
+          'declared_models is skipped while nothing is declared');
+SELECT lives_ok($$SELECT pgml_repl.want_model('org/declared-in-55')$$, 'a superuser declares a model');
+SELECT results_eq(
+    $$SELECT status, detail ~ 'org/declared-in-55@main: no_worker', hint ~ 'model_status\(\)'
+      FROM pgml_repl.check() WHERE check_name = 'declared_models'$$,
+    $$VALUES ('error'::text, true, true)$$,
+    'a declared model no worker fetches makes declared_models an error naming it');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -25,7 +25,7 @@ SELECT $$SELECT pg_sleep(0.1) FROM pg_settings WHERE name = 'pgml_replication.hf
 
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(237);
+SELECT plan(291);
 
 CREATE ROLE pgmlr_pm_plain;
 CREATE ROLE pgmlr_pm_monitor IN ROLE pg_monitor;
@@ -113,7 +113,15 @@ INSERT INTO matrix VALUES
  ('check()',                                               false, true,  false, true,
   'SELECT * FROM pgml_repl.check()'),
  ('check_summary()',                                       false, true,  false, true,
-  'SELECT * FROM pgml_repl.check_summary()');
+  'SELECT * FROM pgml_repl.check_summary()'),
+ ('want_model(text, text, text, text[], text[])',          false, false, false, true,
+  'SELECT pgml_repl.want_model(''org/name'')'),
+ ('unwant_model(text, text, text)',                        false, false, false, true,
+  'SELECT pgml_repl.unwant_model(''org/name'')'),
+ ('hf_model_request_problem(text, text, text, text[], text[])', true, true, true, true,
+  'SELECT pgml_repl.hf_model_request_problem(''model'', ''org/name'', ''main'', NULL, NULL)'),
+ ('model_status()',                                        false, true,  false, true,
+  'SELECT * FROM pgml_repl.model_status()');
 
 CREATE TEMP VIEW ext_functions AS
 SELECT p.oid, p.proname || '(' || oidvectortypes(p.proargtypes) || ')' AS fn
@@ -129,7 +137,7 @@ SELECT is(has_schema_privilege(r.role, 'pgml_repl', 'USAGE'), r.col <> 'plain',
           format('USAGE on schema pgml_repl for %s', r.col))
 FROM roles r ORDER BY r.ord;
 
--- 100: EXECUTE per function and role
+-- 116: EXECUTE per function and role
 SELECT is(has_function_privilege(r.role, f.oid, 'EXECUTE'),
           CASE r.col WHEN 'plain' THEN m.plain WHEN 'monitor' THEN m.monitor
                      WHEN 'execprog' THEN m.execprog ELSE m.super END,
@@ -137,14 +145,14 @@ SELECT is(has_function_privilege(r.role, f.oid, 'EXECUTE'),
 FROM matrix m JOIN ext_functions f USING (fn) CROSS JOIN roles r
 ORDER BY m.fn, r.ord;
 
--- 51: the roles without EXECUTE get 42501 from a representative call
+-- 59: the roles without EXECUTE get 42501 from a representative call
 SELECT is(pg_temp.sqlstate_as(r.role, m.call), '42501', format('%s denied to %s', m.fn, r.col))
 FROM matrix m CROSS JOIN roles r
 WHERE NOT CASE r.col WHEN 'plain' THEN m.plain WHEN 'monitor' THEN m.monitor
                      WHEN 'execprog' THEN m.execprog ELSE m.super END
 ORDER BY m.fn, r.ord;
 
--- 19: the non-superuser roles with EXECUTE are not refused (the call may
+-- 22: the non-superuser roles with EXECUTE are not refused (the call may
 -- still fail for other reasons here: no worker, no pgBackRest stanza)
 SELECT isnt(pg_temp.sqlstate_as(r.role, m.call), '42501', format('%s allowed to %s', m.fn, r.col))
 FROM matrix m CROSS JOIN roles r
@@ -153,30 +161,35 @@ WHERE r.col IN ('monitor', 'execprog')
 ORDER BY m.fn, r.ord;
 
 -- ------------------------------------------------------------------
--- pgml_repl.hf_manifest
+-- The tables: pgml_repl.hf_manifest and pgml_repl.wanted_models
 -- ------------------------------------------------------------------
-CREATE TEMP TABLE table_matrix(priv text, plain bool, monitor bool, execprog bool, super bool, stmt text);
+CREATE TEMP TABLE table_matrix(tbl text, priv text, plain bool, monitor bool, execprog bool, super bool, stmt text);
 INSERT INTO table_matrix VALUES
- ('SELECT', false, true,  false, true, 'SELECT * FROM pgml_repl.hf_manifest'),
- ('INSERT', false, false, false, true,
+ ('hf_manifest', 'SELECT', false, true,  false, true, 'SELECT * FROM pgml_repl.hf_manifest'),
+ ('hf_manifest', 'INSERT', false, false, false, true,
   'INSERT INTO pgml_repl.hf_manifest(repo_type, repo_id, revision, path, blob, size) '
   'VALUES (''model'', ''gpt2'', repeat(''a'', 40), ''x'', repeat(''b'', 40), 1)'),
- ('UPDATE', false, false, false, true, 'UPDATE pgml_repl.hf_manifest SET size = size'),
- ('DELETE', false, false, false, true, 'DELETE FROM pgml_repl.hf_manifest');
+ ('hf_manifest', 'UPDATE', false, false, false, true, 'UPDATE pgml_repl.hf_manifest SET size = size'),
+ ('hf_manifest', 'DELETE', false, false, false, true, 'DELETE FROM pgml_repl.hf_manifest'),
+ ('wanted_models', 'SELECT', false, true,  false, true, 'SELECT * FROM pgml_repl.wanted_models'),
+ ('wanted_models', 'INSERT', false, false, false, true,
+  'INSERT INTO pgml_repl.wanted_models(repo_type, repo_id, revision) VALUES (''model'', ''gpt2'', ''main'')'),
+ ('wanted_models', 'UPDATE', false, false, false, true, 'UPDATE pgml_repl.wanted_models SET wanted_at = wanted_at'),
+ ('wanted_models', 'DELETE', false, false, false, true, 'DELETE FROM pgml_repl.wanted_models');
 
--- 16
-SELECT is(has_table_privilege(r.role, 'pgml_repl.hf_manifest', t.priv),
+-- 32
+SELECT is(has_table_privilege(r.role, 'pgml_repl.' || t.tbl, t.priv),
           CASE r.col WHEN 'plain' THEN t.plain WHEN 'monitor' THEN t.monitor
                      WHEN 'execprog' THEN t.execprog ELSE t.super END,
-          format('%s on hf_manifest for %s', t.priv, r.col))
-FROM table_matrix t CROSS JOIN roles r ORDER BY t.priv, r.ord;
+          format('%s on %s for %s', t.priv, t.tbl, r.col))
+FROM table_matrix t CROSS JOIN roles r ORDER BY t.tbl, t.priv, r.ord;
 
--- 11
-SELECT is(pg_temp.sqlstate_as(r.role, t.stmt), '42501', format('%s on hf_manifest denied to %s', t.priv, r.col))
+-- 22
+SELECT is(pg_temp.sqlstate_as(r.role, t.stmt), '42501', format('%s on %s denied to %s', t.priv, t.tbl, r.col))
 FROM table_matrix t CROSS JOIN roles r
 WHERE NOT CASE r.col WHEN 'plain' THEN t.plain WHEN 'monitor' THEN t.monitor
                      WHEN 'execprog' THEN t.execprog ELSE t.super END
-ORDER BY t.priv, r.ord;
+ORDER BY t.tbl, t.priv, r.ord;
 
 -- ------------------------------------------------------------------
 -- Settings

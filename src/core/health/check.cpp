@@ -304,6 +304,27 @@ Check check_hf_manifest(const pgmlr_doctor_facts &f) {
 	return make("hf_manifest", CheckState::Warning, detail, publish);
 }
 
+Check check_declared_models(const pgmlr_doctor_facts &f) {
+	const char *status = "SELECT * FROM pgml_repl.model_status();";
+	if (f.models_declared < 0)
+		return make("declared_models", CheckState::Skipped, "pgml_repl.model_status() is not readable here.");
+	if (f.models_declared == 0)
+		return make("declared_models", CheckState::Skipped, "No model is declared (pgml_repl.want_model()).");
+	if (f.models_failing > 0)
+		return make("declared_models", CheckState::Error,
+					plural(f.models_failing, "declared model", "declared models") + " of " + num(f.models_declared) +
+						" cannot be fetched (first: " + str(f.models_first_problem) + ").",
+					std::string(status) + " Fix the repo id or revision with pgml_repl.unwant_model() and "
+					"pgml_repl.want_model(), set pgml_replication.hf_token for a gated repo, or start the prefetch worker.");
+	if (f.models_ready == f.models_declared)
+		return make("declared_models", CheckState::Ok,
+					"Every declared model is in the cache (" + plural(f.models_declared, "model", "models") + ").");
+	return make("declared_models", CheckState::Warning,
+				num(f.models_ready) + " of " + plural(f.models_declared, "declared model", "declared models") +
+					" in the cache (first not yet: " + str(f.models_first_problem) + ").",
+				std::string(status) + " SELECT pgml_repl.prefetch_now(); starts a cycle at once.");
+}
+
 // ---------------------------------------------------------------- standby
 
 Check check_recovery(const pgmlr_doctor_facts &f) {
@@ -415,7 +436,7 @@ std::vector<Check> run_checks(const pgmlr_doctor_facts &f) {
 	return {check_wal_level(f),		   check_archive_mode(f), check_archive_command(f),
 			check_wal_senders(f),	   check_replication_role(f), check_pg_hba_rule(f),
 			check_blob_fetch(f),	   check_archiver(f),		  check_standbys(f),
-			check_hf_manifest(f)};
+			check_hf_manifest(f),	   check_declared_models(f)};
 }
 
 Summary summarize(const std::vector<Check> &checks) {

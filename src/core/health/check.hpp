@@ -46,6 +46,7 @@ Check check_blob_fetch(const pgmlr_doctor_facts &f);
 Check check_archiver(const pgmlr_doctor_facts &f);
 Check check_standbys(const pgmlr_doctor_facts &f);
 Check check_hf_manifest(const pgmlr_doctor_facts &f);
+Check check_declared_models(const pgmlr_doctor_facts &f);
 Check check_recovery(const pgmlr_doctor_facts &f);
 Check check_wal_receiver(const pgmlr_doctor_facts &f);
 Check check_replay_lag(const pgmlr_doctor_facts &f);

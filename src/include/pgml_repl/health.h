@@ -189,6 +189,10 @@ typedef struct pgmlr_doctor_facts
 	const char *last_archived_wal;
 	const pgmlr_doctor_standby *standbys;
 	int32_t		n_standbys;
+	int32_t		models_declared;	/* rows of model_status(); -1: not readable */
+	int32_t		models_ready;	/* state ready */
+	int32_t		models_failing; /* the Hub refused them, or no worker fetches them */
+	const char *models_first_problem;	/* "model org/x@main: gated: ..." (failing first) */
 
 	/* standby */
 	bool		replay_paused;

@@ -89,6 +89,9 @@ gather_cache(pgmlr_doctor_facts *f)
 	" AND pg_catalog.has_function_privilege(a.oid, 'pgml_repl.hf_cache_extras()', 'EXECUTE')" \
 	" AND pg_catalog.has_table_privilege(a.oid, 'pgml_repl.hf_manifest', 'SELECT'))"
 
+/* model_status() states no later cycle changes by itself. */
+#define MODEL_FAILING_STATES "'repo_not_found', 'revision_not_found', 'gated', 'bad_answer', 'error', 'no_worker', 'invalid'"
+
 static void
 gather_primary(pgmlr_doctor_facts *f)
 {
@@ -174,6 +177,24 @@ gather_primary(pgmlr_doctor_facts *f)
 		standbys[i].detail = pgmlr_spi_string(i, 4);
 	}
 	f->standbys = standbys;
+
+	/* Failing models first, then those not yet in the cache. */
+	f->models_declared = -1;
+	pgmlr_spi_select("SELECT pg_catalog.to_regprocedure('pgml_repl.model_status()') IS NOT NULL"
+					 " AND pg_catalog.has_function_privilege('pgml_repl.model_status()', 'EXECUTE')");
+	if (pgmlr_spi_bool(0, 1))
+	{
+		pgmlr_spi_select("SELECT count(*), count(*) FILTER (WHERE state = 'ready'),"
+						 " count(*) FILTER (WHERE state IN (" MODEL_FAILING_STATES ")),"
+						 " (array_agg(repo_type || ' ' || repo_id || '@' || revision || ': ' || state || ': ' || detail"
+						 "   ORDER BY state IN (" MODEL_FAILING_STATES ") DESC, repo_type, repo_id, revision)"
+						 "   FILTER (WHERE state <> 'ready'))[1]"
+						 " FROM pgml_repl.model_status()");
+		f->models_declared = (int32) pgmlr_spi_int8(0, 1, &isnull);
+		f->models_ready = (int32) pgmlr_spi_int8(0, 2, &isnull);
+		f->models_failing = (int32) pgmlr_spi_int8(0, 3, &isnull);
+		f->models_first_problem = pgmlr_spi_string(0, 4);
+	}
 }
 
 static void

@@ -1,14 +1,16 @@
 /*
  * worker/primary_role.c — the prefetch worker's cycle on the primary:
- * publish the local cache into pgml_repl.hf_manifest, the way
- * publish_hf_manifest() does (the same routine, called directly), so
- * replicas learn what to fetch through the WAL.
+ * fetch the declared models (worker/models_role.c), then publish the local
+ * cache into pgml_repl.hf_manifest, the way publish_hf_manifest() does (the
+ * same routine, called directly), so replicas learn what to fetch through
+ * the WAL.
  */
 #include "worker/standby_role.h"
 
 #include <stdio.h>
 
 #include "pgstat.h"
+#include "postmaster/interrupt.h"
 #include "worker/state.h"
 #include "hf_cache/manifest_table.h"
 
@@ -36,6 +38,10 @@ pgmlr_prefetch_primary_cycle(void)
 		return;
 	/* A promoted standby's refusals were about the manifest it received. */
 	pgmlr_prefetch_clear_refusals();
+
+	pgmlr_prefetch_models_pass();
+	if (ShutdownRequestPending)
+		return;
 
 	pgmlr_prefetch_set_state("primary", "publishing", NULL);
 	if (!pgmlr_prefetch_in_transaction(publish_manifest, &refused))

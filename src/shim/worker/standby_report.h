@@ -26,6 +26,9 @@ typedef struct SourcePass
 	const char *label;			/* "upstream HOST:PORT"; NULL for the Hub */
 	bool		hub_follows;	/* a Hub pass comes after this one */
 	HTAB	   *earlier_failures;	/* blob -> why, from the earlier pass; NULL: none */
+	/* Adds the pass's rows to the job and returns how many; NULL: the replicated manifest. */
+	int64		(*add_rows) (pgmlr_fetch_job *job, void *arg);
+	void	   *add_rows_arg;
 	/* results */
 	pgmlr_fetch_progress progress;
 	int64		rows;

@@ -50,6 +50,9 @@ static int	current_job_fds = 0;	/* descriptors reserved for its connections */
 /* Host pauses and held files, from one cycle's job to the next (pgml_repl/hf_fetch.h). */
 static pgmlr_fetch_memory *fetch_memory = NULL;
 
+/* Whose pass runs: the standby's cycle, or the primary's declared models. */
+static const char *pass_role = "standby";
+
 static void
 release_current_job(void)
 {
@@ -149,7 +152,25 @@ static void
 record_cycle_error(const char *message)
 {
 	pgmlr_prefetch_record_error(message);
-	pgmlr_prefetch_set_state("standby", "error", message);
+	pgmlr_prefetch_set_state(pass_role, "error", message);
+}
+
+bool
+pgmlr_prefetch_hub_access(char **endpoint, char **token)
+{
+	pgmlr_status st;
+
+	/* The setting, else the huggingface_hub environment (hub_env.hpp). */
+	*endpoint = NULL;
+	*token = pgmlr_take_string(pgmlr_hf_hub_token(pgmlr_hf_token_setting(), &st));
+	if (st.code == PGMLR_OK)
+		*endpoint = pgmlr_take_string(pgmlr_hf_hub_endpoint(pgmlr_hf_endpoint, &st));
+	if (st.code != PGMLR_OK)
+	{
+		record_cycle_error(st.message);
+		return false;
+	}
+	return true;
 }
 
 static bool
@@ -171,14 +192,8 @@ start_job(const char *cache_root, const SourcePass *pass)
 	}
 	else
 	{
-		/* The setting, else the huggingface_hub environment (hub_env.hpp). */
-		token = pgmlr_take_string(pgmlr_hf_hub_token(pgmlr_hf_token_setting(), &st));
-		endpoint = st.code == PGMLR_OK ? pgmlr_take_string(pgmlr_hf_hub_endpoint(pgmlr_hf_endpoint, &st)) : NULL;
-		if (st.code != PGMLR_OK)
-		{
-			record_cycle_error(st.message);
+		if (!pgmlr_prefetch_hub_access(&endpoint, &token))
 			return false;
-		}
 		opts.endpoint = endpoint;
 		opts.token = token;
 		opts.ca_file = (pgmlr_hf_ca_file && pgmlr_hf_ca_file[0]) ? pgmlr_hf_ca_file : NULL;
@@ -218,8 +233,8 @@ start_job(const char *cache_root, const SourcePass *pass)
 }
 
 /* The cache folder, resolved the way hf_cache_manifest() resolves it. */
-static char *
-cache_root(bool mkdir_if_missing)
+char *
+pgmlr_prefetch_cache_root(bool mkdir_if_missing)
 {
 	pgmlr_status st;
 	char	   *dir = pgmlr_hf_default_cache_dir(pgmlr_hf_cache_dir, &st);
@@ -272,7 +287,7 @@ upstream_answers(const SourcePass *pass)
 	bool		answered;
 	int			fd;
 
-	pgmlr_prefetch_set_state("standby", "connecting", pass->label);
+	pgmlr_prefetch_set_state(pass_role, "connecting", pass->label);
 	/* Its socket counts against max_files_per_process too. */
 	fd = pgmlr_reserve_fetch_fds(1);
 	answered = fd == 1 && pgmlr_upstream_ping(pass->conninfo, UPSTREAM_PING_TIMEOUT_MS, &ShutdownRequestPending, &st);
@@ -287,7 +302,7 @@ upstream_answers(const SourcePass *pass)
 			 pass->hub_follows ? "; fetching from the Hub instead" : "");
 	report_failure(message, NULL, st.hint);
 	if (!pass->hub_follows)
-		pgmlr_prefetch_set_state("standby", "error", message);
+		pgmlr_prefetch_set_state(pass_role, "error", message);
 	return false;
 }
 
@@ -309,16 +324,21 @@ run_pass(const char *root, SourcePass *pass)
 
 	if (!start_job(root, pass))
 		return;
-	pgmlr_prefetch_set_state("standby", "scanning", "reading the manifest and the local cache");
-	memset(&load, 0, sizeof(load));
-	load.job = current_job;
-	if (!pgmlr_prefetch_in_transaction(load_manifest, &load))
+	if (pass->add_rows != NULL)
+		pass->rows = pass->add_rows(current_job, pass->add_rows_arg);
+	else
 	{
-		release_current_job();
-		pgmlr_prefetch_set_state("standby", "error", "reading pgml_repl.hf_manifest failed; see last_error");
-		return;
+		pgmlr_prefetch_set_state(pass_role, "scanning", "reading the manifest and the local cache");
+		memset(&load, 0, sizeof(load));
+		load.job = current_job;
+		if (!pgmlr_prefetch_in_transaction(load_manifest, &load))
+		{
+			release_current_job();
+			pgmlr_prefetch_set_state(pass_role, "error", "reading pgml_repl.hf_manifest failed; see last_error");
+			return;
+		}
+		pass->rows = load.rows;
 	}
-	pass->rows = load.rows;
 
 	pgmlr_fetch_plan(current_job, &st);
 	if (st.code != PGMLR_OK)
@@ -460,7 +480,8 @@ pgmlr_prefetch_standby_cycle(void)
 
 	if (!pgmlr_prefetch_extension_ready("standby"))
 		return;
-	if ((root = cache_root(true)) == NULL)
+	pass_role = "standby";
+	if ((root = pgmlr_prefetch_cache_root(true)) == NULL)
 		return;
 	pgmlr_cycle_sources(&sources);
 
@@ -523,4 +544,18 @@ pgmlr_prefetch_standby_cycle(void)
 	release_current_job();
 	if (earlier != NULL)
 		hash_destroy(earlier);
+}
+
+/*
+ * The primary's declared models: one pass from the Hub over the rows
+ * add_rows gives, through the same job, progress and queue a standby's
+ * pass uses. The job is released before returning.
+ */
+void
+pgmlr_prefetch_run_rows_pass(const char *root, SourcePass *pass)
+{
+	pass_role = "primary";
+	run_pass(root, pass);
+	pgmlr_prefetch_clear_current();
+	release_current_job();
 }

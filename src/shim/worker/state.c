@@ -197,7 +197,6 @@ pgmlr_prefetch_record_progress(const pgmlr_fetch_progress *p, const char *state,
 {
 	shown = Min(shown, PREFETCH_QUEUE_SLOTS);
 	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
-	strlcpy(prefetch_shared->role, "standby", sizeof(prefetch_shared->role));
 	strlcpy(prefetch_shared->state, state, sizeof(prefetch_shared->state));
 	strlcpy(prefetch_shared->detail, detail ? detail : "", sizeof(prefetch_shared->detail));
 	prefetch_shared->files_wanted = p->files_wanted;
@@ -219,6 +218,34 @@ pgmlr_prefetch_record_progress(const pgmlr_fetch_progress *p, const char *state,
 	prefetch_shared->queue_total = queued;
 	prefetch_shared->queue_len = shown;
 	memcpy(prefetch_shared->queue, slots, sizeof(PrefetchQueueSlot) * shown);
+	LWLockRelease(prefetch_shared->lock);
+}
+
+void
+pgmlr_prefetch_record_models(int n, const PrefetchModelSlot *slots)
+{
+	n = Min(n, PREFETCH_MODEL_SLOTS);
+	LWLockAcquire(prefetch_shared->lock, LW_EXCLUSIVE);
+	prefetch_shared->models_len = n;
+	if (n > 0)
+		memcpy(prefetch_shared->models, slots, sizeof(PrefetchModelSlot) * n);
+	LWLockRelease(prefetch_shared->lock);
+}
+
+void
+pgmlr_prefetch_read_models(PrefetchModelsView *out)
+{
+	out->shmem = prefetch_shared != NULL;
+	out->worker_pid = 0;
+	out->role[0] = '\0';
+	out->len = 0;
+	if (!out->shmem)
+		return;
+	LWLockAcquire(prefetch_shared->lock, LW_SHARED);
+	out->worker_pid = prefetch_shared->worker_pid;
+	strlcpy(out->role, prefetch_shared->role, sizeof(out->role));
+	out->len = prefetch_shared->models_len;
+	memcpy(out->models, prefetch_shared->models, sizeof(PrefetchModelSlot) * out->len);
 	LWLockRelease(prefetch_shared->lock);
 }
 

@@ -21,6 +21,8 @@
 #define PREFETCH_NAME_LEN		256
 #define PREFETCH_PATH_LEN		512
 #define PREFETCH_ERROR_LEN		512
+/* Declared models whose state model_status() shows; more are still fetched. */
+#define PREFETCH_MODEL_SLOTS	256
 
 /* A file not yet in the cache, or a manifest row the worker refused. */
 typedef struct PrefetchQueueSlot
@@ -36,6 +38,25 @@ typedef struct PrefetchQueueSlot
 	char		last_error[PREFETCH_ERROR_LEN];	/* for refused and held: the reason */
 	TimestampTz next_try_at;	/* held or retrying: the next try; 0: none */
 } PrefetchQueueSlot;
+
+/*
+ * A declared model as the primary's last cycle saw it (model_status()).
+ * Counts are -1 while unknown (not resolved yet).
+ */
+typedef struct PrefetchModelSlot
+{
+	char		repo_type[16];
+	char		repo_id[PREFETCH_NAME_LEN];
+	char		revision[PREFETCH_NAME_LEN];
+	char		commit[41];		/* "" until resolved */
+	int64		files_wanted;
+	int64		files_present;
+	int64		bytes_wanted;
+	int64		bytes_present;
+	char		state[24];		/* resolving, downloading, ready, incomplete, and the Hub's refusals */
+	char		detail[PREFETCH_ERROR_LEN];
+	TimestampTz checked_at;
+} PrefetchModelSlot;
 
 /*
  * One instance in shared memory, written by the worker, read by the status
@@ -88,7 +109,19 @@ typedef struct PrefetchShared
 	int32		refused_len;	/* refused slots filled (the first ones) */
 	PrefetchQueueSlot queue[PREFETCH_QUEUE_SLOTS];
 	PrefetchQueueSlot refused[PREFETCH_REFUSED_SLOTS];
+	int32		models_len;		/* model slots filled */
+	PrefetchModelSlot models[PREFETCH_MODEL_SLOTS];
 } PrefetchShared;
+
+/* What model_status() reads, copied under the lock. */
+typedef struct PrefetchModelsView
+{
+	bool		shmem;			/* the library was preloaded */
+	pid_t		worker_pid;		/* 0: no worker runs */
+	char		role[16];
+	int			len;
+	PrefetchModelSlot models[PREFETCH_MODEL_SLOTS];
+} PrefetchModelsView;
 
 /* Called from _PG_init while shared_preload_libraries is processed. */
 extern void pgmlr_prefetch_shmem_init(void);
@@ -114,10 +147,15 @@ extern void pgmlr_prefetch_cycle_finished(int naptime_s);
 extern void pgmlr_prefetch_record_publish(int64 added, int64 removed, int64 refused);
 extern void pgmlr_prefetch_clear_refusals(void);
 
+/* Primary: the declared models' state (slots[0..n), at most PREFETCH_MODEL_SLOTS). */
+extern void pgmlr_prefetch_record_models(int n, const PrefetchModelSlot *slots);
+/* A copy of the models' state and the worker's presence, for model_status(). */
+extern void pgmlr_prefetch_read_models(PrefetchModelsView *out);
+
 /* Standby: the refused rows (slots[0..shown)) and their total. */
 extern void pgmlr_prefetch_record_refusals(int64 total, int shown, const PrefetchQueueSlot *slots);
 /*
- * Standby: the job's progress, the head of its queue (slots[0..shown) of
+ * A fetch pass (standby, or the primary's declared models): the job's progress, the head of its queue (slots[0..shown) of
  * queued), and failure as last_error when it is new ("" keeps last_error).
  */
 extern void pgmlr_prefetch_record_progress(const pgmlr_fetch_progress *p, const char *state,

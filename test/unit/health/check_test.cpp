@@ -39,6 +39,8 @@ pgmlr_doctor_facts healthy_primary() {
 	f.cache_dir = "/cache/hub";
 	f.cache_dir_exists = true;
 	f.manifest_files = 9;
+	f.models_declared = 2;
+	f.models_ready = 2;
 	f.cache_files = 9;
 	return f;
 }
@@ -90,11 +92,12 @@ TEST(Doctor, HealthyPrimaryAllOkInOrder) {
 		expect(c, CheckState::Ok);
 	}
 	EXPECT_EQ(names, (std::vector<std::string>{"wal_level", "archive_mode", "archive_command", "wal_senders",
-											   "replication_role", "pg_hba_rule", "blob_fetch", "archiver", "standbys", "hf_manifest"}));
+											   "replication_role", "pg_hba_rule", "blob_fetch", "archiver", "standbys", "hf_manifest",
+											   "declared_models"}));
 	auto s = pgmlr::summarize(checks);
 	EXPECT_EQ(s.status, "ok");
 	EXPECT_EQ(s.exit_code, 0);
-	EXPECT_EQ(s.detail, "10 checks ok");
+	EXPECT_EQ(s.detail, "11 checks ok");
 }
 
 TEST(Doctor, HealthyStandbyAllOkInOrder) {
@@ -232,6 +235,23 @@ TEST(Doctor, Standbys) {
 	expect(pgmlr::check_standbys(f), CheckState::Warning, "2 standbys connected: A lags. B ok.", "replication_status()");
 	rows[2].status = "error";
 	expect(pgmlr::check_standbys(f), CheckState::Error);
+}
+
+TEST(Doctor, DeclaredModels) {
+	auto f = healthy_primary();
+	expect(pgmlr::check_declared_models(f), CheckState::Ok, "Every declared model is in the cache (2 models)");
+	f.models_ready = 1;
+	f.models_first_problem = "model org/b@main: downloading: commit abc: 1 of 4 files in the cache so far";
+	expect(pgmlr::check_declared_models(f), CheckState::Warning,
+		   "1 of 2 declared models in the cache (first not yet: model org/b@main: downloading", "prefetch_now()");
+	f.models_failing = 1;
+	f.models_first_problem = "model org/nope@main: repo_not_found: the Hub answered 404";
+	expect(pgmlr::check_declared_models(f), CheckState::Error,
+		   "1 declared model of 2 cannot be fetched (first: model org/nope@main: repo_not_found", "hf_token");
+	f.models_declared = 0;
+	expect(pgmlr::check_declared_models(f), CheckState::Skipped, "No model is declared");
+	f.models_declared = -1;
+	expect(pgmlr::check_declared_models(f), CheckState::Skipped, "not readable");
 }
 
 TEST(Doctor, HfManifest) {
@@ -374,7 +394,7 @@ TEST(Doctor, CApi) {
 	pgmlr_status st;
 	pgmlr_doctor_report *r = pgmlr_doctor_run(&f, &st);
 	ASSERT_EQ(st.code, PGMLR_OK);
-	ASSERT_EQ(pgmlr_doctor_count(r), 10);
+	ASSERT_EQ(pgmlr_doctor_count(r), 11);
 	pgmlr_doctor_check c;
 	ASSERT_TRUE(pgmlr_doctor_get(r, 1, &c));
 	EXPECT_STREQ(c.check_name, "archive_mode");
@@ -382,7 +402,7 @@ TEST(Doctor, CApi) {
 	ASSERT_NE(c.hint, nullptr);
 	ASSERT_TRUE(pgmlr_doctor_get(r, 0, &c));
 	EXPECT_EQ(c.hint, nullptr);
-	EXPECT_FALSE(pgmlr_doctor_get(r, 10, &c));
+	EXPECT_FALSE(pgmlr_doctor_get(r, 11, &c));
 	pgmlr_doctor_summary s;
 	pgmlr_doctor_summarize(r, &s);
 	EXPECT_STREQ(s.status, "error");
