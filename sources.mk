@@ -90,6 +90,7 @@ SHIM_SRCS = \
 	src/shim/hf_cache/manifest_table.c \
 	src/shim/hf_cache/blob_read.c \
 	src/shim/hf_cache/extras.c \
+	src/shim/hf_cache/large_send.c \
 	src/shim/gucs.c \
 	src/shim/worker/state.c \
 	src/shim/worker/main.c \

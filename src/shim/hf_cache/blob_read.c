@@ -33,6 +33,7 @@
 #include "storage/lock.h"
 #include "utils/builtins.h"
 #include "pgml_repl/hf_cache.h"
+#include "hf_cache/large_send.h"
 #include "hf_cache/manifest_table.h"
 
 PG_FUNCTION_INFO_V1(pgmlr_hf_blob_read);
@@ -219,6 +220,7 @@ static void
 uncork_callback(void *arg)
 {
 	set_tcp_cork(0);
+	pgmlr_large_send_end();
 }
 
 /*
@@ -263,6 +265,7 @@ pgmlr_hf_blob_read_rows(PG_FUNCTION_ARGS)
 		state->uncork.func = uncork_callback;
 		MemoryContextRegisterResetCallback(fctx->multi_call_memory_ctx, &state->uncork);
 		set_tcp_cork(1);
+		pgmlr_large_send_begin();
 		MemoryContextSwitchTo(old);
 		fctx->user_fctx = state;
 	}
