@@ -19,6 +19,7 @@
 #include "common/unique_fd.hpp"
 #include "hf_cache/extras.hpp"
 #include "hf_cache/names.hpp"
+#include "hf_fetch/curl_options.hpp"
 #include "hf_fetch/rate_limit_headers.hpp"
 
 namespace pgmlr::hf_fetch {
@@ -214,19 +215,10 @@ ApiAnswer hub_api_get(const HubApiOptions &opts, const std::string &url, int64_t
 		a.token_sent = true;
 	}
 	add_header("Accept: application/json");
-	curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (!opts.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, opts.ca_file.c_str());
+	set_hub_request_options(e, url, opts.ca_file);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(left));
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(left, 15000)));
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // gzip if libcurl has it; the cap counts decoded bytes
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "pgml_replication/0.1");
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &c);

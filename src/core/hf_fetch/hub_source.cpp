@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <strings.h>
 
+#include "hf_fetch/curl_options.hpp"
 #include "hf_fetch/hub_answer.hpp"
 #include "hf_fetch/rows.hpp"
 
@@ -179,19 +180,10 @@ SourceTransfer *HubSource::start(const BlobTask &task, ByteRange range, BlobRece
 	t.easy = e;
 	transfers_.push_back(std::move(owned));
 	t.url = resolve_url(opts_.endpoint, task.source);
-	curl_easy_setopt(e, CURLOPT_URL, t.url.c_str());
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (!opts_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, opts_.ca_file.c_str());
+	set_hub_request_options(e, t.url, opts_.ca_file);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts_.connect_timeout_ms));
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(opts_.low_speed_limit));
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(opts_.low_speed_time_s));
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "pgml_replication/0.1");
 	// Large bodies get a large receive buffer; a small file's would be
 	// fresh pages (a fault each) allocated for every transfer. A ranged
 	// stream gets at most 128 KiB: a job may run 64 of them, and each is

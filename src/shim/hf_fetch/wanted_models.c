@@ -172,25 +172,37 @@ text_array_datum(const char *const *items, int n)
  * (when it was first wanted). SECURITY DEFINER in SQL, so the write runs as
  * the extension's owner; who may call it is EXECUTE's business.
  */
+/*
+ * What want_model() and unwant_model() do before they write: the arguments
+ * checked (patterns only for want_model), the primary required, and the
+ * key (repo_type, repo_id, revision) as the first three values.
+ */
+static void
+begin_write(FunctionCallInfo fcinfo, const char *fn, pgmlr_model_request *req, Datum *values)
+{
+	pgmlr_status st;
+	char	   *message = psprintf("%s() cannot run on a standby", fn);
+	char	   *hint = psprintf("Call %s() on the primary.", fn);
+
+	if (!request_from_args(fcinfo, strcmp(fn, "want_model") == 0, req, &st))
+		report_refusal(&st);
+	pgmlr_refuse_on_standby(message, "pgml_repl.wanted_models is written on the primary and replicates to standbys.",
+							hint);
+	values[0] = CStringGetTextDatum(req->repo_type);
+	values[1] = CStringGetTextDatum(req->repo_id);
+	values[2] = CStringGetTextDatum(req->revision);
+}
+
 PG_FUNCTION_INFO_V1(pgmlr_want_model);
 Datum
 pgmlr_want_model(PG_FUNCTION_ARGS)
 {
 	pgmlr_model_request req;
-	pgmlr_status st;
 	Oid			argtypes[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID};
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 
-	if (!request_from_args(fcinfo, true, &req, &st))
-		report_refusal(&st);
-	pgmlr_refuse_on_standby("want_model() cannot run on a standby",
-							"pgml_repl.wanted_models is written on the primary and replicates to standbys.",
-							"Call want_model() on the primary.");
-
-	values[0] = CStringGetTextDatum(req.repo_type);
-	values[1] = CStringGetTextDatum(req.repo_id);
-	values[2] = CStringGetTextDatum(req.revision);
+	begin_write(fcinfo, "want_model", &req, values);
 	/* rebuilt from the checked strings, so the row's arrays start at 1 */
 	values[3] = req.allow_patterns ? text_array_datum(req.allow_patterns, req.n_allow) : (Datum) 0;
 	values[4] = req.ignore_patterns ? text_array_datum(req.ignore_patterns, req.n_ignore) : (Datum) 0;
@@ -221,20 +233,11 @@ Datum
 pgmlr_unwant_model(PG_FUNCTION_ARGS)
 {
 	pgmlr_model_request req;
-	pgmlr_status st;
 	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
 	Datum		values[3];
 	uint64		deleted;
 
-	if (!request_from_args(fcinfo, false, &req, &st))
-		report_refusal(&st);
-	pgmlr_refuse_on_standby("unwant_model() cannot run on a standby",
-							"pgml_repl.wanted_models is written on the primary and replicates to standbys.",
-							"Call unwant_model() on the primary.");
-
-	values[0] = CStringGetTextDatum(req.repo_type);
-	values[1] = CStringGetTextDatum(req.repo_id);
-	values[2] = CStringGetTextDatum(req.revision);
+	begin_write(fcinfo, "unwant_model", &req, values);
 	pgmlr_spi_connect();
 	deleted = pgmlr_spi_exec_args("DELETE FROM " WANTED_TABLE
 								  " WHERE repo_type = $1 AND repo_id = $2 AND revision = $3",

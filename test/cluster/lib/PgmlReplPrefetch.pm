@@ -15,7 +15,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(fixture_cache prefetch_pair cache_listing same_cache wait_prefetch_complete
   prefetch_status add_cache_file add_sparse_file bad_blobs read_ref wait_standby_idle partial_files
-  wait_prefetch_until cli_manifest_rows wait_tcp_login);
+  wait_prefetch_until cli_manifest_rows wait_tcp_login write_file);
 
 # Builds the fixture caches (test/fixtures/build_hf_cache.py) in a temp folder;
 # returns that folder (the healthy cache is <folder>/hub).
@@ -105,6 +105,15 @@ sub same_cache
 	my @extra = grep { !$w{$_} } sort keys %g;
 	ok($got eq $want, $name) or diag(join("\n", (map {"missing: $_"} @missing), (map {"extra: $_"} @extra)));
 	return $got eq $want;
+}
+
+# Writes $content to $path, raw bytes, no newline added.
+sub write_file
+{
+	my ($path, $content) = @_;
+	open my $fh, '>:raw', $path or die "$path: $!";
+	print $fh $content;
+	close $fh or die "$path: $!";
 }
 
 sub read_ref

@@ -139,12 +139,5 @@ is(read_ref("$standby_cache/models--org--tagged/refs/main"), $commit_b, 'the rep
 same_cache($standby_cache, $primary_cache, 'the replica\'s cache still equals the primary\'s');
 is(join(',', bad_blobs($standby_cache)), '', 'every replica blob hashes to its name');
 
-sub write_file
-{
-	my ($path, $content) = @_;
-	open my $fh, '>:raw', $path or die "$path: $!";
-	print $fh $content;
-	close $fh;
-}
 
 done_testing();

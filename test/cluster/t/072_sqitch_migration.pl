@@ -121,12 +121,5 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM pgml_repl.model_status()')
 $node->safe_psql('postgres', 'SELECT pgml_repl.prefetch_now()');
 ok(-f "$cache/$folder/snapshots/$commit/model.safetensors", 'the cache keeps the files (never deleted)');
 
-sub write_file
-{
-	my ($path, $content) = @_;
-	open my $fh, '>', $path or die "$path: $!";
-	print $fh $content;
-	close $fh;
-}
 
 done_testing();

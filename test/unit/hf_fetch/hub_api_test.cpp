@@ -10,6 +10,7 @@
 #include "pgml_repl/hf_fetch.h"
 #include "pgml_repl/hf_models.h"
 #include "temp_files.hpp"
+#include "test_hub_process.hpp"
 
 #include <gtest/gtest.h>
 
@@ -60,52 +61,6 @@ std::string http(const std::string &url, const std::string *post_body) {
 	return out;
 }
 
-// Starts hub_server.py; *port from its "READY <port> <cdn_port>" line, 0 if
-// it did not come up within 15 s.
-pid_t spawn_hub(const std::vector<std::string> &args, int *port) {
-	*port = 0;
-	int fds[2];
-	if (pipe(fds) != 0) return -1;
-	const std::string script = (fs::path(__FILE__).parent_path().parent_path().parent_path() / "hub" / "hub_server.py").string();
-	std::vector<std::string> store = {"/usr/bin/python3", script};
-	store.insert(store.end(), args.begin(), args.end());
-	pid_t pid = fork();
-	if (pid == 0) {
-		std::vector<char *> argv;
-		for (auto &a : store) argv.push_back(const_cast<char *>(a.c_str()));
-		argv.push_back(nullptr);
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execv(argv[0], argv.data());
-		_exit(127);
-	}
-	close(fds[1]);
-	std::string line;
-	auto deadline = Clock::now() + std::chrono::seconds(15);
-	while (line.find('\n') == std::string::npos && Clock::now() < deadline) {
-		pollfd p{fds[0], POLLIN, 0};
-		if (poll(&p, 1, 200) <= 0) continue;
-		char buf[128];
-		ssize_t n = read(fds[0], buf, sizeof buf);
-		if (n <= 0) break;
-		line.append(buf, static_cast<size_t>(n));
-	}
-	close(fds[0]);
-	int cdn = 0;
-	if (sscanf(line.c_str(), "READY %d %d", port, &cdn) != 2) *port = 0;
-	return pid;
-}
-
-void stop_hub(pid_t pid) {
-	if (pid <= 0) return;
-	kill(pid, SIGTERM);
-	int status;
-	for (int i = 0; i < 50 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(100000);
-	if (waitpid(pid, &status, WNOHANG) == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
-}
 
 size_t count(const std::string &hay, const std::string &needle) {
 	size_t n = 0;
@@ -199,12 +154,12 @@ protected:
 		src_->ref("datasets--squad", "main", c3_);
 		src_->file("models--org--gated", c1_, "weights.bin", std::string(100, 'g'), true);
 		src_->ref("models--org--gated", "main", c1_);
-		pid_ = spawn_hub({"--cache", src_->root, "--port", "0", "--gated", "org/gated", "--token", kToken,
+		pid_ = test_hub::spawn_hub("/usr/bin/python3", {"--cache", src_->root, "--port", "0", "--gated", "org/gated", "--token", kToken,
 						  "--tree-page-size", "2"},
 						 &port_);
 	}
 	static void TearDownTestSuite() {
-		stop_hub(pid_);
+		test_hub::stop_hub(pid_);
 		delete src_;
 		src_ = nullptr;
 	}

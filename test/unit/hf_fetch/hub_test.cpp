@@ -6,6 +6,7 @@
 #include "hf_fetch/hub_source.hpp"
 #include "pgml_repl/hf_fetch.h"
 #include "temp_files.hpp"
+#include "test_hub_process.hpp"
 
 #include <gtest/gtest.h>
 
@@ -146,53 +147,6 @@ std::string find_python() {
 
 const std::string kSecret = "hf_secret_token";
 
-// Starts test/hub/hub_server.py with args; returns its pid and sets *port
-// from its "READY <port> <cdn_port>" line (0 when it did not come up in 15 s).
-pid_t spawn_hub(const std::string &python, const std::vector<std::string> &args, int *port) {
-	*port = 0;
-	int fds[2];
-	if (pipe(fds) != 0) return -1;
-	std::string script = fs::path(__FILE__).parent_path().parent_path().parent_path() / "hub" / "hub_server.py";
-	std::vector<std::string> argv_store = {python, script};
-	argv_store.insert(argv_store.end(), args.begin(), args.end());
-	pid_t pid = fork();
-	if (pid == 0) {
-		std::vector<char *> argv;
-		for (auto &a : argv_store) argv.push_back(const_cast<char *>(a.c_str()));
-		argv.push_back(nullptr);
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execv(argv[0], argv.data());
-		_exit(127);
-	}
-	close(fds[1]);
-	std::string line;
-	auto deadline = Clock::now() + std::chrono::seconds(15);
-	while (line.find('\n') == std::string::npos && Clock::now() < deadline) {
-		pollfd p{fds[0], POLLIN, 0};
-		if (poll(&p, 1, 200) <= 0) continue;
-		char buf[128];
-		ssize_t n = read(fds[0], buf, sizeof buf);
-		if (n <= 0) break;
-		line.append(buf, static_cast<size_t>(n));
-	}
-	close(fds[0]);
-	int cdn = 0;
-	if (sscanf(line.c_str(), "READY %d %d", port, &cdn) != 2) *port = 0;
-	return pid;
-}
-
-// SIGTERM, then SIGKILL after 5 s.
-void stop_hub(pid_t pid) {
-	if (pid <= 0) return;
-	kill(pid, SIGTERM);
-	int status;
-	for (int i = 0; i < 50 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(100000);
-	if (waitpid(pid, &status, WNOHANG) == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
-}
 
 struct Rows {
 	std::vector<std::string> store;  // keeps the c strings alive
@@ -288,11 +242,11 @@ protected:
 		};
 		for (auto &r : repos_) build_repo(src_, r);
 
-		pid_ = spawn_hub(python, {"--cache", src_, "--port", "0", "--gated", "org/gated", "--token", kSecret}, &port_);
+		pid_ = test_hub::spawn_hub(python, {"--cache", src_, "--port", "0", "--gated", "org/gated", "--token", kSecret}, &port_);
 	}
 
 	static void TearDownTestSuite() {
-		stop_hub(pid_);
+		test_hub::stop_hub(pid_);
 		if (!src_.empty()) fs::remove_all(src_);
 	}
 
@@ -826,11 +780,11 @@ protected:
 		repo_ = Repo{"model", "org/tls", std::string(40, 'e'), "main",
 					 {{"model.safetensors", random_bytes(200000, 7), true}, {"config.json", "{}", false}}};
 		build_repo(dir_ + "/src", repo_);
-		pid_ = spawn_hub(python, {"--cache", dir_ + "/src", "--port", "0", "--tls-cert", dir_ + "/cert.pem",
+		pid_ = test_hub::spawn_hub(python, {"--cache", dir_ + "/src", "--port", "0", "--tls-cert", dir_ + "/cert.pem",
 								  "--tls-key", dir_ + "/key.pem"}, &port_);
 	}
 	static void TearDownTestSuite() {
-		stop_hub(pid_);
+		test_hub::stop_hub(pid_);
 		if (!dir_.empty()) fs::remove_all(dir_);
 	}
 	void SetUp() override {
