@@ -1,7 +1,8 @@
 /*
  * worker/standby_role.c — the prefetch worker's cycle on a standby: read the
  * replicated manifest (hf_cache/manifest_table.c) and fetch what the local
- * cache lacks. The primary's cycle is worker/primary_role.c.
+ * cache lacks. The primary's cycle is worker/primary_role.c; its declared
+ * models (worker/models_role.c) run one pass through the same job here.
  */
 #include "worker/standby_role.h"
 
@@ -50,7 +51,8 @@ static int	current_job_fds = 0;	/* descriptors reserved for its connections */
 /* Host pauses and held files, from one cycle's job to the next (pgml_repl/hf_fetch.h). */
 static pgmlr_fetch_memory *fetch_memory = NULL;
 
-/* Whose pass runs: the standby's cycle, or the primary's declared models. */
+/* Whose cycle runs (set by pgmlr_prefetch_extension_ready, which both call
+ * first): a standby's, or the primary's declared models' pass. */
 static const char *pass_role = "standby";
 
 static void
@@ -105,6 +107,7 @@ pgmlr_prefetch_extension_ready(const char *role)
 {
 	bool		installed = false;
 
+	pass_role = role;
 	if (!pgmlr_prefetch_in_transaction(check_extension, &installed))
 		return false;
 	if (!installed)
@@ -480,7 +483,6 @@ pgmlr_prefetch_standby_cycle(void)
 
 	if (!pgmlr_prefetch_extension_ready("standby"))
 		return;
-	pass_role = "standby";
 	if ((root = pgmlr_prefetch_cache_root(true)) == NULL)
 		return;
 	pgmlr_cycle_sources(&sources);
@@ -554,7 +556,6 @@ pgmlr_prefetch_standby_cycle(void)
 void
 pgmlr_prefetch_run_rows_pass(const char *root, SourcePass *pass)
 {
-	pass_role = "primary";
 	run_pass(root, pass);
 	pgmlr_prefetch_clear_current();
 	release_current_job();
