@@ -309,7 +309,7 @@ Check check_declared_models(const pgmlr_doctor_facts &f) {
 	if (f.models_declared < 0)
 		return make("declared_models", CheckState::Skipped, "pgml_repl.model_status() is not readable here.");
 	if (f.models_declared == 0)
-		return make("declared_models", CheckState::Skipped, "No model is declared (pgml_repl.want_model()).");
+		return make("declared_models", CheckState::Ok, "No model is declared (pgml_repl.want_model() declares one).");
 	if (f.models_failing > 0)
 		return make("declared_models", CheckState::Error,
 					plural(f.models_failing, "declared model", "declared models") + " of " + num(f.models_declared) +

@@ -166,13 +166,6 @@ text_array_datum(const char *const *items, int n)
 }
 
 /*
- * want_model(repo_id, revision, repo_type, allow_patterns, ignore_patterns):
- * checks, then one INSERT ... ON CONFLICT in the caller's transaction.
- * Wanting a wanted model again replaces its patterns and keeps wanted_at
- * (when it was first wanted). SECURITY DEFINER in SQL, so the write runs as
- * the extension's owner; who may call it is EXECUTE's business.
- */
-/*
  * What want_model() and unwant_model() do before they write: the arguments
  * checked (patterns only for want_model), the primary required, and the
  * key (repo_type, repo_id, revision) as the first three values.
@@ -193,6 +186,13 @@ begin_write(FunctionCallInfo fcinfo, const char *fn, pgmlr_model_request *req, D
 	values[2] = CStringGetTextDatum(req->revision);
 }
 
+/*
+ * want_model(repo_id, revision, repo_type, allow_patterns, ignore_patterns):
+ * checks, then one INSERT ... ON CONFLICT in the caller's transaction.
+ * Wanting a wanted model again replaces its patterns and keeps wanted_at
+ * (when it was first wanted). SECURITY DEFINER in SQL, so the write runs as
+ * the extension's owner; who may call it is EXECUTE's business.
+ */
 PG_FUNCTION_INFO_V1(pgmlr_want_model);
 Datum
 pgmlr_want_model(PG_FUNCTION_ARGS)

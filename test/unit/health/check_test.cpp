@@ -249,7 +249,7 @@ TEST(Doctor, DeclaredModels) {
 	expect(pgmlr::check_declared_models(f), CheckState::Error,
 		   "1 declared model of 2 cannot be fetched (first: model org/nope@main: repo_not_found", "hf_token");
 	f.models_declared = 0;
-	expect(pgmlr::check_declared_models(f), CheckState::Skipped, "No model is declared");
+	expect(pgmlr::check_declared_models(f), CheckState::Ok, "No model is declared");
 	f.models_declared = -1;
 	expect(pgmlr::check_declared_models(f), CheckState::Skipped, "not readable");
 }
