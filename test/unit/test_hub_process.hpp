@@ -1,6 +1,6 @@
 // Starting and stopping test/hub/hub_server.py for the unit tests that talk
 // to a Hub over HTTP (hub_test.cpp, hub_api_test.cpp): one way to read its
-// READY line, bounded, and one way to stop it.
+// READY line, bounded, one way to stop it, and one way to ask it things.
 #pragma once
 
 #include <chrono>
@@ -13,6 +13,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 namespace test_hub {
 
@@ -64,6 +66,32 @@ inline void stop_hub(pid_t pid) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 	}
+}
+
+// A plain GET (or a JSON POST when post_body is given) of the test Hub's
+// control and API endpoints, 10 s at most; the body, "" on failure.
+inline size_t append_body(char *p, size_t s, size_t n, void *ud) {
+	static_cast<std::string *>(ud)->append(p, s * n);
+	return s * n;
+}
+
+inline std::string http(const std::string &url, const std::string *post_body = nullptr) {
+	std::string out;
+	CURL *e = curl_easy_init();
+	curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, append_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &out);
+	curl_slist *h = curl_slist_append(nullptr, "Content-Type: application/json");
+	if (post_body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, post_body->c_str());
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	}
+	curl_easy_perform(e);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(h);
+	return out;
 }
 
 }  // namespace test_hub

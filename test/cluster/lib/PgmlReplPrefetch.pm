@@ -15,7 +15,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(fixture_cache prefetch_pair cache_listing same_cache wait_prefetch_complete
   prefetch_status add_cache_file add_sparse_file bad_blobs read_ref wait_standby_idle partial_files
-  wait_prefetch_until cli_manifest_rows wait_tcp_login write_file);
+  wait_prefetch_until cli_manifest_rows wait_tcp_login write_file fetch_cli);
 
 # Builds the fixture caches (test/fixtures/build_hf_cache.py) in a temp folder;
 # returns that folder (the healthy cache is <folder>/hub).
@@ -105,6 +105,18 @@ sub same_cache
 	my @extra = grep { !$w{$_} } sort keys %g;
 	ok($got eq $want, $name) or diag(join("\n", (map {"missing: $_"} @missing), (map {"extra: $_"} @extra)));
 	return $got eq $want;
+}
+
+# test/tools/hf_fetch_cli as test/run builds it (PGML_REPL_FETCH_CLI). Without
+# it the test fails, never skips: one failed assertion, then it ends (not a
+# BAIL_OUT, which would stop the other tests).
+sub fetch_cli
+{
+	my $cli = $ENV{PGML_REPL_FETCH_CLI} // '';
+	return $cli if ok($cli ne '' && -x $cli, "hf_fetch_cli is built ($cli)");
+	diag('PGML_REPL_FETCH_CLI does not name an executable hf_fetch_cli: run this test through test/run');
+	done_testing();
+	exit 1;
 }
 
 # Writes $content to $path, raw bytes, no newline added.

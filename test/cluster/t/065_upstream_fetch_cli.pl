@@ -18,15 +18,7 @@ use PgmlReplPrefetch;
 use PgmlReplTest;
 use IPC::Run ();
 
-my $cli = $ENV{PGML_REPL_FETCH_CLI} // '';
-ok($cli ne '' && -x $cli, "hf_fetch_cli is built ($cli)")
-  or do
-{
-	# A failure, not a skip (and not a BAIL_OUT, which would stop the other tests).
-	diag('PGML_REPL_FETCH_CLI does not name an executable hf_fetch_cli: run this test through test/run');
-	done_testing();
-	exit 1;
-};
+my $cli = fetch_cli();
 
 my $password = 'pw-065-fetcher';
 my $cache = PostgreSQL::Test::Utils::tempdir('primary_hf') . '/hub';

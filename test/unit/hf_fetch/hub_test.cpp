@@ -115,29 +115,7 @@ size_t count_matching(const std::string &root, const std::string &needle) {
 	return n;
 }
 
-size_t on_write(char *p, size_t s, size_t n, void *ud) {
-	static_cast<std::string *>(ud)->append(p, s * n);
-	return s * n;
-}
-
-std::string http(const std::string &url, const std::string *post_body) {
-	std::string out;
-	CURL *e = curl_easy_init();
-	curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &out);
-	curl_slist *h = curl_slist_append(nullptr, "Content-Type: application/json");
-	if (post_body) {
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, post_body->c_str());
-		curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-	}
-	curl_easy_perform(e);
-	curl_easy_cleanup(e);
-	curl_slist_free_all(h);
-	return out;
-}
+using test_hub::http;
 
 std::string find_python() {
 	for (const char *p : {"/usr/bin/python3", "/usr/local/bin/python3"})
