@@ -19,6 +19,7 @@
 #include "hf_fetch/extras_write.hpp"
 #include "hf_fetch/hub_api.hpp"
 #include "hf_fetch/model_listing.hpp"
+#include "hf_fetch/model_request.hpp"
 #include "pgml_repl/hf_models.h"
 
 using pgmlr::ErrCode;
@@ -80,10 +81,11 @@ pgmlr::Result<hff::ModelSpec> spec_of(const pgmlr_model_request *req) {
 	s.repo_type = str_or_empty(req->repo_type);
 	s.repo_id = str_or_empty(req->repo_id);
 	s.revision = str_or_empty(req->revision);
-	if (auto p = hf::repo_type_problem(s.repo_type)) return *bad_argument("repo_type " + *p, hf::shown(s.repo_type));
-	if (auto p = hf::repo_id_problem(s.repo_id)) return *bad_argument("repo_id " + *p, hf::shown(s.repo_id));
-	if (!hf::is_commit_hash(s.revision))
-		if (auto p = hf::ref_problem(s.revision)) return *bad_argument("revision " + *p, hf::shown(s.revision));
+	// want_model()'s own checks (model_request.hpp); patterns are only counted
+	// here, since an empty allow list is a valid question to ask the Hub.
+	for (Status st : {hff::check_repo_type_arg(s.repo_type), hff::check_repo_id_arg(s.repo_id),
+					  hff::check_revision_arg(s.revision)})
+		if (st) return *st;
 	auto allow = patterns(req->allow_patterns, req->n_allow, "allow_patterns");
 	if (!allow) return allow.error();
 	auto ignore = patterns(req->ignore_patterns, req->n_ignore, "ignore_patterns");

@@ -19,14 +19,14 @@
 
 /* Where no slot exists: why, as state and detail. */
 static void
-unknown_state(const PrefetchModelsView *view, const char **state, const char **detail)
+unknown_state(const PrefetchModelsView *view, bool replica, const char **state, const char **detail)
 {
 	if (!view->shmem)
 	{
 		*state = "no_worker";
 		*detail = "no prefetch worker: add pgml_replication to shared_preload_libraries and restart the server";
 	}
-	else if (RecoveryInProgress())
+	else if (replica)
 	{
 		*state = "replica";
 		*detail = "the primary resolves and fetches declared models; this replica follows its manifest "
@@ -69,6 +69,7 @@ pgmlr_model_status(PG_FUNCTION_ARGS)
 	PrefetchModelsView *view = palloc(sizeof(PrefetchModelsView));
 	pgmlr_wanted_model *wanted;
 	int			count = 0;
+	bool		replica = RecoveryInProgress();
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (rsinfo->setDesc->natts != MODEL_STATUS_COLUMNS)
@@ -89,7 +90,7 @@ pgmlr_model_status(PG_FUNCTION_ARGS)
 		const char *detail;
 
 		/* Not on a replica: what its shared memory holds predates a promotion's cycle. */
-		for (int k = 0; k < view->len && !RecoveryInProgress(); k++)
+		for (int k = 0; k < view->len && !replica; k++)
 			if (strcmp(view->models[k].repo_type, req->repo_type) == 0 &&
 				strcmp(view->models[k].repo_id, req->repo_id) == 0 &&
 				strcmp(view->models[k].revision, req->revision) == 0)
@@ -101,7 +102,7 @@ pgmlr_model_status(PG_FUNCTION_ARGS)
 		values[2] = CStringGetTextDatum(req->revision);
 		if (slot == NULL)
 		{
-			unknown_state(view, &state, &detail);
+			unknown_state(view, replica, &state, &detail);
 			for (int c = 3; c <= 7; c++)
 				nulls[c] = true;
 			values[8] = CStringGetTextDatum(state);

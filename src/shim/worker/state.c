@@ -237,13 +237,11 @@ pgmlr_prefetch_read_models(PrefetchModelsView *out)
 {
 	out->shmem = prefetch_shared != NULL;
 	out->worker_pid = 0;
-	out->role[0] = '\0';
 	out->len = 0;
 	if (!out->shmem)
 		return;
 	LWLockAcquire(prefetch_shared->lock, LW_SHARED);
 	out->worker_pid = prefetch_shared->worker_pid;
-	strlcpy(out->role, prefetch_shared->role, sizeof(out->role));
 	out->len = prefetch_shared->models_len;
 	memcpy(out->models, prefetch_shared->models, sizeof(PrefetchModelSlot) * out->len);
 	LWLockRelease(prefetch_shared->lock);

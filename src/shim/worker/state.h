@@ -118,7 +118,6 @@ typedef struct PrefetchModelsView
 {
 	bool		shmem;			/* the library was preloaded */
 	pid_t		worker_pid;		/* 0: no worker runs */
-	char		role[16];
 	int			len;
 	PrefetchModelSlot models[PREFETCH_MODEL_SLOTS];
 } PrefetchModelsView;
